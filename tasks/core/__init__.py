@@ -1,0 +1,1 @@
+"""Machinery with no domain knowledge: runner, tools, config, state, console."""

@@ -1,0 +1,397 @@
+"""The one gateway to external CLIs.
+
+Every external command goes through :class:`Runner` as an argv list (never a shell string). A plan
+is a sequence of :class:`Command` and :class:`WriteFile` steps; the runner executes it, or under
+``inv --dry`` prints each step (``$ <argv>`` / ``# write <path>``) and changes nothing.
+
+Secrets travel by environment, stdin or 0600 files and are masked as ``***`` in everything printed,
+including error messages. Tools are resolved lazily through plumbum (``local[...]`` raises at
+lookup, so never at import).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import sys
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from subprocess import PIPE, TimeoutExpired
+from typing import TYPE_CHECKING, Any, Protocol
+
+from tasks.core.errors import CommandFailed, ToolMissing
+
+if TYPE_CHECKING:
+    from invoke.context import Context
+
+MASK = "***"
+STDERR_TAIL_LINES = 12
+
+
+@dataclass(frozen=True)
+class Retry:
+    """Bounded retries with exponential backoff for named transient failures.
+
+    ``on`` holds regular expressions matched against stderr+stdout; an empty tuple retries any
+    failure. ``attempts`` counts the first try.
+    """
+
+    attempts: int = 3
+    delay: float = 2.0
+    backoff: float = 2.0
+    max_delay: float = 30.0
+    on: tuple[str, ...] = ()
+
+    def retries(self, output: str) -> bool:
+        return not self.on or any(re.search(p, output) for p in self.on)
+
+    def delays(self) -> Iterable[float]:
+        delay = self.delay
+        for _ in range(self.attempts - 1):
+            yield min(delay, self.max_delay)
+            delay *= self.backoff
+
+
+@dataclass(frozen=True)
+class Command:
+    """One external command: what a plan returns and the runner executes.
+
+    ``env`` is printed under ``--dry`` (it matters to the reader); ``secret_env`` is passed to the
+    process but printed as ``KEY=***``. ``stdin`` is never printed. ``ok_if`` lists patterns whose
+    presence in the output turns a non-zero exit into success (``AlreadyExists`` on a re-run).
+    """
+
+    argv: tuple[str, ...]
+    step: str = ""
+    env: Mapping[str, str] = field(default_factory=dict)
+    secret_env: Mapping[str, str] = field(default_factory=dict)
+    stdin: str | None = None
+    cwd: Path | None = None
+    timeout: float | None = None
+    retry: Retry | None = None
+    ok_if: tuple[str, ...] = ()
+    hint: str = ""
+    #: A read-only probe: runs even under ``--dry`` when the tool exists.
+    read_only: bool = False
+
+    def __post_init__(self) -> None:
+        if not self.argv:
+            raise ValueError("a Command needs a non-empty argv")
+        object.__setattr__(self, "argv", tuple(str(a) for a in self.argv))
+
+    @property
+    def tool(self) -> str:
+        return self.argv[0]
+
+    def display(self, secrets: Iterable[str] = ()) -> str:
+        """The command as one shell-quoted line, environment first, secrets masked."""
+        parts = [f"{k}={shlex.quote(v)}" for k, v in self.env.items()]
+        parts += [f"{k}={MASK}" for k in self.secret_env]
+        parts += [shlex.quote(a) for a in self.argv]
+        if self.cwd is not None:
+            parts = ["cd", shlex.quote(str(self.cwd)), "&&", *parts]
+        return mask(" ".join(parts), [*secrets, *self.secret_env.values()])
+
+
+def cmd(*argv: str | Path, **kwargs: Any) -> Command:
+    """Shorthand: ``cmd("virsh", "net-start", name, step="start network")``."""
+    return Command(argv=tuple(str(a) for a in argv), **kwargs)
+
+
+@dataclass(frozen=True)
+class WriteFile:
+    """A file a plan wants written. ``secret`` content is never printed and defaults to 0600."""
+
+    path: Path
+    content: str | bytes
+    mode: int | None = None
+    secret: bool = False
+    step: str = ""
+
+    @property
+    def effective_mode(self) -> int:
+        if self.mode is not None:
+            return self.mode
+        return 0o600 if self.secret else 0o644
+
+
+Step = Command | WriteFile
+Plan = Sequence[Step]
+
+
+@dataclass(frozen=True)
+class Result:
+    returncode: int
+    stdout: str
+    stderr: str
+    dry: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return self.returncode == 0
+
+
+def mask(text: str, secrets: Iterable[str]) -> str:
+    """Replace every secret value (longest first, ignoring very short ones) with ``***``."""
+    for secret in sorted({s for s in secrets if s and len(s) >= 4}, key=len, reverse=True):
+        text = text.replace(secret, MASK)
+    return text
+
+
+def tail(text: str, lines: int = STDERR_TAIL_LINES) -> str:
+    kept = [line for line in text.strip().splitlines() if line.strip()]
+    return "\n".join(kept[-lines:])
+
+
+class Printer(Protocol):
+    def __call__(self, line: str) -> None: ...
+
+
+def _stdout_print(line: str) -> None:
+    print(line, flush=True)
+
+
+class Runner:
+    """Executes plans, or prints them under dry-run. One per task invocation."""
+
+    def __init__(
+        self,
+        *,
+        dry: bool = False,
+        echo: bool = False,
+        secrets: Iterable[str] = (),
+        out: Printer = _stdout_print,
+        sleep: Callable[[float], None] = time.sleep,
+        tool_hint: Callable[[str], str] | None = None,
+    ) -> None:
+        self.dry = dry
+        self.echo = echo
+        self._secrets: set[str] = set(secrets)
+        self._out = out
+        self._sleep = sleep
+        self._tool_hint = tool_hint
+
+    @classmethod
+    def from_context(cls, c: Context, **kwargs: Any) -> Runner:
+        """The runner for an Invoke task: honours ``inv --dry`` and ``inv --echo``."""
+        from tasks.core.tools import install_hint
+
+        run_cfg = c.config.get("run", {})
+        return cls(
+            dry=bool(run_cfg.get("dry", False)),
+            echo=bool(run_cfg.get("echo", False)),
+            tool_hint=install_hint,
+            **kwargs,
+        )
+
+    # -- secrets -----------------------------------------------------------------------------
+
+    def add_secret(self, *values: str) -> None:
+        """Register values to mask in everything this runner prints or raises."""
+        self._secrets.update(v for v in values if v)
+
+    def mask(self, text: str) -> str:
+        return mask(text, self._secrets)
+
+    def say(self, line: str) -> None:
+        self._out(self.mask(line))
+
+    # -- tools -------------------------------------------------------------------------------
+
+    def has(self, tool: str) -> bool:
+        from plumbum import local
+
+        try:
+            local.which(tool)
+        except Exception:  # plumbum raises CommandNotFound
+            return False
+        return True
+
+    def _resolve(self, command: Command) -> Any:
+        from plumbum import local
+        from plumbum.commands.processes import CommandNotFound
+
+        try:
+            return local[command.tool]
+        except CommandNotFound:
+            hint = self._tool_hint(command.tool) if self._tool_hint else ""
+            what = f" ({command.step})" if command.step else ""
+            raise ToolMissing(
+                f"`{command.tool}` is not installed or not on PATH{what}."
+                + (f"\n{hint}" if hint else "")
+                + "\nRun `inv doctor` to see every tool this toolkit needs."
+            ) from None
+
+    # -- execution ---------------------------------------------------------------------------
+
+    def execute(self, plan: Plan) -> list[Result]:
+        """Run every step in order; stop at the first failure (raised as a user error)."""
+        results: list[Result] = []
+        for step in plan:
+            if isinstance(step, WriteFile):
+                self.write(step)
+            else:
+                results.append(self.run(step))
+        return results
+
+    def write(self, wf: WriteFile) -> None:
+        if self.dry:
+            self.say(f"# write {wf.path}")
+            return
+        if self.echo:
+            self.say(f"# write {wf.path}")
+        wf.path.parent.mkdir(parents=True, exist_ok=True)
+        data = wf.content.encode() if isinstance(wf.content, str) else wf.content
+        # Create with the final mode so a secret is never world-readable, even briefly.
+        fd = os.open(wf.path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, wf.effective_mode)
+        try:
+            os.write(fd, data)
+        finally:
+            os.close(fd)
+        wf.path.chmod(wf.effective_mode)
+
+    def run(self, command: Command) -> Result:
+        """Run and capture. Raises :class:`CommandFailed` on failure after retries."""
+        if self.dry and not (command.read_only and self.has(command.tool)):
+            self.say(f"$ {command.display(self._secrets)}")
+            return Result(0, "", "", dry=True)
+        if self.echo:
+            self.say(f"$ {command.display(self._secrets)}")
+        delays = iter(command.retry.delays()) if command.retry else iter(())
+        attempt = 1
+        while True:
+            result = self._run_once(command)
+            if result.ok:
+                return result
+            output = result.stderr + result.stdout
+            if command.ok_if and any(re.search(p, output) for p in command.ok_if):
+                return Result(0, result.stdout, result.stderr)
+            delay = next(delays, None) if command.retry and command.retry.retries(output) else None
+            if delay is None:
+                raise self._failure(command, result, attempt)
+            what = command.step or command.tool
+            self.say(f"  {what}: attempt {attempt} failed, retrying in {delay:.0f}s")
+            self._sleep(delay)
+            attempt += 1
+
+    def capture(self, command: Command) -> str:
+        """Run a read-only probe and return its stdout (runs under ``--dry`` too)."""
+        probe = command if command.read_only else _as_read_only(command)
+        return self.run(probe).stdout
+
+    def check(self, command: Command) -> Result:
+        """Run a read-only probe and return the result without raising on a non-zero exit."""
+        probe = command if command.read_only else _as_read_only(command)
+        if self.dry and not self.has(probe.tool):
+            self.say(f"$ {probe.display(self._secrets)}")
+            return Result(0, "", "", dry=True)
+        return self._run_once(probe)
+
+    def stream(self, command: Command) -> int:
+        """Run attached to the terminal (logs, dashboards, consoles); returns the exit code."""
+        if self.dry:
+            self.say(f"$ {command.display(self._secrets)}")
+            return 0
+        if self.echo:
+            self.say(f"$ {command.display(self._secrets)}")
+        exe = self._resolve(command)
+        env = {**command.env, **command.secret_env}
+        proc = exe[list(command.argv[1:])].popen(
+            stdin=None if command.stdin is None else PIPE,
+            stdout=None,
+            stderr=None,
+            cwd=str(command.cwd) if command.cwd else None,
+            env=env or None,
+        )
+        try:
+            proc.communicate(
+                input=command.stdin.encode() if command.stdin is not None else None,
+                timeout=command.timeout,
+            )
+        except KeyboardInterrupt:
+            proc.terminate()
+            proc.wait()
+            return 130
+        except TimeoutExpired:
+            proc.kill()
+            proc.wait()
+            raise self._failure(command, Result(124, "", "timed out"), 1) from None
+        return int(proc.returncode)
+
+    def _run_once(self, command: Command) -> Result:
+        exe = self._resolve(command)
+        env = {**command.env, **command.secret_env}
+        proc = exe[list(command.argv[1:])].popen(
+            stdin=PIPE,
+            stdout=PIPE,
+            stderr=PIPE,
+            cwd=str(command.cwd) if command.cwd else None,
+            env=env or None,
+        )
+        try:
+            out, err = proc.communicate(
+                input=command.stdin.encode() if command.stdin is not None else None,
+                timeout=command.timeout,
+            )
+        except TimeoutExpired:
+            proc.kill()
+            out, err = proc.communicate()
+            return Result(
+                124,
+                _text(out),
+                _text(err) + f"\ntimed out after {command.timeout:.0f}s",
+            )
+        return Result(int(proc.returncode), _text(out), _text(err))
+
+    def _failure(self, command: Command, result: Result, attempts: int) -> CommandFailed:
+        secrets = [*self._secrets, *command.secret_env.values()]
+        if command.stdin:
+            secrets.append(command.stdin.strip())
+        step = command.step or f"running {command.tool}"
+        tries = f" after {attempts} attempts" if attempts > 1 else ""
+        lines = [
+            f"{step} failed{tries}.",
+            f"  command: {command.display(secrets)}",
+            f"  exit code: {result.returncode}",
+        ]
+        last = tail(result.stderr) or tail(result.stdout)
+        if last:
+            lines.append("  last output:")
+            lines += [f"    {line}" for line in mask(last, secrets).splitlines()]
+        if command.hint:
+            lines.append(f"  try: {command.hint}")
+        return CommandFailed(
+            "\n".join(lines), returncode=result.returncode, stderr=mask(result.stderr, secrets)
+        )
+
+
+def _as_read_only(command: Command) -> Command:
+    from dataclasses import replace
+
+    return replace(command, read_only=True)
+
+
+def _text(data: bytes | str | None) -> str:
+    if data is None:
+        return ""
+    if isinstance(data, bytes):
+        return data.decode(errors="replace")
+    return data
+
+
+def confirm(question: str, *, yes: bool, interactive: bool | None = None) -> None:
+    """Ask before something destructive; ``--yes`` skips, no terminal and no ``--yes`` refuses."""
+    from tasks.core.errors import Aborted
+
+    if yes:
+        return
+    if interactive is None:
+        interactive = sys.stdin.isatty()
+    if not interactive:
+        raise Aborted(f"{question}\nRefusing without a terminal to confirm: pass --yes.")
+    answer = input(f"{question} [y/N] ").strip().lower()
+    if answer not in {"y", "yes"}:
+        raise Aborted("Aborted: nothing was changed.")

@@ -1,0 +1,78 @@
+"""Fixtures shared by every test: repository paths, the fake CLIs, running `inv` as a user would."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests.fakes import FakeTools, installed
+
+REPO = Path(__file__).resolve().parent.parent
+#: Third-party schemas for offline validation (DESIGN.md): ../shared/schemas beside the clone.
+SHARED_SCHEMAS = REPO.parent / "shared" / "schemas"
+
+
+@pytest.fixture(scope="session")
+def repo_root() -> Path:
+    return REPO
+
+
+@pytest.fixture(scope="session")
+def shared_schemas() -> Path:
+    if not SHARED_SCHEMAS.is_dir():
+        pytest.skip(f"no shared schemas at {SHARED_SCHEMAS}")
+    return SHARED_SCHEMAS
+
+
+@pytest.fixture
+def fake_tools(tmp_path: Path) -> Iterator[FakeTools]:
+    """talosctl, helm, argocd, dotnet, cilium, hubble and kubectl faked, first on PATH."""
+    with installed(FakeTools(tmp_path / "fake-tools")) as fake:
+        yield fake
+
+
+@dataclass(frozen=True)
+class InvResult:
+    returncode: int
+    stdout: str
+    stderr: str
+
+    @property
+    def output(self) -> str:
+        return self.stdout + self.stderr
+
+
+@pytest.fixture
+def inv() -> object:
+    """Run `inv ARGS` in a subprocess (as a person would), from the repository root by default.
+
+    The current os.environ is passed on, so `fake_tools` (which updates it) applies.
+    """
+
+    def run(
+        *args: str,
+        cwd: Path = REPO,
+        env: dict[str, str] | None = None,
+        stdin: str | None = None,
+        timeout: float = 120,
+    ) -> InvResult:
+        full_env = {**os.environ, **(env or {})}
+        proc = subprocess.run(
+            [sys.executable, "-m", "invoke", "--search-root", str(REPO), *args],
+            cwd=cwd,
+            env=full_env,
+            input=stdin if stdin is not None else "",
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+        return InvResult(proc.returncode, proc.stdout, proc.stderr)
+
+    return run

@@ -8,7 +8,7 @@ namespace still under construction never shows up as placeholder tasks.
 from __future__ import annotations
 
 import importlib
-import importlib.util
+from pathlib import Path
 
 from invoke.collection import Collection
 
@@ -33,7 +33,7 @@ def _build() -> Collection:
     root.add_task(doctor)
     root.add_task(validate)
     for name in NAMESPACES:
-        if importlib.util.find_spec(f"tasks.{name}") is None:
+        if not (Path(__file__).parent / name / "__init__.py").exists():
             continue
         module = importlib.import_module(f"tasks.{name}")
         root.add_collection(module.ns, name=name)

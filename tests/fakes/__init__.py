@@ -1,4 +1,4 @@
-"""Test doubles for the CLIs that cannot run here (see fake_tool.py) and the fixture that installs them.
+"""Doubles for the CLIs that cannot run here (see fake_tool.py) and the fixture installing them.
 
 Usage in a test::
 

@@ -1,0 +1,73 @@
+"""inv doctor: verdicts from facts (pure) and the task as a person runs it."""
+
+from __future__ import annotations
+
+import json
+
+from tasks.doctor import MISMATCH, MISSING, OK, HostFacts, failing, host_checks, tool_checks
+from tests.fakes import FakeTools
+
+
+def test_missing_and_mismatched_tools_fail() -> None:
+    found: dict[str, str | None] = {"talosctl": None, "kubectl": "1.30.2", "helm": "3.21.4"}
+    pins = {"talosctl": "1.13.9", "kubectl": "1.36.0", "helm": "3.21"}
+    checks = {c.name: c for c in tool_checks("cluster", found, pins)}
+    assert checks["talosctl"].status == MISSING
+    assert checks["kubectl"].status == MISMATCH
+    assert checks["helm"].status == OK  # prefix pin
+    assert {c.name for c in failing(list(checks.values()))} >= {"talosctl", "kubectl"}
+
+
+def test_podman_stands_in_for_docker() -> None:
+    checks = {c.name: c for c in tool_checks("release", {"docker": None, "podman": "4.3.1"}, {})}
+    assert checks["docker"].status == OK
+    assert not checks["docker"].required
+
+
+def test_host_checks_report_kvm_and_memory(repo_root) -> None:  # type: ignore[no-untyped-def]
+    from tasks.core.config import load_spec
+
+    spec = load_spec(repo_root / "deploy/local-cluster/cluster.yaml").spec
+    facts = HostFacts(
+        kvm=False, nested=False, libvirt_socket=True, mem_available_mib=1000, disk_free_gib=500
+    )
+    checks = {c.name: c for c in host_checks(facts, spec)}
+    assert checks["/dev/kvm"].status == MISSING
+    assert checks["nested virtualization"].status == MISSING
+    assert checks["free RAM"].status == MISSING
+    assert checks["free RAM"].wanted == ">= 20480 MiB"
+    assert checks["free disk"].status == OK
+
+
+def test_doctor_json_reports_fake_versions(inv, fake_tools: FakeTools) -> None:  # type: ignore[no-untyped-def]
+    fake_tools.scenario(
+        [
+            {"tool": "talosctl", "stdout": "Client:\n\tTag:         v1.13.9\n"},
+            {"tool": "helm", "stdout": "v3.21.4+g123\n"},
+            {"tool": "kubectl", "stdout": "Client Version: v1.36.0\n"},
+            {"tool": "argocd", "stdout": "argocd: v3.5.1+abc\n"},
+            {"tool": "cilium", "stdout": "cilium-cli: v0.18.7 compiled with go1.24\n"},
+            {"tool": "hubble", "stdout": "hubble 1.18.0 compiled with go1.24\n"},
+        ]
+    )
+    result = inv("doctor", "--for", "cluster", "--json")
+    data = json.loads(result.stdout)
+    status = {c["name"]: (c["status"], c["found"]) for c in data["checks"]}
+    assert status["talosctl"] == (OK, "1.13.9")
+    assert status["helm"] == (OK, "3.21.4+g123")
+    assert status["argocd"] == (OK, "3.5.1+abc")
+    assert status["cilium"] == (OK, "0.18.7")
+
+
+def test_doctor_exits_non_zero_naming_what_is_missing(inv, fake_tools: FakeTools) -> None:  # type: ignore[no-untyped-def]
+    fake_tools.scenario([{"tool": "talosctl", "stdout": "Tag: v1.12.0\n"}])
+    result = inv("doctor", "--for", "cluster")
+    assert result.returncode == 1
+    assert "MISMATCH" in result.stdout
+    assert "talosctl" in result.stderr and "Traceback" not in result.output
+
+
+def test_doctor_rejects_unknown_purpose(inv) -> None:  # type: ignore[no-untyped-def]
+    result = inv("doctor", "--for", "everything")
+    assert result.returncode == 2
+    assert "choose one of infra, cluster, release, all" in result.stderr

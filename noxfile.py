@@ -12,7 +12,6 @@ nox.options.sessions = ["lint", "typecheck", "tests", "validate"]
 nox.options.reuse_existing_virtualenvs = True
 
 PYPROJECT = nox.project.load_toml("pyproject.toml")
-PYTHON = "3.11"
 
 
 #: Pinned third-party schemas laid out beside the clone (CI, the team's machines). Elsewhere
@@ -36,7 +35,7 @@ def install(session: nox.Session, *groups: str) -> None:
         session.install(*nox.project.dependency_groups(PYPROJECT, group))
 
 
-@nox.session(python=PYTHON)
+@nox.session
 def lint(session: nox.Session) -> None:
     """Ruff lint and format check."""
     session.install(*nox.project.dependency_groups(PYPROJECT, "lint"))
@@ -44,28 +43,28 @@ def lint(session: nox.Session) -> None:
     session.run("ruff", "format", "--check", ".")
 
 
-@nox.session(python=PYTHON)
+@nox.session
 def typecheck(session: nox.Session) -> None:
     """Mypy, strict on the tasks package."""
     install(session, "lint")
     session.run("mypy", *session.posargs)
 
 
-@nox.session(python=PYTHON)
+@nox.session
 def tests(session: nox.Session) -> None:
     """The test suite: real git, sops, age, kubectl, libvirtd, podman; fakes for the rest."""
     install(session, "test", "validate")
     session.run("pytest", "-n", "auto", "--dist", "loadgroup", *session.posargs)
 
 
-@nox.session(python=PYTHON)
+@nox.session
 def validate(session: nox.Session) -> None:
     """Offline validation of the monorepo (`inv validate`): run before every commit."""
     install(session, "validate", "test")
     session.run("inv", "validate", *session.posargs, env=schema_env())
 
 
-@nox.session(python=PYTHON, default=False)
+@nox.session(default=False)
 def bench(session: nox.Session) -> None:
     """Benchmarks: print numbers, never assert on time."""
     install(session, "validate", "test")

@@ -1,0 +1,404 @@
+"""What each secrets task does, given a runner, the repository root and the key file.
+
+Facts first (which files the rules match, what their SOPS metadata names, which keys this
+machine holds), then only the steps that differ; plans come from :mod:`tasks.secrets.plan`.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import tempfile
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from tasks.core.errors import UserError
+from tasks.core.runner import Command, Runner, WriteFile
+from tasks.secrets import plan, sopsconfig
+from tasks.secrets.keys import identities, key_file_problems
+from tasks.secrets.scan import scan_yaml
+from tasks.secrets.templates import Template, answer_prompts, find_templates, output_path
+
+
+@dataclass(frozen=True)
+class Finding:
+    path: str
+    line: int | None
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.path}:{self.line}" if self.line else self.path
+        return f"{where}: {self.message}"
+
+
+def repo_root(cwd: Path | None = None) -> Path:
+    root = (cwd or Path.cwd()).resolve()
+    if not (root / "deploy").is_dir():
+        raise UserError(
+            f"No deploy/ directory in {root}: run the secrets tasks from the repository root."
+        )
+    return root
+
+
+def rel(root: Path, path: Path) -> str:
+    return (path if not path.is_absolute() else path.relative_to(root)).as_posix()
+
+
+def managed_files(root: Path) -> list[str]:
+    """Repository-relative paths under deploy/ that a creation rule matches."""
+    deploy = root / "deploy"
+    found = (rel(root, p) for p in sorted(deploy.rglob("*")) if p.is_file())
+    return [r for r in found if sopsconfig.rule_for(r) is not None]
+
+
+def sops_metadata(path: Path) -> dict[str, Any] | None:
+    """The ``sops`` section of an encrypted YAML file, None for plaintext or unreadable."""
+    from ruamel.yaml import YAML
+    from ruamel.yaml.error import YAMLError
+
+    try:
+        data = YAML(typ="safe").load(path.read_text())
+    except (YAMLError, OSError, UnicodeDecodeError):
+        return None
+    meta = data.get("sops") if isinstance(data, dict) else None
+    return meta if isinstance(meta, dict) and "mac" in meta else None
+
+
+def file_recipients(path: Path) -> list[str]:
+    meta = sops_metadata(path) or {}
+    return sorted({str(a.get("recipient")) for a in meta.get("age") or [] if isinstance(a, dict)})
+
+
+def read_sops_config(root: Path) -> tuple[str | None, list[str]]:
+    """The current ``.sops.yaml`` text (None when absent) and its recipients."""
+    path = root / sopsconfig.SOPS_CONFIG
+    if not path.exists():
+        return None, []
+    text = path.read_text()
+    return text, sopsconfig.recipients_in(text, path)
+
+
+def sops_config_step(root: Path, recipients: Iterable[str]) -> WriteFile | None:
+    """The ``.sops.yaml`` write, or None when it already says exactly this."""
+    path = root / sopsconfig.SOPS_CONFIG
+    text = sopsconfig.render(recipients)
+    if path.exists() and path.read_text() == text:
+        return None
+    return WriteFile(path, text, step="write .sops.yaml")
+
+
+# -- keys ----------------------------------------------------------------------------------
+
+
+def ensure_key(runner: Runner, key_file: Path, root: Path) -> bool:
+    """Create the age key when missing (never overwritten). True when it was created."""
+    if key_file.exists():
+        return False
+    if key_file.resolve().is_relative_to(root):
+        raise UserError(
+            f"The age key file {key_file} would be inside the repository: point "
+            "SOPS_AGE_KEY_FILE somewhere else (default ~/.config/sops/age/keys.txt)."
+        )
+    if not runner.dry:
+        key_file.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    runner.run(plan.keygen(key_file))
+    if not runner.dry:
+        key_file.chmod(0o600)
+    return True
+
+
+def local_recipients(runner: Runner, key_file: Path) -> list[str]:
+    return sopsconfig.normalize(runner.capture(plan.public_keys(key_file)).split())
+
+
+def held_identities(runner: Runner, key_file: Path) -> dict[str, str]:
+    """recipient -> identity for every identity in the key file (each masked from now on)."""
+    if not key_file.exists():
+        return {}
+    held: dict[str, str] = {}
+    for identity in identities(key_file.read_text()):
+        runner.add_secret(identity)
+        held[runner.capture(plan.public_key_of(identity)).strip()] = identity
+    return held
+
+
+# -- init ----------------------------------------------------------------------------------
+
+
+def init(
+    runner: Runner,
+    root: Path,
+    key_file: Path,
+    *,
+    configured: list[str],
+    values: dict[str, str],
+    env: dict[str, str],
+    ask: Callable[[str], str] | None,
+    say: Callable[[str], None],
+) -> None:
+    # Every value is known before anything is written, so a missing one leaves no trace.
+    pending = [t for t in find_templates(root / "deploy") if not output_path(t).exists()]
+    loaded = [Template.load(t) for t in pending]
+    labels = list(dict.fromkeys(label for t in loaded for label in t.prompts))
+    answers = answer_prompts(labels, values=values, env=env, ask=ask)
+    runner.add_secret(*answers.values())
+    created = ensure_key(runner, key_file, root)
+    say(f"age key: {key_file} ({'created' if created else 'exists, kept'})")
+    _, existing = read_sops_config(root)
+    configured = sopsconfig.normalize(configured)
+    if existing and configured and configured != existing:
+        raise UserError(
+            "secrets.age_recipients differs from the recipients in .sops.yaml "
+            f"({', '.join(existing)}). Change recipients with inv secrets.rotate --add/--remove."
+        )
+    if runner.dry and not key_file.exists():
+        recipients = existing or configured
+        if not recipients:
+            say("# write .sops.yaml (recipient: the public key of the new age key)")
+    else:
+        recipients = existing or configured or local_recipients(runner, key_file)
+        mine = local_recipients(runner, key_file)
+        if not set(mine) & set(recipients):
+            say(f"warning: the local key ({', '.join(mine)}) is not a recipient: it cannot decrypt")
+    if recipients:
+        step = sops_config_step(root, recipients)
+        if step is None:
+            say(".sops.yaml: up to date")
+        else:
+            runner.write(step)
+            if not runner.dry:
+                say(f".sops.yaml: written for {', '.join(recipients)}")
+    for kept in find_templates(root / "deploy"):
+        if kept not in pending:
+            say(f"{rel(root, output_path(kept))}: exists, kept (edit: inv secrets.edit)")
+    for template in loaded:
+        plaintext, filled = template.render(answers)
+        runner.add_secret(*filled)
+        target = rel(root, output_path(template.path))
+        runner.run(plan.encrypt_new(root, target, plaintext))
+        say(f"{target}: created from {template.path.name} and encrypted")
+    if not pending:
+        say("secret files: nothing to create")
+
+
+# -- encrypt / decrypt ---------------------------------------------------------------------
+
+
+def is_encrypted(runner: Runner, root: Path, relpath: str) -> bool:
+    result = runner.check(plan.filestatus(root, relpath))
+    if result.dry:
+        return sops_metadata(root / relpath) is not None
+    if not result.ok:
+        raise UserError(f"{relpath}: sops cannot read it:\n{result.stderr.strip()}")
+    return bool(json.loads(result.stdout).get("encrypted"))
+
+
+def selected(root: Path, paths: list[str]) -> list[str]:
+    if not paths:
+        return managed_files(root)
+    chosen = []
+    for raw in paths:
+        path = Path(raw)
+        relpath = rel(root, path.resolve() if path.is_absolute() else (Path.cwd() / path).resolve())
+        if not (root / relpath).is_file():
+            raise UserError(f"{raw}: no such file")
+        if sopsconfig.rule_for(relpath) is None:
+            raise UserError(
+                f"{relpath}: no creation rule in .sops.yaml matches it (secrets.yaml values "
+                "files, *.secret.yaml manifests and the Talos bundle under deploy/)"
+            )
+        chosen.append(relpath)
+    return chosen
+
+
+def require_recipients(root: Path) -> list[str]:
+    _, recipients = read_sops_config(root)
+    if not recipients:
+        raise UserError(".sops.yaml names no recipients yet: run inv secrets.init first.")
+    return recipients
+
+
+def encrypt(runner: Runner, root: Path, paths: list[str], say: Callable[[str], None]) -> None:
+    require_recipients(root)
+    todo = [p for p in selected(root, paths) if not is_encrypted(runner, root, p)]
+    for relpath in todo:
+        runner.run(plan.encrypt_in_place(root, relpath))
+        say(f"{relpath}: encrypted")
+    if not todo:
+        say("every matched file is already encrypted: nothing to do")
+
+
+# -- check ---------------------------------------------------------------------------------
+
+
+def check(runner: Runner, root: Path, key_file: Path) -> list[Finding]:
+    """Every problem ``inv secrets.check`` (and ``inv validate``) reports."""
+    findings: list[Finding] = []
+    config_path = sopsconfig.SOPS_CONFIG.as_posix()
+    try:
+        text, recipients = read_sops_config(root)
+    except UserError as exc:
+        return [Finding(config_path, None, exc.text)]
+    if text is None:
+        findings.append(Finding(config_path, None, "missing: run inv secrets.init"))
+    elif text != sopsconfig.render(recipients):
+        findings.append(
+            Finding(
+                config_path,
+                None,
+                "differs from what the toolkit generates for its recipients (edited by hand, "
+                "or rules changed): regenerate with inv secrets.init",
+            )
+        )
+    have_key = key_file.exists()
+    for relpath in managed_files(root):
+        result = runner.check(plan.filestatus(root, relpath))
+        if result.dry:
+            continue
+        if not result.ok:
+            findings.append(Finding(relpath, None, f"sops cannot read it: {result.stderr.strip()}"))
+            continue
+        if not json.loads(result.stdout).get("encrypted"):
+            findings.append(
+                Finding(relpath, None, "plaintext secret file: encrypt it with inv secrets.encrypt")
+            )
+            continue
+        found = file_recipients(root / relpath)
+        if found != recipients:
+            findings.append(
+                Finding(
+                    relpath,
+                    None,
+                    f"encrypted for {', '.join(found) or 'no age recipient'} but .sops.yaml names "
+                    f"{', '.join(recipients) or 'none'}: run inv secrets.rotate",
+                )
+            )
+        if have_key and not runner.check(plan.decrypts(root, relpath)).ok:
+            findings.append(
+                Finding(relpath, None, f"does not decrypt with the local key {key_file}")
+            )
+    for path in sorted((root / "deploy").rglob("*.y*ml")):
+        if path.suffix not in {".yaml", ".yml"}:
+            continue
+        findings += [
+            Finding(rel(root, path), leak.line, leak.message)
+            for leak in scan_yaml(path.read_text())
+        ]
+    if have_key:
+        findings += [Finding(str(key_file), None, p) for p in key_file_problems(key_file, root)]
+    return findings
+
+
+# -- rotate --------------------------------------------------------------------------------
+
+
+def rotate(
+    runner: Runner,
+    root: Path,
+    key_file: Path,
+    *,
+    add: list[str],
+    remove: list[str],
+    confirm: Callable[[str], None],
+    say: Callable[[str], None],
+) -> None:
+    current = require_recipients(root)
+    add, remove = sopsconfig.normalize(add), sopsconfig.normalize(remove)
+    unknown = [r for r in remove if r not in current]
+    if unknown:
+        raise UserError(f"--remove: {', '.join(unknown)} is not a recipient in .sops.yaml")
+    new = sorted((set(current) | set(add)) - set(remove))
+    if not new:
+        raise UserError("Refusing to remove every recipient: nobody could decrypt the secrets.")
+    held = held_identities(runner, key_file)
+    if not set(held) & set(current):
+        raise UserError(
+            f"The key file {key_file} holds none of the current recipients' keys, so the files "
+            "cannot be re-encrypted here. Run this on a machine with one of: " + ", ".join(current)
+        )
+    if remove:
+        confirm(
+            f"Remove {', '.join(remove)} from every secret file? Its holder loses access to "
+            "future versions (the data keys are rotated too)."
+        )
+    files = [f for f in managed_files(root) if sops_metadata(root / f) is not None]
+    if remove:
+        # Before updatekeys, while a key this machine holds is still a recipient.
+        for relpath in files:
+            runner.run(plan.rotate_data_key(root, relpath))
+    step = sops_config_step(root, new)
+    if step is not None:
+        runner.write(step)
+    for relpath in files:
+        runner.run(plan.updatekeys(root, relpath))
+    if runner.dry:
+        return
+    _verify(
+        runner,
+        root=root,
+        files=files,
+        recipients=new,
+        removed_held={r: held[r] for r in remove if r in held},
+        can_decrypt=set(held) & set(new),
+    )
+    say(f"recipients: {', '.join(new)}; {len(files)} file(s) re-encrypted and verified")
+    if not set(held) & set(new):
+        say(f"warning: {key_file} holds none of the new recipients: this machine cannot decrypt")
+
+
+def _verify(
+    runner: Runner,
+    *,
+    root: Path,
+    files: list[str],
+    recipients: list[str],
+    removed_held: dict[str, str],
+    can_decrypt: set[str],
+) -> None:
+    problems: list[str] = []
+    with tempfile.TemporaryDirectory(prefix="propertea-rotate-") as tmp:
+        only_removed: list[Path] = []
+        for n, identity in enumerate(removed_held.values()):
+            path = Path(tmp) / f"removed-{n}.txt"
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as fh:
+                fh.write(identity + "\n")
+            only_removed.append(path)
+        for relpath in files:
+            found = file_recipients(root / relpath)
+            if found != recipients:
+                problems.append(f"{relpath}: recipients are {', '.join(found)}")
+            if can_decrypt and not runner.check(plan.decrypts(root, relpath)).ok:
+                problems.append(f"{relpath}: does not decrypt with the new recipient set")
+            for path in only_removed:
+                if runner.check(plan.decrypts(root, relpath, key_file=path)).ok:
+                    problems.append(f"{relpath}: still decrypts with a removed key")
+    if problems:
+        raise UserError("Rotation could not be verified:\n" + "\n".join(f"  {p}" for p in problems))
+
+
+# -- bootstrap -----------------------------------------------------------------------------
+
+
+def bootstrap(runner: Runner, kubectl: tuple[str, ...], key_file: Path) -> None:
+    """The helm-secrets key Secret in argocd, applied from stdin; the key is masked throughout."""
+    if not key_file.exists():
+        raise UserError(f"No age key at {key_file}: run inv secrets.init first.")
+    content = key_file.read_text()
+    runner.add_secret(
+        content.strip(),
+        base64.b64encode(content.encode()).decode(),
+        *identities(content),
+    )
+    manifest = runner.capture(plan.secret_manifest(key_file))
+    runner.run(
+        Command(
+            (*kubectl, "apply", "--filename", "-"),
+            stdin=manifest,
+            step=f"apply the Secret {plan.HELM_SECRETS_SECRET}",
+            timeout=60,
+        )
+    )

@@ -1,0 +1,137 @@
+"""Pure argv builders for sops, age-keygen and kubectl: no I/O, nothing runs here.
+
+Every sops command runs from the repository root (``cwd``) so SOPS finds ``.sops.yaml`` and
+matches its ``path_regex`` against repository-relative paths. Plaintext only ever travels on
+stdin; key material only by file path or stdin.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tasks.core.runner import Command, cmd
+from tasks.gitops.kube import ARGOCD_NAMESPACE
+
+#: The Secret the Argo CD repo-server mounts for helm-secrets (SOPS_AGE_KEY_FILE=.../key.txt).
+HELM_SECRETS_SECRET = "helm-secrets-private-keys"  # noqa: S105 (a name, not a secret)
+HELM_SECRETS_KEY = "key.txt"
+#: Encrypted files are never rewritten when this sops exits non-zero, so no partial state.
+SOPS_TIMEOUT = 120.0
+
+
+def keygen(key_file: Path) -> Command:
+    return cmd("age-keygen", "-o", key_file, step=f"create the age key {key_file}")
+
+
+def public_keys(key_file: Path) -> Command:
+    return cmd(
+        "age-keygen", "-y", key_file, step=f"read the public key of {key_file}", read_only=True
+    )
+
+
+def public_key_of(identity: str) -> Command:
+    """The recipient of one identity, passed on stdin."""
+    return cmd(
+        "age-keygen", "-y", stdin=identity + "\n", step="derive a public key", read_only=True
+    )
+
+
+def _sops(
+    root: Path,
+    *args: str | Path,
+    step: str,
+    stdin: str | None = None,
+    env: dict[str, str] | None = None,
+    read_only: bool = False,
+) -> Command:
+    return Command(
+        argv=("sops", *map(str, args)),
+        cwd=root,
+        step=step,
+        timeout=SOPS_TIMEOUT,
+        stdin=stdin,
+        env=env or {},
+        read_only=read_only,
+    )
+
+
+def encrypt_new(root: Path, relpath: str, plaintext: str) -> Command:
+    """Encrypt stdin as ``relpath`` (its creation rule) straight into that file."""
+    return _sops(
+        root,
+        "encrypt",
+        "--filename-override",
+        relpath,
+        "--output",
+        relpath,
+        step=f"encrypt {relpath}",
+        stdin=plaintext,
+    )
+
+
+def encrypt_in_place(root: Path, relpath: str) -> Command:
+    return _sops(root, "encrypt", "--in-place", relpath, step=f"encrypt {relpath}")
+
+
+def decrypt_in_place(root: Path, relpath: str) -> Command:
+    return _sops(root, "decrypt", "--in-place", relpath, step=f"decrypt {relpath}")
+
+
+def decrypt_to_stdout(root: Path, relpath: str) -> Command:
+    return _sops(root, "decrypt", relpath, step=f"decrypt {relpath}")
+
+
+def edit(root: Path, relpath: str) -> Command:
+    return cmd("sops", "edit", relpath, cwd=root, step=f"edit {relpath}")
+
+
+def decrypts(root: Path, relpath: str, key_file: Path | None = None) -> Command:
+    """Decrypt to /dev/null: proves a key works without the plaintext reaching this process.
+
+    With ``key_file``, SOPS sees that file only (the other key sources are emptied).
+    """
+    env = {}
+    if key_file is not None:
+        env = {"SOPS_AGE_KEY_FILE": str(key_file), "SOPS_AGE_KEY": "", "SOPS_AGE_KEY_CMD": ""}
+    return _sops(
+        root,
+        "decrypt",
+        "--output",
+        "/dev/null",
+        relpath,
+        step=f"decrypt {relpath}",
+        env=env,
+        read_only=True,
+    )
+
+
+def filestatus(root: Path, relpath: str) -> Command:
+    return _sops(root, "filestatus", relpath, step=f"sops filestatus {relpath}", read_only=True)
+
+
+def updatekeys(root: Path, relpath: str) -> Command:
+    return _sops(root, "updatekeys", "--yes", relpath, step=f"update the recipients of {relpath}")
+
+
+def rotate_data_key(root: Path, relpath: str) -> Command:
+    """A new data key, so a removed recipient cannot read even values it saw before."""
+    return _sops(root, "rotate", "--in-place", relpath, step=f"rotate the data key of {relpath}")
+
+
+def secret_manifest(key_file: Path) -> Command:
+    """The helm-secrets key Secret as YAML, built client-side from the key file's path."""
+    return cmd(
+        "kubectl",
+        "create",
+        "secret",
+        "generic",
+        HELM_SECRETS_SECRET,
+        "--namespace",
+        ARGOCD_NAMESPACE,
+        f"--from-file={HELM_SECRETS_KEY}={key_file}",
+        "--dry-run=client",
+        "--output",
+        "yaml",
+        step=f"build the Secret {HELM_SECRETS_SECRET}",
+        read_only=True,
+    )

@@ -234,8 +234,12 @@ def encrypt(runner: Runner, root: Path, paths: list[str], say: Callable[[str], N
 # -- check ---------------------------------------------------------------------------------
 
 
-def check(runner: Runner, root: Path, key_file: Path) -> list[Finding]:
-    """Every problem ``inv secrets.check`` (and ``inv validate``) reports."""
+def check(runner: Runner, root: Path, key_file: Path, *, scan: bool = True) -> list[Finding]:
+    """Every problem ``inv secrets.check`` reports.
+
+    ``scan=False`` leaves out the plaintext scan of deploy/ (``inv validate`` has its own
+    ``secrets`` family for that and runs this check as the ``sops`` family).
+    """
     findings: list[Finding] = []
     config_path = sopsconfig.SOPS_CONFIG.as_posix()
     try:
@@ -280,7 +284,7 @@ def check(runner: Runner, root: Path, key_file: Path) -> list[Finding]:
             findings.append(
                 Finding(relpath, None, f"does not decrypt with the local key {key_file}")
             )
-    for path in sorted((root / "deploy").rglob("*.y*ml")):
+    for path in sorted((root / "deploy").rglob("*.y*ml")) if scan else []:
         if path.suffix not in {".yaml", ".yml"}:
             continue
         findings += [

@@ -1,4 +1,6 @@
-"""The CHANGELOG entry release-please 17 writes (DefaultChangelogNotes + the conventionalcommits preset).
+"""The CHANGELOG entry release-please 17 writes.
+
+DefaultChangelogNotes with the conventionalcommits preset of conventional-changelog-writer 6:
 
 Same sections, order, blank lines and line format::
 
@@ -156,7 +158,9 @@ def render(
     for title in sorted(groups, key=lambda t: order.index(t) if t in order else -1):
         out += f"\n### {title}\n\n"
         # conventional-changelog-writer 6 sorts by scope + subject, concatenated.
-        ordered = sorted(groups[title], key=lambda i: _locale_key((i["scope"] or "") + i["subject"]))
+        ordered = sorted(
+            groups[title], key=lambda i: _locale_key((i["scope"] or "") + i["subject"])
+        )
         for item in ordered:
             line = "* " + (f"**{item['scope']}:** " if item["scope"] else "") + item["subject"]
             line += f" ([{item['sha'][:7]}]({repo.url}/commit/{item['sha']}))"

@@ -1,0 +1,206 @@
+"""``talos``: bootstrap and day-2 operations of the Talos cluster, from the dev VM.
+
+Thin tasks: options and config in, ``ops``/``bootstrap`` do the work through the runner. Heavy
+modules (pydantic, jsonschema) load inside the task bodies so ``inv --list`` stays fast.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from invoke.collection import Collection
+from invoke.tasks import task
+
+from tasks.talos.settings import DEFAULTS
+
+if TYPE_CHECKING:
+    from invoke.context import Context
+
+    from tasks.talos.ops import Env
+
+NODE_HELP = "node name from the cluster spec (default: {})"
+
+
+def _env(c: Context) -> Env:
+    from tasks.talos.ops import Env
+
+    return Env.load(c)
+
+
+@task(help={})
+def secrets(c: Context) -> None:
+    """Generate the Talos secrets bundle once; commit it sops-encrypted (never plaintext)."""
+    from tasks.talos import ops
+
+    ops.secrets(_env(c))
+
+
+@task(help={})
+def config(c: Context) -> None:
+    """Generate per-node machine configs into the state dir (committed patches + spec)."""
+    from tasks.talos import ops
+
+    ops.config(_env(c))
+
+
+@task(help={"node": NODE_HELP.format("every node")})
+def apply(c: Context, node: str | None = None) -> None:
+    """Apply the machine configs: insecure in maintenance mode, mTLS after; nodes in parallel."""
+    from tasks.talos import ops
+
+    env = _env(c)
+    ops.apply(env, env.nodes(node))
+
+
+@task(
+    help={
+        "from_": "start at this phase, re-running it and every later one",
+        "only": "run just this phase (even if it finished before)",
+    }
+)
+def bootstrap(c: Context, from_: str | None = None, only: str | None = None) -> None:
+    """Resumable bring-up: configs, apply, etcd, kubeconfig, Gateway API CRDs, Cilium, GitOps.
+
+    Phases: config, wait-maintenance, apply, bootstrap-etcd, kubeconfig, gateway-api-crds,
+    cilium, nodes-ready, gitops.
+    """
+    from tasks.talos import phases
+
+    phases.selected(from_, only)  # bad phase names fail before the spec is even read
+    phases.run(_env(c), from_=from_, only=only)
+
+
+@task(help={})
+def health(c: Context) -> None:
+    """Check cluster health (talosctl health: etcd, control plane, nodes, Kubernetes)."""
+    from tasks.talos import ops
+
+    ops.health(_env(c))
+
+
+@task(
+    help={
+        "node": NODE_HELP.format("every node, control planes first"),
+        "force": "upgrade even nodes that already run the pinned version (new schematic)",
+    }
+)
+def upgrade(c: Context, node: str | None = None, force: bool = False) -> None:
+    """Rolling Talos upgrade to the pinned version: etcd snapshot, one node at a time, health."""
+    from tasks.talos import ops
+
+    env = _env(c)
+    ops.upgrade(env, env.nodes(node), force=force)
+
+
+@task(name="upgrade-k8s", help={"preview": "only show what would change (talosctl --dry-run)"})
+def upgrade_k8s(c: Context, preview: bool = False) -> None:
+    """Upgrade Kubernetes to the version pinned in the cluster spec."""
+    from tasks.talos import ops
+
+    ops.upgrade_k8s(_env(c), preview=preview)
+
+
+@task(help={"yes": "do not ask for confirmation", "node": NODE_HELP.format("every node")})
+def reset(c: Context, yes: bool = False, node: str | None = None) -> None:
+    """Wipe nodes back to maintenance mode (destroys the cluster's data)."""
+    from tasks.talos import ops
+
+    env = _env(c)
+    ops.reset(env, env.nodes(node), yes=yes)
+
+
+@task(help={"path": "kubeconfig file to merge into (default: talos.kubeconfig or the state dir)"})
+def kubeconfig(c: Context, path: str | None = None) -> None:
+    """Fetch the admin kubeconfig, merged, with a context named after the cluster."""
+    from tasks.talos import ops
+
+    ops.kubeconfig(_env(c), path)
+
+
+@task(help={"node": NODE_HELP.format("every node")})
+def dashboard(c: Context, node: str | None = None) -> None:
+    """The talosctl dashboard."""
+    from tasks.talos import ops, plan
+
+    env = _env(c)
+    ops.require_talosconfig(env)
+    ops.passthrough(env, plan.dashboard(env.settings, env.spec, env.nodes(node)))
+
+
+@task(
+    help={
+        "service": "service name (machined, etcd, kubelet, apid, ...), or a container id with -k",
+        "node": NODE_HELP.format("the first control plane"),
+        "kubernetes": "the service is a Kubernetes container (k8s.io namespace)",
+        "follow": "keep streaming",
+        "tail": "only the last N lines",
+    }
+)
+def logs(  # noqa: PLR0917 (Invoke maps positional parameters to options)
+    c: Context,
+    service: str,
+    node: str | None = None,
+    kubernetes: bool = False,
+    follow: bool = False,
+    tail: int | None = None,
+) -> None:
+    """Logs of a Talos service on a node."""
+    from tasks.talos import ops, plan
+
+    env = _env(c)
+    ops.require_talosconfig(env)
+    target = env.one_node(node)
+    ops.passthrough(
+        env,
+        plan.logs(env.settings, target, service, kubernetes=kubernetes, follow=follow, tail=tail),
+    )
+
+
+@task(
+    help={
+        "node": NODE_HELP.format("the first control plane"),
+        "follow": "keep streaming",
+        "tail": "only new messages (with --follow)",
+    }
+)
+def dmesg(c: Context, node: str | None = None, follow: bool = False, tail: bool = False) -> None:
+    """Kernel messages of a node."""
+    from tasks.talos import ops, plan
+
+    env = _env(c)
+    ops.require_talosconfig(env)
+    ops.passthrough(env, plan.dmesg(env.settings, env.one_node(node), follow=follow, tail=tail))
+
+
+@task(
+    help={
+        "node": NODE_HELP.format("the first control plane"),
+        "kubernetes": "Kubernetes containers instead of system services",
+    }
+)
+def stats(c: Context, node: str | None = None, kubernetes: bool = False) -> None:
+    """Container resource usage on a node."""
+    from tasks.talos import ops, plan
+
+    env = _env(c)
+    ops.require_talosconfig(env)
+    ops.passthrough(env, plan.stats(env.settings, env.one_node(node), kubernetes=kubernetes))
+
+
+ns = Collection(
+    "talos",
+    secrets,
+    config,
+    apply,
+    bootstrap,
+    health,
+    upgrade,
+    upgrade_k8s,
+    reset,
+    kubeconfig,
+    dashboard,
+    logs,
+    dmesg,
+    stats,
+)
+ns.configure({"talos": DEFAULTS})

@@ -1,0 +1,218 @@
+"""Read-only probes of the world for the ``talos`` namespace, and pure parsers of their output."""
+
+from __future__ import annotations
+
+import importlib
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import Enum
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from tasks.core.errors import ConfigError, UserError
+from tasks.core.runner import Runner, tail
+from tasks.talos import plan
+from tasks.talos.settings import PATCH_NAMES, Settings
+
+if TYPE_CHECKING:
+    from tasks.core.config import Node
+
+
+class Bundle(Enum):
+    MISSING = "missing"
+    ENCRYPTED = "encrypted"
+    PLAINTEXT = "plaintext"
+
+
+_SOPS_METADATA = re.compile(r"^sops:\s*$", re.MULTILINE)
+
+
+def bundle_state(path: Path) -> Bundle:
+    """A whole-file sops YAML carries a top-level ``sops:`` mapping; anything else is plaintext."""
+    try:
+        text = path.read_text()
+    except FileNotFoundError:
+        return Bundle.MISSING
+    return Bundle.ENCRYPTED if _SOPS_METADATA.search(text) else Bundle.PLAINTEXT
+
+
+def require_encrypted_bundle(settings: Settings) -> None:
+    state = bundle_state(settings.secrets_file)
+    if state is Bundle.MISSING:
+        raise UserError(
+            f"{settings.secrets_file} does not exist: run `inv talos.secrets` first "
+            "(it generates the Talos secrets bundle once and commits it sops-encrypted)."
+        )
+    if state is Bundle.PLAINTEXT:
+        raise UserError(plaintext_message(settings.secrets_file))
+
+
+def plaintext_message(path: Path) -> str:
+    return (
+        f"{path} is NOT sops-encrypted. Never commit it like this: encrypt it now with "
+        f"`sops --encrypt --in-place {path}` (or delete it if it was never committed and run "
+        "`inv talos.secrets` again)."
+    )
+
+
+def missing_patches(settings: Settings) -> list[Path]:
+    return [settings.patch(name) for name in PATCH_NAMES if not settings.patch(name).is_file()]
+
+
+def require_patches(settings: Settings) -> None:
+    missing = missing_patches(settings)
+    if missing:
+        names = ", ".join(str(p) for p in missing)
+        raise ConfigError(
+            f"Machine-config patches missing: {names}. The committed patches "
+            f"({', '.join(f'{n}.yaml' for n in PATCH_NAMES)}) belong in {settings.patches_dir} "
+            "(Invoke config talos.patches_dir)."
+        )
+
+
+def require_file(path: Path, what: str, setting: str) -> None:
+    if not path.is_file():
+        raise ConfigError(f"{what} not found at {path} (Invoke config {setting}).")
+
+
+@dataclass(frozen=True)
+class CrdSource:
+    """How to apply the committed Gateway API CRDs: a Kustomize directory or plain manifests."""
+
+    kustomize: Path | None
+    files: tuple[Path, ...]
+
+
+def gateway_api_crds(path: Path) -> CrdSource:
+    where = "(Invoke config talos.gateway_api_crds)"
+    if path.is_file():
+        return CrdSource(None, (path,))
+    if not path.is_dir():
+        raise ConfigError(f"Gateway API CRDs not found at {path} {where}.")
+    if (path / "kustomization.yaml").is_file():
+        return CrdSource(path, ())
+    # component.yaml is Argo CD metadata, not a Kubernetes object.
+    files = tuple(
+        sorted(
+            p
+            for p in path.iterdir()
+            if p.suffix in {".yaml", ".yml"} and p.name not in {"component.yaml", "Chart.yaml"}
+        )
+    )
+    if not files:
+        raise ConfigError(
+            f"{path} holds neither a kustomization.yaml nor manifests to apply {where}."
+        )
+    return CrdSource(None, files)
+
+
+@dataclass(frozen=True)
+class CiliumValues:
+    """What ``helm upgrade --install cilium cilium/cilium`` gets from the committed component.
+
+    The component is a wrapper chart whose values sit under the dependency's key (``cilium:``);
+    the upstream chart needs that subtree alone, written to the state dir (``content``).
+    """
+
+    path: Path
+    content: str | None
+    pinned: str | None
+
+
+def upstream_values(values: Any, chart: Any) -> tuple[dict[str, Any] | None, str | None]:
+    """(values for the upstream chart, the wrapper's pinned version) -- (None, None) when the
+    file is not a wrapper chart's values."""
+    deps = chart.get("dependencies", []) if isinstance(chart, dict) else []
+    for dep in deps if isinstance(deps, list) else []:
+        if not isinstance(dep, dict) or dep.get("name") != "cilium":
+            continue
+        key = dep.get("alias") or "cilium"
+        version = str(dep["version"]) if dep.get("version") else None
+        if isinstance(values, dict) and isinstance(values.get(key), dict):
+            return dict(values[key]), version
+        return {}, version
+    return None, None
+
+
+def cilium_values(settings: Settings) -> CiliumValues:
+    import json
+
+    from ruamel.yaml import YAML
+    from ruamel.yaml.error import YAMLError
+
+    require_file(settings.cilium_values, "Cilium values", "talos.cilium_values")
+    chart_file = settings.cilium_values.parent / "Chart.yaml"
+    if not chart_file.is_file():
+        return CiliumValues(settings.cilium_values, None, None)
+    yaml = YAML(typ="safe")
+    try:
+        values = yaml.load(settings.cilium_values.read_text())
+        chart = yaml.load(chart_file.read_text())
+    except YAMLError as exc:
+        raise ConfigError(f"{settings.cilium_values} or {chart_file}: {exc}") from None
+    subtree, pinned = upstream_values(values, chart)
+    if subtree is None:
+        return CiliumValues(settings.cilium_values, None, None)
+    # JSON is YAML: a faithful copy of the subtree without a second YAML dialect.
+    content = json.dumps(subtree, indent=2, sort_keys=True) + "\n"
+    return CiliumValues(settings.state.path("cilium-values.yaml"), content, pinned)
+
+
+# -- nodes -----------------------------------------------------------------------------------
+
+
+class Mode(Enum):
+    MAINTENANCE = "maintenance"
+    CONFIGURED = "configured"
+    UNREACHABLE = "unreachable"
+
+
+@dataclass(frozen=True)
+class NodeMode:
+    mode: Mode
+    detail: str = ""
+
+
+def node_mode(runner: Runner, settings: Settings, node: Node) -> NodeMode:
+    """Maintenance when the insecure API answers; configured when the authenticated one does."""
+    timeout = settings.timeouts.command
+    insecure = runner.check(plan.maintenance_probe(node, timeout))
+    if insecure.ok:
+        return NodeMode(Mode.MAINTENANCE)
+    detail = tail(insecure.stderr or insecure.stdout, 3)
+    if settings.talosconfig.is_file():
+        secure = runner.check(plan.version_probe(settings, node, timeout))
+        if secure.ok:
+            return NodeMode(Mode.CONFIGURED)
+        detail = tail(secure.stderr or secure.stdout, 3)
+    return NodeMode(Mode.UNREACHABLE, detail)
+
+
+_SERVER_TAG = re.compile(r"^\s*(?:Tag:\s*|Talos\s+)v?(\d+\.\d+\.\d+\S*)\s*$", re.MULTILINE)
+
+
+def server_version(output: str) -> str | None:
+    """The node's Talos version from ``talosctl version`` (the server part, not the client)."""
+    _, _, server = output.partition("Server:")
+    match = _SERVER_TAG.search(server)
+    return match.group(1) if match else None
+
+
+def talos_version(runner: Runner, settings: Settings, node: Node) -> str | None:
+    result = runner.check(plan.version_probe(settings, node, settings.timeouts.command))
+    if not result.ok or result.dry:
+        return None
+    return server_version(result.stdout)
+
+
+# -- hand-over -------------------------------------------------------------------------------
+
+
+def gitops_bootstrap() -> Callable[..., Any] | None:
+    """``tasks.gitops.bootstrap`` when that namespace defines it."""
+    if not (Path(__file__).parent.parent / "gitops" / "__init__.py").is_file():
+        return None
+    module = importlib.import_module("tasks.gitops")
+    found = getattr(module, "bootstrap", None)
+    return found if callable(found) else None

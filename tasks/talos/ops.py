@@ -1,0 +1,365 @@
+"""What each ``talos`` task does: facts first, then the plan, through the runner.
+
+Tasks in ``__init__`` only parse options; the bootstrap phases reuse these functions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, TypeVar
+
+from tasks.core import console
+from tasks.core.errors import CommandFailed, ConfigError, UserError
+from tasks.core.runner import Command, Runner, WriteFile
+from tasks.talos import facts, machineconfig, plan, waits
+from tasks.talos.settings import Settings
+
+if TYPE_CHECKING:
+    from invoke.context import Context
+
+    from tasks.core.config import ClusterSpec, Node
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Env:
+    """Everything a task needs: the spec, the settings and the runner of this invocation."""
+
+    c: Context
+    spec: ClusterSpec
+    settings: Settings
+    runner: Runner
+
+    @property
+    def dry(self) -> bool:
+        return self.runner.dry
+
+    @classmethod
+    def load(cls, c: Context) -> Env:
+        from tasks.core import config
+
+        spec = config.load(c)
+        return cls(c, spec, Settings.from_context(c, spec), Runner.from_context(c))
+
+    def ensure_state(self) -> None:
+        if not self.dry:
+            self.settings.state.ensure()
+
+    def nodes(self, name: str | None) -> list[Node]:
+        return [self.spec.node(name)] if name else list(self.spec.nodes)
+
+    def one_node(self, name: str | None) -> Node:
+        return self.spec.node(name) if name else plan.first_control_plane(self.spec)
+
+
+def in_parallel(env: Env, nodes: Sequence[Node], work: Callable[[Node], T]) -> dict[str, T]:
+    """Run ``work`` for every node at once (sequentially under --dry, for readable output).
+
+    Every node is attempted; failures are reported together.
+    """
+    results: dict[str, T] = {}
+    errors: dict[str, str] = {}
+
+    def guarded(node: Node) -> None:
+        try:
+            results[node.name] = work(node)
+        except UserError as exc:
+            errors[node.name] = exc.text
+
+    if env.dry or len(nodes) == 1:
+        for node in nodes:
+            guarded(node)
+    else:
+        with ThreadPoolExecutor(max_workers=len(nodes)) as pool:
+            list(pool.map(guarded, nodes))
+    if errors:
+        detail = "\n".join(f"- {name}: {text}" for name, text in sorted(errors.items()))
+        raise UserError(f"{len(errors)} of {len(nodes)} node(s) failed:\n{detail}")
+    return results
+
+
+# -- secrets ---------------------------------------------------------------------------------
+
+
+def secrets(env: Env) -> bool:
+    """Generate the secrets bundle once and commit it sops-encrypted. True when it was created."""
+    s = env.settings
+    state = facts.bundle_state(s.secrets_file)
+    if state is facts.Bundle.ENCRYPTED:
+        console.ok(f"{s.secrets_file} exists (sops-encrypted): nothing to do.")
+        return False
+    if state is facts.Bundle.PLAINTEXT:
+        raise UserError(facts.plaintext_message(s.secrets_file))
+    if not s.sops_config.is_file():
+        raise ConfigError(
+            f"{s.sops_config} not found: sops needs a creation rule for {s.secrets_file} "
+            "(`inv secrets.init` writes it; Invoke config talos.sops_config points elsewhere)."
+        )
+    steps = []
+    if s.generated_secrets.is_file():
+        console.info(f"reusing the bundle generated earlier at {s.generated_secrets}")
+    else:
+        steps.append(plan.gen_secrets(s, env.spec))
+    steps.append(plan.encrypt_secrets(s))
+    if not env.dry:
+        env.ensure_state()
+        s.secrets_file.parent.mkdir(parents=True, exist_ok=True)
+    env.runner.execute(steps)
+    if env.dry:
+        return True
+    if facts.bundle_state(s.secrets_file) is not facts.Bundle.ENCRYPTED:
+        s.secrets_file.unlink(missing_ok=True)
+        raise UserError(
+            f"sops did not produce an encrypted {s.secrets_file}; it was removed. "
+            "Check the creation rules in .sops.yaml."
+        )
+    s.generated_secrets.unlink()
+    console.ok(f"wrote {s.secrets_file} (sops-encrypted): commit it.")
+    return True
+
+
+# -- machine configs -------------------------------------------------------------------------
+
+
+def node_patches(env: Env) -> dict[str, str]:
+    """The per-node patches, checked against the Talos schema when one is configured."""
+    from tasks.core.config import spec_path
+
+    source = str(spec_path(env.c))
+    schema = None
+    if env.settings.schema_dir:
+        import json
+
+        path = machineconfig.schema_file(env.settings.schema_dir, env.spec.versions.talos)
+        try:
+            schema = json.loads(path.read_text())
+        except (OSError, ValueError) as exc:
+            raise ConfigError(
+                f"Talos schema {path} unreadable ({exc}); fix talos.schema_dir."
+            ) from None
+    patches: dict[str, str] = {}
+    for node in env.spec.nodes:
+        if schema is not None:
+            problems = machineconfig.schema_problems(
+                machineconfig.node_patch_documents(env.spec, node), schema
+            )
+            if problems:
+                raise ConfigError(
+                    f"The generated patch for {node.name} does not match the Talos "
+                    f"v{env.spec.versions.talos} schema:\n  " + "\n  ".join(problems)
+                )
+        patches[node.name] = machineconfig.node_patch(env.spec, node, source)
+    return patches
+
+
+def config(env: Env) -> None:
+    from tasks.infra.schematic import installer_image
+
+    s, runner = env.settings, env.runner
+    facts.require_patches(s)
+    if not (env.dry and facts.bundle_state(s.secrets_file) is facts.Bundle.MISSING):
+        facts.require_encrypted_bundle(s)
+    patches = node_patches(env)
+    env.ensure_state()
+    decrypted = runner.run(plan.decrypt_secrets(s))
+    try:
+        runner.write(
+            WriteFile(s.decrypted_secrets, decrypted.stdout, secret=True, step="secrets bundle")
+        )
+        runner.run(plan.gen_config(s, env.spec, installer_image(env.spec)))
+    finally:
+        if not env.dry:
+            s.decrypted_secrets.unlink(missing_ok=True)
+    for node in env.spec.nodes:
+        runner.execute(plan.node_config_plan(s, node, patches[node.name]))
+    runner.execute(plan.talosconfig_defaults(s, env.spec))
+    console.ok(f"machine configs in {s.config_dir / 'nodes'}; talosconfig: {s.talosconfig}")
+
+
+def require_config(env: Env, nodes: Sequence[Node]) -> None:
+    if env.dry:
+        return
+    paths = [env.settings.node_config(n) for n in nodes]
+    missing = [str(p) for p in paths if not p.is_file()]
+    if missing:
+        raise UserError(f"No machine config at {', '.join(missing)}: run `inv talos.config` first.")
+
+
+def require_talosconfig(env: Env) -> None:
+    if not env.dry and not env.settings.talosconfig.is_file():
+        raise UserError(
+            f"No talosconfig at {env.settings.talosconfig}: run `inv talos.config` "
+            "(or `inv talos.bootstrap`) first."
+        )
+
+
+# -- nodes -----------------------------------------------------------------------------------
+
+
+def wait_for_nodes(env: Env, nodes: Sequence[Node]) -> dict[str, facts.Mode]:
+    """Wait until every node answers on the Talos API, in maintenance mode or configured."""
+    s = env.settings
+    modes: dict[str, facts.Mode] = {}
+    last: dict[str, str] = {}
+
+    def probe() -> tuple[bool, str]:
+        for node in nodes:
+            if node.name in modes:
+                continue
+            found = facts.node_mode(env.runner, s, node)
+            if found.mode is facts.Mode.UNREACHABLE and not env.dry:
+                last[node.name] = found.detail
+                continue
+            mode = facts.Mode.MAINTENANCE if env.dry else found.mode
+            modes[node.name] = mode
+            console.info(f"{node.name} ({node.ip}): {mode.value}")
+        pending = [n for n in nodes if n.name not in modes]
+        detail = "\n".join(f"{n.name} ({n.ip}): {last.get(n.name) or 'no answer'}" for n in pending)
+        return not pending, detail
+
+    names = ", ".join(n.name for n in nodes)
+    waits.until(
+        probe,
+        timeout=s.timeouts.maintenance,
+        interval=s.poll_interval,
+        what=f"the Talos API of {names} (port 50000)",
+        look_at=plan.LOOK_AT_MAINTENANCE,
+        say=console.info,
+    )
+    return modes
+
+
+def apply(env: Env, nodes: Sequence[Node]) -> dict[str, facts.Mode]:
+    """apply-config to every node at once: insecure in maintenance mode, authenticated after."""
+    s = env.settings
+    require_config(env, nodes)
+
+    def one(node: Node) -> facts.Mode:
+        applied: list[facts.Mode] = []
+
+        def attempt() -> tuple[bool, str]:
+            found = facts.node_mode(env.runner, s, node)
+            mode = facts.Mode.MAINTENANCE if env.dry else found.mode
+            if mode is facts.Mode.UNREACHABLE:
+                return False, found.detail or "no answer on the Talos API"
+            command = plan.apply_config(s, node, insecure=mode is facts.Mode.MAINTENANCE)
+            try:
+                env.runner.run(command)
+            except CommandFailed as exc:
+                return False, exc.text
+            applied.append(mode)
+            return True, ""
+
+        waits.until(
+            attempt,
+            timeout=s.timeouts.apply,
+            interval=s.poll_interval,
+            what=f"{node.name} ({node.ip}) to accept its machine config",
+            look_at=plan.LOOK_AT_NODE.replace("NODE", node.name),
+            say=console.info,
+        )
+        how = "insecure, maintenance mode" if applied[0] is facts.Mode.MAINTENANCE else "mTLS"
+        console.info(f"{node.name}: config applied ({how})")
+        return applied[0]
+
+    return in_parallel(env, nodes, one)
+
+
+# -- day 2 -----------------------------------------------------------------------------------
+
+
+def passthrough(env: Env, command: Command, look_at: str = "") -> None:
+    """Attached to the terminal; a non-zero exit becomes the task's exit code."""
+    code = env.runner.stream(command)
+    if code != 0:
+        what = command.step or " ".join(command.argv[:2])
+        extra = f"\n  look at: {look_at}" if look_at else ""
+        raise UserError(f"{what}: {command.tool} exited with code {code}.{extra}", code=code)
+
+
+def health(env: Env) -> None:
+    require_talosconfig(env)
+    passthrough(
+        env, plan.health(env.settings, env.spec, env.settings.timeouts.health), plan.LOOK_AT_HEALTH
+    )
+
+
+def upgrade(env: Env, nodes: Sequence[Node], *, force: bool) -> None:
+    """Rolling upgrade to the pinned version with the schematic's factory installer."""
+    from tasks.infra.schematic import installer_image
+
+    s, spec, runner = env.settings, env.spec, env.runner
+    require_talosconfig(env)
+    target = spec.versions.talos
+    ordered = [n for n in spec.control_planes if n in nodes] + [
+        n for n in spec.workers if n in nodes
+    ]
+    pending: list[Node] = []
+    for node in ordered:
+        found = facts.talos_version(runner, s, node)
+        if found == target and not force:
+            console.info(f"{node.name}: already at v{target}")
+            continue
+        console.info(f"{node.name}: {('v' + found) if found else 'unknown version'} -> v{target}")
+        pending.append(node)
+    if not pending:
+        console.ok(f"every node runs Talos v{target}: nothing to do.")
+        return
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    snapshot = s.backups / f"etcd-{stamp}.snapshot"
+    if not env.dry:
+        env.ensure_state()
+        s.backups.mkdir(parents=True, exist_ok=True, mode=0o700)
+    console.step(f"etcd snapshot to {snapshot}")
+    runner.run(plan.etcd_snapshot(s, spec, snapshot))
+    image = installer_image(spec)
+    for index, node in enumerate(pending, 1):
+        console.step(f"[{index}/{len(pending)}] upgrade {node.name} to {image}")
+        runner.run(plan.upgrade_node(s, node, image, s.timeouts.upgrade))
+        waits.until_ok(
+            runner,
+            plan.health(s, spec, s.timeouts.health),
+            timeout=s.timeouts.health,
+            interval=s.poll_interval,
+            what=f"the cluster to be healthy after upgrading {node.name}",
+            look_at=plan.LOOK_AT_HEALTH,
+        )
+    console.ok(f"upgraded {', '.join(n.name for n in pending)} to v{target}; snapshot {snapshot}")
+
+
+def upgrade_k8s(env: Env, *, preview: bool) -> None:
+    require_talosconfig(env)
+    passthrough(env, plan.upgrade_k8s(env.settings, env.spec, preview=preview), plan.LOOK_AT_API)
+
+
+def reset(env: Env, nodes: Sequence[Node], *, yes: bool) -> None:
+    from tasks.core.runner import confirm
+    from tasks.talos.phases import FLOW
+
+    require_talosconfig(env)
+    ordered = [n for n in env.spec.workers if n in nodes] + [
+        n for n in env.spec.control_planes if n in nodes
+    ]
+    names = ", ".join(n.name for n in ordered)
+    confirm(f"Wipe {names} (all data, etcd included) and reboot into maintenance mode?", yes=yes)
+    for node in ordered:
+        env.runner.run(plan.reset_node(env.settings, node))
+    if not env.dry:
+        env.settings.state.forget(FLOW)
+    console.ok(f"reset {names}; they reboot into maintenance mode: run `inv talos.bootstrap`.")
+
+
+def kubeconfig(env: Env, path: str | None) -> None:
+    from pathlib import Path
+
+    require_talosconfig(env)
+    target = Path(path).expanduser() if path else env.settings.kubeconfig
+    if not env.dry:
+        target.parent.mkdir(parents=True, exist_ok=True)
+    env.runner.run(plan.fetch_kubeconfig(env.settings, env.spec, target))
+    console.ok(f"context {env.spec.cluster.name} merged into {target}")
+    console.info(f"use it: export KUBECONFIG={target}  (or kubectl --kubeconfig {target})")

@@ -1,0 +1,215 @@
+"""``talos.bootstrap``: resumable phases from maintenance-mode VMs to a cluster handed to GitOps.
+
+Each finished phase is recorded in the state dir (``ClusterState.mark_done``); a re-run skips
+them, so an interrupted bootstrap resumes where it stopped. Every wait is bounded and its timeout
+names what to look at. Order matters: etcd is bootstrapped once on the first control plane only
+after it took its config; Cilium (the only CNI, kube-proxy replacement) needs the API and the
+Gateway API CRDs (its Gateway controller starts only when they exist); nodes become Ready only once
+Cilium runs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from tasks.core import console
+from tasks.core.errors import UserError
+from tasks.core.runner import WriteFile
+from tasks.talos import facts, ops, plan, waits
+
+FLOW = "talos.bootstrap"
+
+
+@dataclass(frozen=True)
+class Phase:
+    name: str
+    title: str
+    #: Returns False when the phase did not finish its job (not recorded, runs again next time).
+    run: Callable[[ops.Env], bool | None]
+
+
+def _config(env: ops.Env) -> None:
+    ops.secrets(env)
+    ops.config(env)
+
+
+def _wait_maintenance(env: ops.Env) -> None:
+    ops.wait_for_nodes(env, env.spec.nodes)
+
+
+def _apply(env: ops.Env) -> None:
+    ops.apply(env, env.spec.nodes)
+
+
+def _bootstrap_etcd(env: ops.Env) -> None:
+    s = env.settings
+    waits.until_ok(
+        env.runner,
+        plan.bootstrap_etcd(s, env.spec),
+        timeout=s.timeouts.bootstrap,
+        interval=s.poll_interval,
+        what=f"{plan.first_control_plane(env.spec).name} to install, reboot and bootstrap etcd",
+        look_at=plan.LOOK_AT_ETCD,
+    )
+
+
+def _kubeconfig(env: ops.Env) -> None:
+    s = env.settings
+    if not env.dry:
+        s.kubeconfig.parent.mkdir(parents=True, exist_ok=True)
+    waits.until_ok(
+        env.runner,
+        plan.fetch_kubeconfig(s, env.spec),
+        timeout=s.timeouts.kubernetes_api,
+        interval=s.poll_interval,
+        what="the admin kubeconfig",
+        look_at=plan.LOOK_AT_ETCD,
+    )
+    waits.until_ok(
+        env.runner,
+        plan.api_ready(s, s.timeouts.command),
+        timeout=s.timeouts.kubernetes_api,
+        interval=s.poll_interval,
+        what=f"the Kubernetes API at {env.spec.cluster.endpoint}",
+        look_at=plan.LOOK_AT_API,
+    )
+    console.info(f"kubeconfig: {s.kubeconfig} (context {env.spec.cluster.name})")
+
+
+def _gateway_api_crds(env: ops.Env) -> None:
+    s = env.settings
+    source = facts.gateway_api_crds(s.gateway_api_crds)
+    waits.until_ok(
+        env.runner,
+        plan.gateway_api_crds(s, source.kustomize, source.files),
+        timeout=s.timeouts.kubernetes_api,
+        interval=s.poll_interval,
+        what="the Gateway API CRDs to apply",
+        look_at=plan.LOOK_AT_API,
+    )
+
+
+def _cilium(env: ops.Env) -> None:
+    s = env.settings
+    values = facts.cilium_values(s)
+    wanted = env.spec.versions.cilium
+    if values.pinned and values.pinned != wanted:
+        console.warn(
+            f"{s.cilium_values.parent / 'Chart.yaml'} pins Cilium {values.pinned} but the cluster "
+            f"spec says {wanted}: installing {wanted}; Argo CD will then move it to "
+            f"{values.pinned}. Align them (`inv validate` reports the drift)."
+        )
+    if values.content is not None:
+        env.ensure_state()
+        env.runner.write(
+            WriteFile(values.path, values.content, step="Cilium values for the upstream chart")
+        )
+    if s.cilium_chart is None:
+        env.runner.run(plan.cilium_repo(s))
+    waits.until_ok(
+        env.runner,
+        plan.cilium_install(s, env.spec, values.path, s.timeouts.cilium),
+        timeout=s.timeouts.cilium,
+        interval=s.poll_interval,
+        what=f"Cilium {env.spec.versions.cilium} to install",
+        look_at=plan.LOOK_AT_CILIUM,
+    )
+
+
+def _nodes_ready(env: ops.Env) -> None:
+    s = env.settings
+    waits.until_ok(
+        env.runner,
+        plan.cilium_status(s, s.timeouts.cilium),
+        timeout=s.timeouts.cilium,
+        interval=s.poll_interval,
+        what="Cilium to be healthy",
+        look_at=plan.LOOK_AT_CILIUM,
+    )
+    waits.until_ok(
+        env.runner,
+        plan.nodes_ready(s, s.timeouts.nodes_ready),
+        timeout=s.timeouts.nodes_ready,
+        interval=s.poll_interval,
+        what="every node to be Ready",
+        look_at=plan.LOOK_AT_NODES,
+    )
+
+
+def _gitops(env: ops.Env) -> bool:
+    handover = facts.gitops_bootstrap()
+    if handover is None:
+        console.info(
+            "the cluster is up. Next: `inv gitops.bootstrap` (Argo CD and the app-of-apps) once "
+            "that namespace exists; then re-run `inv talos.bootstrap` to record this phase."
+        )
+        return False
+    handover(env.c)
+    return True
+
+
+PHASES: tuple[Phase, ...] = (
+    Phase("config", "secrets bundle and machine configs", _config),
+    Phase("wait-maintenance", "wait for every node's Talos API", _wait_maintenance),
+    Phase("apply", "apply the machine configs", _apply),
+    Phase("bootstrap-etcd", "bootstrap etcd", _bootstrap_etcd),
+    Phase("kubeconfig", "admin kubeconfig and the Kubernetes API", _kubeconfig),
+    Phase("gateway-api-crds", "Gateway API CRDs", _gateway_api_crds),
+    Phase("cilium", "Cilium", _cilium),
+    Phase("nodes-ready", "Cilium healthy and nodes Ready", _nodes_ready),
+    Phase("gitops", "hand over to GitOps", _gitops),
+)
+NAMES = tuple(p.name for p in PHASES)
+
+
+def _check_name(option: str, name: str) -> None:
+    if name not in NAMES:
+        raise UserError(f"{option} {name!r}: not a phase. Phases, in order: {', '.join(NAMES)}.")
+
+
+def selected(from_: str | None, only: str | None) -> list[str]:
+    """The phases a run considers (done ones are still skipped unless forced)."""
+    if from_ and only:
+        raise UserError("--from and --only exclude each other: pick one.")
+    if only:
+        _check_name("--only", only)
+        return [only]
+    if from_:
+        _check_name("--from", from_)
+        return list(NAMES[NAMES.index(from_) :])
+    return list(NAMES)
+
+
+def run(env: ops.Env, *, from_: str | None = None, only: str | None = None) -> None:
+    chosen = selected(from_, only)
+    state = env.settings.state
+    forced = set(chosen) if (from_ or only) else set()
+    if forced and not env.dry:
+        state.forget(FLOW, sorted(forced))
+    total = len(PHASES)
+    unfinished: list[str] = []
+    for index, phase in enumerate(PHASES, 1):
+        if phase.name not in chosen:
+            continue
+        label = f"[{index}/{total}] {phase.name}"
+        if phase.name not in forced and state.is_done(FLOW, phase.name):
+            console.info(f"{label}: done earlier, skipped")
+            continue
+        console.step(f"{label}: {phase.title}")
+        try:
+            finished = phase.run(env)
+        except UserError as exc:
+            raise UserError(
+                f"{exc.text}\n\nPhase {phase.name} did not finish. Fix the cause and run "
+                f"`inv talos.bootstrap` again: finished phases are skipped (recorded in "
+                f"{state.root}/phases.json); `--only {phase.name}` retries just this one.",
+                code=exc.code,
+            ) from None
+        if finished is False:
+            unfinished.append(phase.name)
+        elif not env.dry:
+            state.mark_done(FLOW, phase.name)
+    ran = ", ".join(chosen) if (from_ or only) else "all phases"
+    left = f" (still to do: {', '.join(unfinished)})" if unfinished else ""
+    console.ok(f"{FLOW}: {ran} done{left}")

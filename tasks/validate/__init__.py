@@ -1,4 +1,10 @@
-"""``inv validate``: offline validation of the monorepo (behind ``nox -s validate``)."""
+"""``inv validate``: offline validation of the monorepo (behind ``nox -s validate``).
+
+Paths: Invoke tasks take no variadic positional arguments, so paths come either as repeated
+``--path`` options or after a standalone ``--`` (Invoke's parser remainder, ``c.remainder``):
+``inv validate -- deploy/services/user/rollout.yaml apps/x/Dockerfile``. Paths are split on
+whitespace there, so a path containing a space must be given with ``--path``.
+"""
 
 from __future__ import annotations
 
@@ -11,26 +17,66 @@ from tasks.core.errors import UserError
 if TYPE_CHECKING:
     from invoke.context import Context
 
+FAMILY_NAMES = "cluster, manifests, values, talos, policies, secrets, workflows, dockerfiles, yaml"
+
 
 @task(
     name="validate",
+    iterable=["path"],
     help={
-        "only": "comma-separated check families to run (default: all): cluster, yaml",
-        "json": "print problems as JSON",
+        "path": "validate only what this file or directory affects (repeatable); paths may also "
+        "follow a standalone `--`, as pre-commit passes them",
+        "only": f"comma-separated check families to run (default: all): {FAMILY_NAMES}, plus any "
+        "registered by a tasks/<namespace>/validation.py module",
+        "json": "print the findings as JSON (files, documents, problems, notes)",
+        "refresh_schemas": "download the pinned CRD, Talos and chart values schemas into the user "
+        "cache (validate.cache_dir) before validating",
     },
 )
-def validate(c: Context, only: str | None = None, json: bool = False) -> None:
-    """Validate the cluster spec and the deploy/ tree offline."""
-    from tasks.validate.engine import FAMILIES, report, run_families
+def validate(
+    c: Context,
+    path: list[str] | None = None,
+    only: str | None = None,
+    json: bool = False,
+    refresh_schemas: bool = False,
+) -> None:
+    """Validate the cluster spec, the deploy/ tree, workflows and Dockerfiles offline.
 
-    families = [f.strip() for f in only.split(",")] if only else list(FAMILIES)
-    unknown = [f for f in families if f not in FAMILIES]
-    if unknown:
+    Exit codes: 0 clean, 1 problems found, 2 usage error (unknown family, missing path or schema
+    directory, malformed setting).
+    """
+    from pathlib import Path
+
+    from tasks.validate.engine import Workspace, available, report, run
+
+    names = available()
+    families = [f.strip() for f in only.split(",") if f.strip()] if only else names
+    unknown = [f for f in families if f not in names]
+    if unknown or not families:
         raise UserError(
-            f"--only: unknown check family {', '.join(unknown)}; choose from {', '.join(FAMILIES)}",
+            f"--only: unknown check family {', '.join(unknown) or '(none given)'}; "
+            f"choose from {', '.join(names)}",
             code=2,
         )
-    result = run_families(c, families)
+    root = Path.cwd().resolve()
+    paths = [*(path or []), *getattr(c, "remainder", "").split()]
+    selected: list[str] = []
+    for raw in paths:
+        p = Path(raw)
+        absolute = (p if p.is_absolute() else root / p).resolve()
+        if not absolute.exists():
+            raise UserError(f"{raw}: no such file or directory", code=2)
+        try:
+            selected.append(absolute.relative_to(root).as_posix())
+        except ValueError:
+            raise UserError(f"{raw}: outside the repository ({root})", code=2) from None
+    ws = Workspace(c, root=root, paths=selected)
+    if refresh_schemas:
+        from tasks.validate.refresh import refresh
+
+        for line in refresh(ws):
+            print(line)
+    result = run(ws, families)
     report(result, as_json=json)
     if result.problems:
         raise UserError(f"validation failed: {len(result.problems)} problem(s)")

@@ -1,86 +1,257 @@
-"""Validation engine: check families produce problems; one report prints them."""
+"""Validation engine: one shared view of the repository, check families, one report.
+
+The :class:`Workspace` reads each input once (cluster spec, deploy/ tree with Kustomize renders,
+schemas) and lazily, so ``--only cluster`` never renders anything. Families that mostly wait on an
+external CLI (yamllint, hadolint, check-jsonschema) run in threads while the in-process families
+check documents, so the slow parts overlap.
+"""
 
 from __future__ import annotations
 
+import fnmatch
 import json as jsonlib
-from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+import os
+import sys
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from tasks.core.errors import UserError
-from tasks.core.runner import Command, Runner
+from tasks.core.runner import Runner
+from tasks.validate.model import SKIP_ANNOTATION, Doc, Finding, Result
+from tasks.validate.settings import Settings
 
 if TYPE_CHECKING:
     from invoke.context import Context
 
+    from tasks.core.config import LoadedSpec
+    from tasks.validate.schemas import SchemaStore
+    from tasks.validate.tree import Tree
 
-@dataclass(frozen=True)
-class Finding:
-    path: str
-    line: int | None
-    check: str
-    message: str
-    obj: str = ""
-
-    def __str__(self) -> str:
-        where = f"{self.path}:{self.line}" if self.line else self.path
-        who = f" {self.obj}:" if self.obj else ""
-        return f"{where}:{who} [{self.check}] {self.message}"
+#: Used when the cluster spec cannot be read (its own family reports why).
+FALLBACK_KUBERNETES = "1.36.0"
 
 
 @dataclass
-class Result:
-    files: set[str] = field(default_factory=set)
-    documents: int = 0
-    problems: list[Finding] = field(default_factory=list)
+class Selection:
+    """What the paths given on the command line affect; empty means everything."""
+
+    root: Path
+    paths: list[str] = field(default_factory=list)
+
+    @property
+    def everything(self) -> bool:
+        return not self.paths
+
+    def files(self, candidates: Iterable[str]) -> list[str]:
+        """The candidates a tool should look at: all of them, or the selected ones."""
+        items = list(candidates)
+        if self.everything:
+            return items
+        return [p for p in items if any(p == s or p.startswith(s + "/") for s in self.paths)]
+
+    def scope(self, tree: Tree | None, spec_path: str) -> list[str] | None:
+        """Paths whose findings are reported (None: all).
+
+        A file under deploy/ affects its component (or Kustomize build) as a whole; the cluster
+        spec affects everything that is cross-checked against it.
+        """
+        if self.everything or spec_path in self.paths:
+            return None
+        scope = set(self.paths)
+        if tree is not None:
+            components = tree.component_dirs()
+            for path in self.paths:
+                for parent in Path(path).parents:
+                    if parent.as_posix() in components:
+                        scope.add(parent.as_posix())
+                        break
+                for k in tree.kustomizations.values():
+                    if path in k.closure or any(f.startswith(path + "/") for f in k.closure):
+                        scope.add(k.dir)
+        return sorted(scope)
 
 
-def check_cluster(c: Context, result: Result) -> None:
-    from tasks.core.config import problems_in, spec_path
+class Workspace:
+    """Everything the families share, each part computed on first use."""
 
-    path = spec_path(c)
-    result.files.add(str(path))
-    try:
-        _, problems = problems_in(path)
-    except UserError as exc:
-        result.problems.append(Finding(str(path), None, "cluster", exc.text))
+    def __init__(
+        self,
+        c: Context | None,
+        *,
+        root: Path | None = None,
+        settings: Settings | None = None,
+        runner: Runner | None = None,
+        paths: list[str] | None = None,
+    ) -> None:
+        from tasks.validate import settings as settings_mod
+
+        self.c = c
+        self.root = (root or Path.cwd()).resolve()
+        self.settings = settings or settings_mod.load(c)
+        self.runner = runner or (Runner.from_context(c) if c is not None else Runner())
+        self.selection = Selection(self.root, paths or [])
+
+    # -- inputs ------------------------------------------------------------------------------
+
+    @cached_property
+    def spec_path(self) -> Path:
+        from tasks.core.config import spec_path
+
+        path = spec_path(self.c)
+        return path if path.is_absolute() else self.root / path
+
+    @property
+    def spec_rel(self) -> str:
+        return self.rel(self.spec_path)
+
+    @cached_property
+    def spec(self) -> LoadedSpec | None:
+        """The cluster spec when it is valid (the cluster family reports why it is not)."""
+        from tasks.core.config import problems_in
+
+        try:
+            loaded, problems = problems_in(self.spec_path)
+        except UserError:
+            return None
+        return loaded if loaded is not None and not problems else None
+
+    @cached_property
+    def kubernetes_version(self) -> str:
+        return self.spec.spec.versions.kubernetes if self.spec else FALLBACK_KUBERNETES
+
+    @cached_property
+    def tree(self) -> Tree:
+        from tasks.validate.tree import read_tree
+
+        return read_tree(
+            self.root,
+            self.runner,
+            spec_path=self.spec_rel,
+            cache_dir=self.settings.cache_dir,
+            workers=self.settings.workers,
+        )
+
+    @cached_property
+    def schemas(self) -> SchemaStore:
+        from tasks.validate.schemas import SchemaStore
+
+        crd_dir = self.settings.crd_dir
+        if self.settings.schema_dir is not None and not crd_dir.is_dir():
+            raise UserError(
+                f"validate.schema_dir: {crd_dir} is not a directory. Point it (or "
+                "INVOKE_VALIDATE_SCHEMA_DIR) at CRD schemas laid out {group}/{kind}_{version}.json, "
+                "or unset it and run `inv validate --refresh-schemas` to download the pinned ones.",
+                code=2,
+            )
+        return SchemaStore(
+            self.kubernetes_version,
+            crd_dir if crd_dir.is_dir() else None,
+            self.settings.allow_unknown_kinds,
+        )
+
+    def rel(self, path: Path | str) -> str:
+        p = Path(path)
+        if not p.is_absolute():
+            return p.as_posix()
+        try:
+            return p.relative_to(self.root).as_posix()
+        except ValueError:
+            return p.as_posix()
+
+    # -- allow-lists -------------------------------------------------------------------------
+
+    def skipped(self, check: str, doc: Doc | None = None, path: str | None = None) -> bool:
+        """True when ``check`` is allow-listed for this object (annotation) or path (config)."""
+        if doc is not None:
+            listed = doc.annotations.get(SKIP_ANNOTATION)
+            if isinstance(listed, str) and check in {s.strip() for s in listed.split(",")}:
+                return True
+        target = path or (doc.path if doc else "")
+        ident = ""
+        if doc is not None and doc.kind:
+            ident = f"{doc.kind}/{doc.namespace or ''}/{doc.name}"
+        for rule in self.settings.skip:
+            if rule.check != check:
+                continue
+            if ident and (rule.match == ident or fnmatch.fnmatchcase(ident, rule.match)):
+                return True
+            if target and fnmatch.fnmatchcase(target, rule.match):
+                return True
+        return False
+
+
+# -- running -------------------------------------------------------------------------------
+
+
+def available() -> list[str]:
+    from tasks.validate.registry import families
+
+    return list(families())
+
+
+@contextmanager
+def tools_of_this_environment() -> Iterator[None]:
+    """Also look for CLIs next to this Python (kubectl, yamllint, hadolint, check-jsonschema are
+    dev dependencies), so ``.venv/bin/inv validate`` works without activating the venv."""
+    from plumbum import local
+
+    here = str(Path(sys.executable).parent)
+    current = str(local.env.get("PATH", ""))
+    if here in current.split(os.pathsep):
+        yield
         return
-    result.documents += 1
-    for p in problems:
-        msg = f"{p.field}: {p.message}" if p.field else p.message
-        result.problems.append(Finding(str(p.path), p.line, "cluster", msg))
+    with local.env(PATH=f"{current}{os.pathsep}{here}" if current else here):
+        yield
 
 
-def check_yaml(c: Context, result: Result) -> None:
-    """yamllint over deploy/ with the repository's .yamllint."""
-    runner = Runner.from_context(c)
-    targets = [p for p in (Path("deploy"), Path(".github")) if p.exists()]
-    if not targets:
-        return
-    res = runner.check(
-        Command(("yamllint", "-f", "parsable", *map(str, targets)), step="yamllint", read_only=True)
-    )
-    for line in res.stdout.splitlines():
-        # path:line:col: [level] message (rule)
-        parts = line.split(":", 3)
-        if len(parts) == 4:
-            result.files.add(parts[0])
-            result.problems.append(Finding(parts[0], int(parts[1]), "yaml", parts[3].strip()))
-    if res.returncode not in (0, 1) and not res.dry:
-        raise UserError(f"yamllint failed to run (exit {res.returncode}):\n{res.stderr.strip()}")
+def run(ws: Workspace, names: list[str]) -> Result:
+    """Run the named families; external ones in threads while in-process ones run here."""
+    with tools_of_this_environment():
+        return _run(ws, names)
 
 
-FAMILIES: dict[str, Callable[[Context, Result], None]] = {
-    "cluster": check_cluster,
-    "yaml": check_yaml,
-}
+def _run(ws: Workspace, names: list[str]) -> Result:
+    from tasks.validate.registry import families
 
-
-def run_families(c: Context, families: list[str]) -> Result:
+    registry = families()
     result = Result()
-    for name in families:
-        FAMILIES[name](c, result)
+    external = [registry[n] for n in names if registry[n].external]
+    internal = [registry[n] for n in names if not registry[n].external]
+    futures: list[Future[Result]] = []
+
+    def call(fam: Any) -> Result:
+        part = Result()
+        fam.fn(ws, part)
+        return part
+
+    with ThreadPoolExecutor(max_workers=max(1, len(external))) as pool:
+        futures = [pool.submit(call, fam) for fam in external]
+        for fam in internal:
+            result.merge(call(fam))
+        for future in futures:
+            result.merge(future.result())
+    if "tree" in ws.__dict__:
+        tree = ws.tree
+        result.files |= set(tree.files)
+        result.documents += sum(len(f.docs) for f in tree.files.values())
+        result.documents += sum(len(docs) for docs in tree.renders.values())
+        result.problems += tree.problems
+        result.notes += [n for n in tree.notes if n not in result.notes]
+    if "schemas" in ws.__dict__ and "core" in ws.schemas.__dict__ and ws.schemas.core.note:
+        result.notes.append(ws.schemas.core.note)
+    scope = ws.selection.scope(ws.__dict__.get("tree"), ws.spec_rel)
+    unique = {(p.path, p.line, p.check, p.message, p.obj): p for p in result.problems}
+    problems = list(unique.values())
+    if scope is not None:
+        problems = [
+            p for p in problems if any(p.path == s or p.path.startswith(s + "/") for s in scope)
+        ]
+    result.problems = sorted(problems, key=lambda p: (p.path, p.line or 0, p.check, p.message))
     return result
 
 
@@ -91,18 +262,29 @@ def report(result: Result, *, as_json: bool) -> None:
                 {
                     "files": len(result.files),
                     "documents": result.documents,
-                    "problems": [asdict(p) for p in result.problems],
+                    "problems": [p.as_dict() for p in result.problems],
+                    "notes": result.notes,
                 },
                 indent=2,
             )
         )
         return
-    by_file: dict[str, list[Finding]] = {}
+    current = None
     for p in result.problems:
-        by_file.setdefault(p.path, []).append(p)
-    for path in sorted(by_file):
-        for p in sorted(by_file[path], key=lambda f: f.line or 0):
-            print(p)
+        if p.path != current:
+            if current is not None:
+                print()
+            current = p.path
+        print(p)
+    if result.problems:
+        print()
+    for note in result.notes:
+        print(f"note: {note}")
     print(
         f"{len(result.files)} files, {result.documents} documents, {len(result.problems)} problems"
     )
+
+
+def finding_for(ws: Workspace, doc: Doc, check: str, message: str, path: list[Any] | None = None) -> Finding:
+    line = doc.line_of(path) if path else doc.line
+    return Finding(doc.path, line, check, message, doc.ref)

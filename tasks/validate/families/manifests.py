@@ -1,0 +1,233 @@
+"""``manifests``: Kubernetes objects (Kustomize renders and plain manifests) and component.yaml.
+
+Checks: every object has apiVersion and kind; it validates strictly against its schema (core kinds
+from kubernetes-validate, CRDs from the schema directory); a kind with no schema is an error unless
+allow-listed (``validate.allow_unknown_kinds``); no object is defined twice; every Kustomize root
+builds; component.yaml matches its schema (CONVENTIONS.md), names are unique and the files it names
+exist.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from functools import cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from tasks.validate.jsonerrors import schema_errors
+from tasks.validate.model import Doc
+from tasks.validate.registry import register_family
+from tasks.validate.schemas import SchemaFileError, compile_schema
+from tasks.validate.tree import LAYERS
+
+if TYPE_CHECKING:
+    from tasks.validate.engine import Workspace
+    from tasks.validate.model import Result
+    from tasks.validate.tree import Tree
+
+
+def check_manifests(ws: Workspace, result: Result) -> None:
+    tree = ws.tree
+    store = ws.schemas
+    reported_schemas: set[str] = set()
+    for doc in tree.objects:
+        if not doc.is_object:
+            result.add(
+                doc.path,
+                doc.line,
+                "manifests/not-object",
+                f"a {type(doc.data).__name__} where a Kubernetes object (a mapping) was expected",
+            )
+            continue
+        missing = [k for k in ("apiVersion", "kind") if not isinstance(doc.data.get(k), str)]
+        if missing:
+            result.add(
+                doc.path,
+                doc.line,
+                "manifests/missing-kind",
+                f"document has no {' or '.join(missing)}: every manifest must be a Kubernetes "
+                "object",
+                doc.ref,
+            )
+            continue
+        if not doc.name and not doc.metadata.get("generateName"):
+            result.add(doc.path, doc.line, "manifests/missing-name", "metadata.name is missing", doc.ref)
+        try:
+            validator = store.validator(doc.api_version, doc.kind)
+        except SchemaFileError as exc:
+            if str(exc.path) not in reported_schemas:
+                reported_schemas.add(str(exc.path))
+                result.add(
+                    doc.path,
+                    doc.line,
+                    "schema/unusable",
+                    f"schema {exc.path} for {doc.api_version} {doc.kind} is unusable: {exc.reason}",
+                    doc.ref,
+                )
+            continue
+        if validator is None:
+            if doc.kind in store.allow_unknown:
+                continue
+            result.add(doc.path, doc.line, "manifests/unknown-kind", _unknown(ws, doc), doc.ref)
+            continue
+        for path, message in schema_errors(validator, doc.data):
+            result.add(doc.path, doc.line_of(path), "manifests/schema", message, doc.ref)
+    _duplicates(tree, result)
+    _components(ws, tree, result)
+
+
+def _unknown(ws: Workspace, doc: Doc) -> str:
+    store = ws.schemas
+    crd = store.crd_file(doc.api_version, doc.kind)
+    where = (
+        f"not at {crd}"
+        if crd is not None
+        else "and no CRD schema directory (run `inv validate --refresh-schemas` or set "
+        "validate.schema_dir)"
+        if doc.group
+        else ""
+    )
+    return (
+        f"no schema for {doc.api_version} {doc.kind}: not a core kind of Kubernetes "
+        f"{store.core.version} {where}. Fix the apiVersion/kind, add the schema, or allow-list "
+        "the kind in validate.allow_unknown_kinds with a reason"
+    ).replace("  ", " ")
+
+
+def _identity(doc: Doc) -> tuple[str, str, str, str]:
+    return (doc.group, doc.kind, doc.namespace or "", doc.name)
+
+
+def _duplicates(tree: Tree, result: Result) -> None:
+    rendered: set[int] = set()
+    units: list[tuple[str, list[Doc], bool]] = []
+    component_dirs = tree.component_dirs()
+    for directory, docs in tree.renders.items():
+        rendered.update(id(d) for d in docs)
+        units.append((directory, docs, directory in component_dirs))
+    loose = [d for d in tree.objects if id(d) not in rendered]
+    units.append(("", loose, True))
+    seen_global: dict[tuple[str, str, str, str], Doc] = {}
+    for _unit, docs, deployed in units:
+        seen: dict[tuple[str, str, str, str], Doc] = {}
+        for doc in docs:
+            if not doc.kind or not doc.name:
+                continue
+            key = _identity(doc)
+            first = seen.get(key) or (seen_global.get(key) if deployed else None)
+            if first is not None and first is not doc:
+                result.add(
+                    doc.path,
+                    doc.line,
+                    "manifests/duplicate",
+                    f"{doc.kind} {doc.namespace + '/' if doc.namespace else ''}{doc.name} is also "
+                    f"defined at {first.path}:{first.line}",
+                    doc.ref,
+                )
+            seen.setdefault(key, doc)
+        if deployed:
+            for key, doc in seen.items():
+                seen_global.setdefault(key, doc)
+
+
+@cache
+def _component_validator() -> Any:
+    schema = json.loads((Path(__file__).parent.parent / "component.schema.json").read_text())
+    return compile_schema(schema)
+
+
+def _components(ws: Workspace, tree: Tree, result: Result) -> None:
+    names: dict[str, str] = {}
+    validator = _component_validator()
+    for source in tree.by_role("component"):
+        directory = Path(source.path).parent
+        if not source.docs:
+            result.add(source.path, 1, "component/schema", "component.yaml is empty")
+            continue
+        doc = source.docs[0]
+        if len(source.docs) > 1:
+            result.add(source.path, source.docs[1].line, "component/schema", "one document only")
+        for path, message in schema_errors(validator, doc.data):
+            result.add(source.path, doc.line_of(path), "component/schema", message)
+        if not doc.is_object:
+            continue
+        name = doc.data.get("name")
+        if isinstance(name, str):
+            if name in names:
+                result.add(
+                    source.path,
+                    doc.line_of(["name"]),
+                    "component/duplicate-name",
+                    f"Application name {name!r} is also used by {names[name]}",
+                )
+            names.setdefault(name, source.path)
+        has_chart = (ws.root / directory / "Chart.yaml").exists()
+        has_kustomize = any(
+            (ws.root / directory / n).exists() for n in ("kustomization.yaml", "kustomization.yml")
+        )
+        if not has_chart and not has_kustomize:
+            result.add(
+                source.path,
+                1,
+                "component/source",
+                "the component has neither a wrapper Chart.yaml nor a kustomization.yaml",
+            )
+        value_files = doc.data.get("valueFiles")
+        if isinstance(value_files, list):
+            if not has_chart:
+                result.add(
+                    source.path,
+                    doc.line_of(["valueFiles"]),
+                    "component/value-file",
+                    "valueFiles is for Helm components only (no Chart.yaml here)",
+                )
+            for i, entry in enumerate(value_files):
+                if isinstance(entry, str):
+                    for problem in _value_file_problems(ws.root / directory, entry):
+                        result.add(
+                            source.path, doc.line_of(["valueFiles", i]), "component/value-file", problem
+                        )
+    for directory in _layer_component_dirs(tree):
+        if not (ws.root / directory / "component.yaml").exists():
+            result.add(
+                directory,
+                None,
+                "component/missing",
+                "a deployable directory in a layer needs a component.yaml (deploy/CONVENTIONS.md)",
+            )
+
+
+def _value_file_problems(directory: Path, entry: str) -> Iterator[str]:
+    if entry.startswith("secrets://"):
+        target = entry.removeprefix("secrets://")
+        template = (directory / target).with_name(
+            Path(target).name.replace(".yaml", ".template.yaml")
+        )
+        if not (directory / target).exists() and not template.exists():
+            yield f"{entry}: neither {target} nor its template {template.name} exists"
+        return
+    if Path(entry).name.startswith("secrets"):
+        yield f"{entry}: a secrets file must be referenced as secrets://{entry}"
+    if not (directory / entry).exists():
+        yield f"{entry}: no such file"
+
+
+def _layer_component_dirs(tree: Tree) -> set[str]:
+    """Direct children of a layer that Argo CD would deploy (a chart or a Kustomize root)."""
+    referenced = {d for k in tree.kustomizations.values() for d in k.refs}
+    out: set[str] = set()
+    for rel in tree.files:
+        parts = Path(rel).parts
+        if len(parts) == 4 and parts[0] == "deploy" and parts[1] in LAYERS:
+            directory = "/".join(parts[:3])
+            if parts[3] == "Chart.yaml" or (
+                parts[3].startswith("kustomization") and directory not in referenced
+            ):
+                k = tree.kustomizations.get(directory)
+                if k is None or not k.is_component_kind:
+                    out.add(directory)
+    return out
+
+
+register_family("manifests", check_manifests, "Kubernetes objects against their schemas; component.yaml")

@@ -1,0 +1,159 @@
+"""``values``: wrapper charts (Chart.yaml) and their Helm values.
+
+Checks: dependencies pinned to an exact version with a repository; no ``templates/`` (nothing may
+depend on rendering templates offline); every top-level values key names a dependency (or its alias)
+or ``global``, since a wrapper chart has nothing else to configure; each dependency's values
+validate against the chart's ``values.schema.json`` when one is known (``validate.values_schemas``
+or the download cache), made strict so that unknown keys are reported even where the chart schema
+leaves objects open.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from tasks.validate.jsonerrors import schema_errors
+from tasks.validate.registry import register_family
+from tasks.validate.schemas import SchemaFileError, compile_schema, read_json_schema, strictify
+
+if TYPE_CHECKING:
+    from tasks.validate.engine import Workspace
+    from tasks.validate.model import Doc, Result
+    from tasks.validate.tree import SourceFile
+
+EXACT_VERSION = re.compile(r"^v?\d+\.\d+\.\d+([-+][0-9A-Za-z.\-+]+)?$")
+
+
+class _Validators:
+    def __init__(self) -> None:
+        self.cache: dict[Path, Any] = {}
+
+    def get(self, path: Path) -> Any:
+        if path not in self.cache:
+            self.cache[path] = compile_schema(strictify(read_json_schema(path)))
+        return self.cache[path]
+
+
+_VALIDATORS = _Validators()
+
+
+def check_values(ws: Workspace, result: Result) -> None:
+    tree = ws.tree
+    for chart in tree.by_role("chart"):
+        directory = Path(chart.path).parent.as_posix()
+        deps = _check_chart(ws, chart, result)
+        values = [
+            f
+            for f in tree.files.values()
+            if Path(f.path).parent.as_posix() == directory
+            and f.role in ("values", "template", "secrets")
+        ]
+        for source in values:
+            _check_values_file(ws, source, deps, result)
+
+
+def _check_chart(ws: Workspace, chart: SourceFile, result: Result) -> dict[str, dict[str, Any]]:
+    """Dependencies by the key their values live under (alias or name)."""
+    if not chart.docs or not chart.docs[0].is_object:
+        result.add(chart.path, 1, "values/chart", "Chart.yaml must be a mapping")
+        return {}
+    doc = chart.docs[0]
+    if (ws.root / Path(chart.path).parent / "templates").exists():
+        result.add(
+            chart.path,
+            1,
+            "values/chart-templates",
+            "a wrapper chart has no templates/ (they cannot be rendered offline); put plain "
+            "manifests in their own Kustomize component",
+        )
+    deps = doc.data.get("dependencies")
+    if not isinstance(deps, list) or not deps:
+        result.add(
+            chart.path,
+            doc.line_of(["dependencies"]),
+            "values/chart",
+            "a wrapper chart lists the chart it wraps under dependencies",
+        )
+        return {}
+    out: dict[str, dict[str, Any]] = {}
+    for i, dep in enumerate(deps):
+        if not isinstance(dep, dict) or not isinstance(dep.get("name"), str):
+            result.add(chart.path, doc.line_of(["dependencies", i]), "values/chart", "dependency needs a name")
+            continue
+        version = dep.get("version")
+        if not isinstance(version, str) or not EXACT_VERSION.match(version):
+            result.add(
+                chart.path,
+                doc.line_of(["dependencies", i, "version"]),
+                "values/chart-unpinned",
+                f"{dep['name']}: version {version!r} is not an exact version (pin X.Y.Z)",
+            )
+        if not dep.get("repository"):
+            result.add(
+                chart.path,
+                doc.line_of(["dependencies", i]),
+                "values/chart-repository",
+                f"{dep['name']}: no repository",
+            )
+        out[str(dep.get("alias") or dep["name"])] = dep
+    return out
+
+
+def _check_values_file(
+    ws: Workspace, source: SourceFile, deps: dict[str, dict[str, Any]], result: Result
+) -> None:
+    if not deps or not source.docs:
+        return
+    doc = source.docs[0]
+    if not doc.is_object:
+        result.add(source.path, doc.line, "values/unknown-key", "values must be a mapping")
+        return
+    for key in doc.data:
+        if key in deps or key in ("global", "sops"):
+            continue
+        result.add(
+            source.path,
+            doc.line_of([key]),
+            "values/unknown-key",
+            f"top-level key {key!r} configures nothing: a wrapper chart's values go under a "
+            f"dependency ({', '.join(sorted(deps))}) or global",
+        )
+    if source.role != "values":
+        return  # templates hold placeholders, encrypted files ciphertext: keys only
+    for key, dep in deps.items():
+        if key in doc.data:
+            _check_dependency_values(ws, source, doc, key, dep, result)
+
+
+def _check_dependency_values(
+    ws: Workspace, source: SourceFile, doc: Doc, key: str, dep: dict[str, Any], result: Result
+) -> None:
+    chart = str(dep["name"])
+    version = str(dep.get("version") or "").lstrip("v") or None
+    schema_path = ws.settings.values_schema(chart, version)
+    if schema_path is None:
+        return
+    if not schema_path.exists():
+        result.add(
+            source.path,
+            doc.line_of([key]),
+            "values/no-schema",
+            f"no values schema for chart {chart} {version or ''} at {schema_path}: run "
+            f"`inv validate --refresh-schemas` or set validate.values_schemas.{chart}",
+        )
+        return
+    try:
+        validator = _VALIDATORS.get(schema_path)
+    except SchemaFileError as exc:
+        result.add(source.path, doc.line_of([key]), "schema/unusable", f"{exc.path}: {exc.reason}")
+        return
+    values = doc.data.get(key)
+    if values is None:
+        return
+    for path, message in schema_errors(validator, values, (key,)):
+        result.add(source.path, doc.line_of([key, *path]), "values/schema", message)
+
+
+register_family("values", check_values, "wrapper charts and their Helm values")

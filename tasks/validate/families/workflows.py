@@ -1,0 +1,116 @@
+"""``workflows``: GitHub Actions workflows against the GitHub workflow schema.
+
+Schema: check-jsonschema's built-in ``vendor.github-workflows`` (offline, through the runner).
+Also ``workflows/action-pin``: every ``uses:`` names a ref (a tag or a commit), never a branch.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import TYPE_CHECKING, Any
+
+from tasks.core.errors import UserError
+from tasks.core.runner import Command
+from tasks.validate.registry import register_family
+from tasks.validate.yamlio import line_of, load_all
+
+if TYPE_CHECKING:
+    from tasks.validate.engine import Workspace
+    from tasks.validate.model import Result
+
+BRANCH_REFS = {"main", "master", "HEAD", "latest", "develop", "trunk"}
+_SEGMENT = re.compile(r"\.([^.\[\]]+)|\[(\d+)\]|\[\"((?:[^\"\\]|\\.)*)\"\]|\['([^']*)'\]")
+
+
+def json_path(text: str) -> list[str | int]:
+    """``$.jobs.build.steps[0]`` -> ["jobs", "build", "steps", 0]."""
+    out: list[str | int] = []
+    for m in _SEGMENT.finditer(text.removeprefix("$")):
+        if m.group(2) is not None:
+            out.append(int(m.group(2)))
+        else:
+            out.append(next(g for g in (m.group(1), m.group(3), m.group(4)) if g is not None))
+    return out
+
+
+def workflow_files(ws: Workspace) -> list[str]:
+    base = ws.root / ".github" / "workflows"
+    if not base.is_dir():
+        return []
+    files = sorted(p for p in base.iterdir() if p.suffix in (".yml", ".yaml") and p.is_file())
+    return ws.selection.files(ws.rel(p) for p in files)
+
+
+def check_workflows(ws: Workspace, result: Result) -> None:
+    files = workflow_files(ws)
+    if not files:
+        return
+    result.files.update(files)
+    nodes: dict[str, Any] = {}
+    for rel in files:
+        try:
+            loaded = load_all((ws.root / rel).read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError) as exc:
+            result.add(rel, None, "io/unreadable", f"cannot read: {exc}")
+            continue
+        for line, col, message in loaded.errors:
+            result.add(rel, line, "yaml/syntax", f"{message} (column {col})")
+        if loaded.docs:
+            data, node, _ = loaded.docs[0]
+            result.documents += 1
+            nodes[rel] = node
+            _action_pins(rel, data, node, result)
+    res = ws.runner.check(
+        Command(
+            ("check-jsonschema", "--builtin-schema", "vendor.github-workflows", "-o", "json", *files),
+            step="check workflows",
+            cwd=ws.root,
+            read_only=True,
+            timeout=300,
+        )
+    )
+    if res.dry:
+        return
+    try:
+        report = json.loads(res.stdout)
+    except json.JSONDecodeError:
+        raise UserError(
+            f"check-jsonschema failed to run (exit {res.returncode}):\n{res.stderr.strip()[-2000:]}"
+        ) from None
+    for error in report.get("errors", []):
+        rel = ws.rel(error.get("filename", ""))
+        best = error.get("best_deep_match") or error
+        path = json_path(str(best.get("path", "$")))
+        line = line_of(nodes.get(rel), path)
+        where = ".".join(map(str, path)) or "(top level)"
+        result.add(rel, line, "workflows/schema", f"{where}: {best.get('message', '')}"[:300])
+
+
+def _action_pins(rel: str, data: Any, node: Any, result: Result) -> None:
+    jobs = data.get("jobs") if isinstance(data, dict) else None
+    if not isinstance(jobs, dict):
+        return
+    for job_name, job in jobs.items():
+        if not isinstance(job, dict):
+            continue
+        uses: list[tuple[list[str | int], Any]] = []
+        if "uses" in job:
+            uses.append((["jobs", job_name, "uses"], job["uses"]))
+        for i, step in enumerate(job.get("steps") or []):
+            if isinstance(step, dict) and "uses" in step:
+                uses.append((["jobs", job_name, "steps", i, "uses"], step["uses"]))
+        for path, ref in uses:
+            if not isinstance(ref, str) or ref.startswith("./") or ref.startswith("docker://"):
+                continue
+            name, _, version = ref.partition("@")
+            if not version or version in BRANCH_REFS:
+                result.add(
+                    rel,
+                    line_of(node, path),
+                    "workflows/action-pin",
+                    f"{ref}: pin {name} to a release tag or a commit SHA",
+                )
+
+
+register_family("workflows", check_workflows, "GitHub workflows (schema, pinned actions)", external=True)

@@ -1,0 +1,72 @@
+"""``yaml``: yamllint over deploy/, .github/ and the cluster spec.
+
+The repository's ``.yamllint`` is used when present, else yamllint's own lookup. Only errors count as
+problems; yamllint warnings (such as long lines) are style advice and are not reported.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from tasks.core.errors import UserError
+from tasks.core.runner import Command
+from tasks.validate.registry import register_family
+from tasks.validate.tree import YAML_SUFFIXES
+
+if TYPE_CHECKING:
+    from tasks.validate.engine import Workspace
+    from tasks.validate.model import Result
+
+
+def yaml_targets(ws: Workspace) -> list[str]:
+    import os
+
+    found: list[str] = []
+    for top in ("deploy", ".github"):
+        base = ws.root / top
+        for dirpath, dirnames, filenames in os.walk(base):
+            dirnames[:] = sorted(d for d in dirnames if not d.startswith(".") or d == ".github")
+            for name in sorted(filenames):
+                # sops-encrypted files are machine-written (long ENC[...] lines).
+                if name.endswith(YAML_SUFFIXES) and not _encrypted_name(name):
+                    found.append(ws.rel(os.path.join(dirpath, name)))
+    spec = ws.spec_rel
+    if (ws.root / spec).exists() and spec not in found:
+        found.append(spec)
+    return ws.selection.files(found)
+
+
+def _encrypted_name(name: str) -> bool:
+    return name.startswith("secrets") and "template" not in name
+
+
+def check_yaml(ws: Workspace, result: Result) -> None:
+    targets = yaml_targets(ws)
+    if not targets:
+        return
+    argv = ["yamllint", "-f", "parsable"]
+    if (ws.root / ".yamllint").exists():
+        argv += ["-c", ".yamllint"]
+    res = ws.runner.check(
+        Command((*argv, *targets), step="yamllint", cwd=ws.root, read_only=True, timeout=300)
+    )
+    result.files.update(targets)
+    if res.dry:
+        return
+    for line in res.stdout.splitlines():
+        # path:line:col: [level] message (rule)
+        parts = line.split(":", 3)
+        if len(parts) != 4 or not parts[1].isdigit():
+            continue
+        text = parts[3].strip()
+        if text.startswith("[warning]"):
+            continue
+        text = text.removeprefix("[error]").strip()
+        result.add(ws.rel(parts[0]), int(parts[1]), "yaml/lint", f"{text} (column {parts[2]})")
+    if res.returncode not in (0, 1):
+        raise UserError(
+            f"yamllint failed to run (exit {res.returncode}):\n{res.stderr.strip()[-2000:]}"
+        )
+
+
+register_family("yaml", check_yaml, "YAML style with yamllint", external=True)

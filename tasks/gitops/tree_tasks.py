@@ -1,0 +1,134 @@
+"""``gitops.generate`` and ``gitops.set-repo``: keep deploy/ derived from the cluster spec.
+
+The gitops namespace imports these two tasks; the logic is in :mod:`tasks.gitops.tree`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from invoke.tasks import task
+
+from tasks.core.errors import ConfigError, UserError
+
+if TYPE_CHECKING:
+    from invoke.context import Context
+
+    from tasks.core.runner import Runner
+    from tasks.gitops.tree import FileChange
+
+
+@task(
+    help={
+        "check": "change nothing: list every file that differs from the spec and exit 1 if any",
+    }
+)
+def generate(c: Context, check: bool = False) -> None:
+    """Rewrite everything in deploy/ that derives from cluster.yaml (patches, pool, Gateway...)."""
+    from tasks.core import config
+    from tasks.gitops import tree
+
+    loaded = config.load_spec(config.spec_path(c))
+    changes = tree.generate(loaded.spec, tree.Workspace(_root(loaded.path)))
+    if check:
+        _report_drift(changes)
+        return
+    _apply(c, changes, "deploy/ already matches the cluster spec")
+
+
+@task(
+    name="set-repo",
+    help={
+        "repo_url": "the Git repository Argo CD pulls (https://, ssh:// or git@)",
+        "branch": "the branch Argo CD follows (default: keep gitops.branch)",
+        "domain": "the public base domain, services are <name>.<domain> (default: keep it)",
+    },
+)
+def set_repo(
+    c: Context, repo_url: str | None = None, branch: str | None = None, domain: str | None = None
+) -> None:
+    """Point cluster.yaml and everything in deploy/ at another repository, branch or domain."""
+    from pydantic import ValidationError
+
+    from tasks.core import config
+    from tasks.gitops import tree
+
+    if not repo_url:
+        raise UserError(
+            "gitops.set-repo needs --repo-url URL (e.g. https://github.com/me/propertea.git).",
+            code=2,
+        )
+    loaded = config.load_spec(config.spec_path(c))
+    root = _root(loaded.path)
+    try:
+        _, changes = tree.set_repo(
+            loaded.spec,
+            tree.Workspace(root),
+            repo_url=repo_url,
+            branch=branch,
+            domain=domain,
+            spec_file=loaded.path.resolve().relative_to(root).as_posix(),
+        )
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
+        )
+        raise ConfigError(
+            f"{loaded.path}: the new gitops settings are invalid: {problems}"
+        ) from None
+    _apply(c, changes, "cluster.yaml and deploy/ already use that repository")
+
+
+def _root(spec_file: Path) -> Path:
+    """The repository root: the spec lives at <root>/deploy/local-cluster/cluster.yaml."""
+    resolved = spec_file.resolve()
+    parents = resolved.parents
+    if len(parents) >= 3 and resolved.parent.name == "local-cluster":
+        return parents[2]
+    raise ConfigError(
+        f"{spec_file}: expected the cluster spec at <repository>/deploy/local-cluster/cluster.yaml "
+        "so that deploy/ can be found beside it."
+    )
+
+
+def _report_drift(changes: list[FileChange]) -> None:
+    if not changes:
+        print("deploy/ matches the cluster spec: no drift.")
+        return
+    lines = "\n".join(f"  {change.describe()}" for change in changes)
+    raise UserError(
+        f"deploy/ has drifted from the cluster spec ({len(changes)} file(s)):\n{lines}\n"
+        "Run `inv gitops.generate` to rewrite them."
+    )
+
+
+def _apply(c: Context, changes: list[FileChange], nothing: str) -> None:
+    from tasks.core.runner import Runner, WriteFile
+
+    runner = Runner.from_context(c)
+    if not changes:
+        runner.say(nothing)
+        return
+    root = _root_of(c)
+    for change in changes:
+        path = root / change.path
+        if change.after is None:
+            _remove(runner, path)
+        else:
+            runner.write(WriteFile(path, change.after, step=change.describe()))
+        if not runner.dry:
+            runner.say(change.describe())
+
+
+def _root_of(c: Context) -> Path:
+    from tasks.core import config
+
+    return _root(config.spec_path(c))
+
+
+def _remove(runner: Runner, path: Path) -> None:
+    if runner.dry or runner.echo:
+        runner.say(f"# remove {path}")
+    if not runner.dry:
+        path.unlink(missing_ok=True)

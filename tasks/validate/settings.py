@@ -5,6 +5,8 @@ collection does not declare are also read from the environment here.
 
 Keys (all optional):
 
+- ``shared_schemas``: one directory holding ``crds/``, ``talos/`` and ``<chart>/`` schemas (the
+  ``../shared/schemas`` layout of tests and CI); the defaults of the three keys below
 - ``schema_dir``: CRD schemas laid out ``{group}/{kind}_{version}.json``; default: the download cache
 - ``allow_unknown_kinds``: ``{Kind: reason}`` kinds accepted without a schema
 - ``cache_dir``: cache root (downloaded schemas, Kustomize renders); default
@@ -67,6 +69,7 @@ class Settings:
     skip: tuple[SkipRule, ...] = ()
     chart_crds: dict[str, list[str]] = field(default_factory=dict)
     workers: int = max(2, os.cpu_count() or 2)
+    shared_schemas: Path | None = None
 
     @property
     def crd_dir(self) -> Path:
@@ -80,11 +83,27 @@ class Settings:
         return self.talos_schema_dir or self.cache_dir / "schemas" / "talos"
 
     def values_schema(self, chart: str, version: str | None) -> Path | None:
+        """The values schema for ``chart``: configured, else shared (exact version preferred,
+        else the newest there), else the cache path for the pinned version."""
         if chart in self.values_schemas:
             return self.values_schemas[chart]
+        shared = self.shared_schemas / chart if self.shared_schemas else None
+        if shared is not None and shared.is_dir():
+            exact = shared / f"values.schema.{version}.json"
+            if exact.exists():
+                return exact
+            found = sorted(shared.glob("values.schema.*.json"), key=lambda p: _version_key(p.name))
+            if found:
+                return found[-1]
         if chart in self.values_schema_urls and version:
             return self.cache_dir / "schemas" / chart / f"values.schema.{version}.json"
         return None
+
+
+def _version_key(text: str) -> tuple[int, ...]:
+    import re
+
+    return tuple(int(n) for n in re.findall(r"\d+", text)[:3])
 
 
 def default_cache_dir() -> Path:
@@ -155,12 +174,21 @@ def load(c: Context | None) -> Settings:
         except ValueError:
             raise UserError(f"validate.workers must be a number, got {workers!r}", code=2) from None
     chart_crds = _mapping("chart_crds", _raw(c, "chart_crds"))
+    shared = _path(_raw(c, "shared_schemas"))
+    schema_dir = _path(_raw(c, "schema_dir"))
+    talos_dir = _path(_raw(c, "talos_schema_dir"))
+    if shared is not None:
+        if not shared.is_dir():
+            raise UserError(f"validate.shared_schemas: {shared} is not a directory", code=2)
+        schema_dir = schema_dir or shared / "crds"
+        talos_dir = talos_dir or shared / "talos"
     return Settings(
-        schema_dir=_path(_raw(c, "schema_dir")),
+        shared_schemas=shared,
+        schema_dir=schema_dir,
         allow_unknown_kinds={
             k: str(v) for k, v in _mapping("allow_unknown_kinds", _raw(c, "allow_unknown_kinds")).items()
         },
-        talos_schema_dir=_path(_raw(c, "talos_schema_dir")),
+        talos_schema_dir=talos_dir,
         values_schemas={
             k: Path(str(v)).expanduser()
             for k, v in _mapping("values_schemas", _raw(c, "values_schemas")).items()

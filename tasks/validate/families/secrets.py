@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from tasks.validate.model import Doc, Result
 
 PLACEHOLDER = re.compile(r"^<(generate:(alnum|hex|base64):[1-9][0-9]*|prompt:[^<>:\n]+)>$")
-PLACEHOLDER_LIKE = re.compile(r"<(generate|prompt)\b")
+PLACEHOLDER_TOKEN = re.compile(r"<(?:generate|prompt)\b[^<>]*>?")
 SECRET_KEY = re.compile(
     r"(password|passwd|secret|token|apikey|privatekey|masterkey|accesskey|secretkey|clientsecret"
     r"|authkey|encryptionkey|credentials?|connectionstring)$"
@@ -38,7 +38,9 @@ REFERENCE_KEY = re.compile(
 )
 KEY_HOLDING = re.compile(r"(apikey|privatekey|masterkey|accesskey|secretkey|authkey|encryptionkey)$")
 PRIVATE_KEY = re.compile(r"-----BEGIN ([A-Z0-9]+ )?PRIVATE KEY-----|AGE-SECRET-KEY-1[0-9A-Z]{20,}")
-REFERENCE_VALUE = re.compile(r"^(\$\{.*\}|\$\(.*\)|\{\{.*\}\}|secrets://.*|ENC\[.*\]|/.*)$", re.S)
+REFERENCE_VALUE = re.compile(r"^(secrets://.*|ENC\[.*\]|/.*)$|\$\{|\$\(|\{\{", re.S)
+#: A Kubernetes object name: under a key ending in "secret" it names a Secret (tlsSecret: x-tls).
+OBJECT_NAME = re.compile(r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")
 TEXT_LIMIT = 2_000_000
 
 
@@ -53,12 +55,15 @@ def secret_key(key: str) -> bool:
     return bool(KEY_HOLDING.search(norm)) or not REFERENCE_KEY.search(norm)
 
 
-def literal(value: Any) -> bool:
-    return (
-        isinstance(value, str)
-        and value.strip() != ""
-        and not PLACEHOLDER.match(value)
-        and not REFERENCE_VALUE.match(value.strip())
+def literal(value: Any, key: str = "") -> bool:
+    """A value that holds a secret itself (not empty, a placeholder, a template or a reference)."""
+    if not isinstance(value, str) or not value.strip() or PLACEHOLDER.match(value):
+        return False
+    if REFERENCE_VALUE.search(value.strip()):
+        return False
+    norm = _normal(key)
+    return not (
+        norm.endswith("secret") and norm != "clientsecret" and OBJECT_NAME.match(value) and "-" in value
     )
 
 
@@ -66,10 +71,10 @@ def secret_values(data: Any, path: tuple[Any, ...] = ()) -> Iterator[tuple[tuple
     """(path, key) of literal values under secret-looking keys, and of env entries named so."""
     if isinstance(data, dict):
         name = data.get("name")
-        if isinstance(name, str) and secret_key(name) and literal(data.get("value")):
+        if isinstance(name, str) and secret_key(name) and literal(data.get("value"), name):
             yield (*path, "value"), name
         for key, value in data.items():
-            if isinstance(key, str) and secret_key(key) and literal(value):
+            if isinstance(key, str) and secret_key(key) and literal(value, key):
                 yield (*path, key), key
             elif isinstance(value, dict | list):
                 yield from secret_values(value, (*path, key))
@@ -168,15 +173,17 @@ def _check_template(docs: list[Doc], result: Result) -> None:
             if not isinstance(value, str):
                 continue
             key = str(path[-1]) if path else ""
-            if PLACEHOLDER_LIKE.search(value) and not PLACEHOLDER.match(value):
+            tokens = PLACEHOLDER_TOKEN.findall(value)
+            bad = [t for t in tokens if not PLACEHOLDER.match(t)]
+            for token in bad:
                 result.add(
                     doc.path,
                     doc.line_of(list(path)),
                     "secrets/template",
-                    f"{value!r} is not a placeholder inv secrets.init understands: "
+                    f"{token!r} is not a placeholder inv secrets.init understands: "
                     "<generate:alnum|hex|base64:N> or <prompt:Label>",
                 )
-            elif secret_key(key) and literal(value):
+            if not tokens and secret_key(key) and literal(value, key):
                 result.add(
                     doc.path,
                     doc.line_of(list(path)),

@@ -23,6 +23,8 @@ if TYPE_CHECKING:
     from tasks.validate.model import Doc, Result
     from tasks.validate.tree import SourceFile
 
+#: Wrapped charts whose version the cluster spec pins (versions.<field>).
+SPEC_PINNED = {"cilium": "cilium", "argo-cd": "argocd_chart"}
 EXACT_VERSION = re.compile(r"^v?\d+\.\d+\.\d+([-+][0-9A-Za-z.\-+]+)?$")
 
 
@@ -90,6 +92,17 @@ def _check_chart(ws: Workspace, chart: SourceFile, result: Result) -> dict[str, 
                 "values/chart-unpinned",
                 f"{dep['name']}: version {version!r} is not an exact version (pin X.Y.Z)",
             )
+        pinned = SPEC_PINNED.get(dep["name"])
+        if pinned and ws.spec is not None and isinstance(version, str):
+            wanted = getattr(ws.spec.spec.versions, pinned)
+            if version.lstrip("v") != wanted:
+                result.add(
+                    chart.path,
+                    doc.line_of(["dependencies", i, "version"]),
+                    "values/chart-version",
+                    f"{dep['name']} {version} differs from versions.{pinned} {wanted} in the "
+                    "cluster spec",
+                )
         if not dep.get("repository"):
             result.add(
                 chart.path,

@@ -1,0 +1,93 @@
+"""Fixtures for the validation engine: a copy of a tree, run with the shared reference schemas."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from tasks.core.runner import Runner
+from tasks.validate.engine import Workspace, run
+from tasks.validate.model import Result
+from tasks.validate.settings import Settings
+
+REPO = Path(__file__).resolve().parents[3]
+FIXTURES = REPO / "tests" / "fixtures" / "validate"
+SHARED_SCHEMAS = REPO.parent / "shared" / "schemas"
+#: Every built-in family (plugins registered by other namespaces are not this suite's business).
+MY_FAMILIES = [
+    "cluster",
+    "manifests",
+    "values",
+    "talos",
+    "policies",
+    "secrets",
+    "workflows",
+    "dockerfiles",
+    "yaml",
+]
+
+
+@pytest.fixture(scope="session")
+def shared_schemas() -> Path:
+    if not (SHARED_SCHEMAS / "crds").is_dir():
+        pytest.skip(f"reference schemas not found at {SHARED_SCHEMAS} (../shared/schemas)")
+    return SHARED_SCHEMAS
+
+
+@pytest.fixture(scope="session")
+def render_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("validate-cache")
+
+
+def settings_for(shared: Path, cache: Path, **overrides: object) -> Settings:
+    values: dict[str, object] = {
+        "shared_schemas": shared,
+        "schema_dir": shared / "crds",
+        "talos_schema_dir": shared / "talos",
+        "cache_dir": cache,
+    }
+    values.update(overrides)
+    return Settings(**values)  # type: ignore[arg-type]
+
+
+Validate = Callable[..., Result]
+
+
+@pytest.fixture
+def validate(shared_schemas: Path, render_cache: Path) -> Validate:
+    """Run families over a tree: ``validate(root, ["manifests"], paths=[...], **settings)``."""
+
+    def _run(
+        root: Path,
+        families: list[str] | None = None,
+        paths: list[str] | None = None,
+        **overrides: object,
+    ) -> Result:
+        ws = Workspace(
+            None,
+            root=root,
+            settings=settings_for(shared_schemas, render_cache, **overrides),
+            runner=Runner(),
+            paths=paths,
+        )
+        return run(ws, families or MY_FAMILIES)
+
+    return _run
+
+
+@pytest.fixture
+def base_tree(tmp_path: Path) -> Path:
+    """A copy of the valid fixture tree, as a git repository (yamllint and friends expect one)."""
+    root = tmp_path / "repo"
+    shutil.copytree(FIXTURES / "base", root)
+    subprocess.run(["git", "init", "-q", str(root)], check=True)
+    return root
+
+
+@pytest.fixture(scope="session")
+def fixtures_dir() -> Path:
+    return FIXTURES

@@ -57,6 +57,9 @@ def resolve(c: Context) -> Kube:
     fallback = Path(env).expanduser() if env else Path.home() / ".kube" / "config"
     if fallback.exists():
         return Kube(fallback, state.root)
+    if c.config.get("run", {}).get("dry"):
+        # --dry prints the plan for a fresh world: the kubeconfig the talos tasks will write.
+        return Kube(state.kubeconfig, state.root)
     raise UserError(
         f"No kubeconfig for {spec.cluster.name}: neither {state.kubeconfig} nor {fallback} "
         "exists. Bring the cluster up first (inv talos.bootstrap), or set KUBECONFIG."

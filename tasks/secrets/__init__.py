@@ -167,7 +167,8 @@ def bootstrap(c: Context) -> None:
 
     runner = Runner.from_context(c)
     ops.bootstrap(runner, kube.resolve(c).kubectl(), _key_file())
-    runner.say("secret argocd/helm-secrets-private-keys: applied")
+    if not runner.dry:
+        runner.say("secret argocd/helm-secrets-private-keys: applied")
 
 
 ns = Collection("secrets", init, encrypt, decrypt, edit, check, rotate, bootstrap)

@@ -11,16 +11,22 @@ import json
 import os
 import tempfile
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from tasks.core.errors import UserError
-from tasks.core.runner import Command, Runner, WriteFile
+from tasks.core.runner import MASK, Command, Runner, WriteFile
 from tasks.secrets import plan, sopsconfig
 from tasks.secrets.keys import identities, key_file_problems
 from tasks.secrets.scan import scan_yaml
-from tasks.secrets.templates import Template, answer_prompts, find_templates, output_path
+from tasks.secrets.templates import (
+    Template,
+    answer_prompts,
+    env_name,
+    find_templates,
+    output_path,
+)
 
 
 @dataclass(frozen=True)
@@ -143,7 +149,11 @@ def init(
     pending = [t for t in find_templates(root / "deploy") if not output_path(t).exists()]
     loaded = [Template.load(t) for t in pending]
     labels = list(dict.fromkeys(label for t in loaded for label in t.prompts))
-    answers = answer_prompts(labels, values=values, env=env, ask=ask)
+    if runner.dry:
+        # Nothing is encrypted under --dry: a value nobody supplied needs no asking.
+        answers = {label: values.get(label) or env.get(env_name(label)) or MASK for label in labels}
+    else:
+        answers = answer_prompts(labels, values=values, env=env, ask=ask)
     runner.add_secret(*answers.values())
     created = ensure_key(runner, key_file, root)
     say(f"age key: {key_file} ({'created' if created else 'exists, kept'})")
@@ -179,7 +189,8 @@ def init(
         runner.add_secret(*filled)
         target = rel(root, output_path(template.path))
         runner.run(plan.encrypt_new(root, target, plaintext))
-        say(f"{target}: created from {template.path.name} and encrypted")
+        if not runner.dry:
+            say(f"{target}: created from {template.path.name} and encrypted")
     if not pending:
         say("secret files: nothing to create")
 
@@ -226,7 +237,8 @@ def encrypt(runner: Runner, root: Path, paths: list[str], say: Callable[[str], N
     todo = [p for p in selected(root, paths) if not is_encrypted(runner, root, p)]
     for relpath in todo:
         runner.run(plan.encrypt_in_place(root, relpath))
-        say(f"{relpath}: encrypted")
+        if not runner.dry:
+            say(f"{relpath}: encrypted")
     if not todo:
         say("every matched file is already encrypted: nothing to do")
 
@@ -389,7 +401,17 @@ def _verify(
 
 def bootstrap(runner: Runner, kubectl: tuple[str, ...], key_file: Path) -> None:
     """The helm-secrets key Secret in argocd, applied from stdin; the key is masked throughout."""
+    apply = Command(
+        (*kubectl, "apply", "--filename", "-"),
+        step=f"apply the Secret {plan.HELM_SECRETS_SECRET}",
+        timeout=60,
+        hint="does the argocd namespace exist? inv gitops.install",
+    )
     if not key_file.exists():
+        if runner.dry:
+            runner.say(f"$ {plan.secret_manifest(key_file).display()}  # once secrets.init ran")
+            runner.run(apply)
+            return
         raise UserError(f"No age key at {key_file}: run inv secrets.init first.")
     content = key_file.read_text()
     runner.add_secret(
@@ -398,11 +420,4 @@ def bootstrap(runner: Runner, kubectl: tuple[str, ...], key_file: Path) -> None:
         *identities(content),
     )
     manifest = runner.capture(plan.secret_manifest(key_file))
-    runner.run(
-        Command(
-            (*kubectl, "apply", "--filename", "-"),
-            stdin=manifest,
-            step=f"apply the Secret {plan.HELM_SECRETS_SECRET}",
-            timeout=60,
-        )
-    )
+    runner.run(replace(apply, stdin=manifest))

@@ -1,0 +1,220 @@
+"""``inv gitops.*``: Argo CD install, bootstrap and day-to-day operations.
+
+Cluster-bound commands use the cluster's kubeconfig from the state directory (see
+:mod:`tasks.gitops.kube`). ``status`` and the bootstrap wait read Application objects with
+``kubectl get applications -o json``: the CRD status is exactly what ``argocd app list`` shows,
+without needing the argocd CLI or its ``--core`` namespace set-up for a read. ``sync``, ``wait``
+and ``diff`` need Argo CD's own logic and use ``argocd --core``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from invoke.collection import Collection
+from invoke.tasks import task
+
+from tasks.core import console
+from tasks.core.errors import UserError
+from tasks.core.runner import Runner
+from tasks.gitops import tree_tasks
+
+if TYPE_CHECKING:
+    from invoke.context import Context
+
+ENV_HELP = "environment overlay: also values-<env>.yaml of the argocd component (default local)"
+
+
+@task(
+    help={
+        "env": ENV_HELP,
+        "chart": "a local argo-cd chart (.tgz or directory) instead of the argo repository",
+        "timeout": "seconds helm waits for Argo CD to be ready (default 600)",
+    }
+)
+def install(
+    c: Context, env: str | None = None, chart: str | None = None, timeout: int | None = None
+) -> None:
+    """Install or upgrade Argo CD with helm and the committed values (idempotent)."""
+    from tasks.core import config
+    from tasks.gitops import kube, ops
+
+    spec = config.load(c)
+    runner = Runner.from_context(c)
+    ops.install(
+        runner,
+        kube.resolve(c),
+        version=spec.versions.argocd_chart,
+        files=ops.values_files(Path.cwd(), spec.gitops.path, env or "local"),
+        chart=chart,
+        timeout=float(timeout or 600),
+        say=runner.say,
+    )
+
+
+@task(
+    help={
+        "env": ENV_HELP,
+        "timeout": "seconds to wait for the infrastructure layer (default 1200)",
+        "interval": "seconds between status polls (default 10)",
+    }
+)
+def bootstrap(
+    c: Context, env: str | None = None, timeout: int | None = None, interval: int | None = None
+) -> None:
+    """Helm-secrets key, the root Application, then wait for the infrastructure layer."""
+    from tasks.core import config
+    from tasks.gitops import appset, facts, kube, ops
+    from tasks.secrets.keys import default_key_file
+
+    spec = config.load(c)
+    root = Path.cwd()
+    runner = Runner.from_context(c)
+    values = facts.install_inputs(ops.values_files(root, spec.gitops.path, env or "local")).values
+    ops.bootstrap(
+        runner,
+        kube.resolve(c),
+        root=root,
+        gitops_path=spec.gitops.path,
+        key_file=default_key_file(),
+        clusters=appset.clusters_from_values(values),
+        timeout=float(1200 if timeout is None else timeout),
+        interval=float(10 if interval is None else interval),
+        say=runner.say,
+    )
+
+
+@task(help={"json": "print the applications as JSON"})
+def status(c: Context, json: bool = False) -> None:
+    """Every Argo CD application with its sync and health status."""
+    from tasks.gitops import kube, ops
+
+    rows = ops.statuses(Runner.from_context(c), kube.resolve(c))
+    if json:
+        console.print_json([r.as_dict() for r in rows])
+        return
+    if not rows:
+        console.info("no applications yet (inv gitops.bootstrap)")
+        return
+    console.table(
+        ["application", "wave", "sync", "health", "operation", "revision", "message"],
+        [(r.name, r.wave, r.sync, r.health, r.operation, r.revision, r.message) for r in rows],
+    )
+
+
+@task(
+    help={
+        "app": "the application to sync",
+        "prune": "delete resources that are no longer in git",
+        "timeout": "seconds to wait for the sync to finish (default 300)",
+    }
+)
+def sync(c: Context, app: str, prune: bool = False, timeout: int | None = None) -> None:
+    """Sync one application now (argocd app sync --core)."""
+    from tasks.gitops import kube, ops, plan
+
+    access = kube.resolve(c)
+    runner = Runner.from_context(c)
+    ops.prepare_argocd(runner, access)
+    runner.run(plan.sync(access, app, prune=prune, timeout=float(timeout or 300)))
+    if not runner.dry:
+        runner.say(f"{app}: synced")
+
+
+@task(
+    iterable=["app"],
+    help={
+        "app": "application to wait for (repeatable; default: every application)",
+        "timeout": "seconds to wait (default 600)",
+    },
+)
+def wait(c: Context, app: list[str] | None = None, timeout: int | None = None) -> None:
+    """Wait until applications are Synced and Healthy (argocd app wait --core)."""
+    from tasks.gitops import kube, ops, plan
+
+    access = kube.resolve(c)
+    runner = Runner.from_context(c)
+    names = ops.names_or_all(runner, access, list(app or []))
+    ops.prepare_argocd(runner, access)
+    runner.run(plan.wait(access, names, float(timeout or 600)))
+    if not runner.dry:
+        runner.say(f"{len(names)} application(s) Synced and Healthy")
+
+
+@task(help={"app": "one application (default: every application)"})
+def diff(c: Context, app: str | None = None) -> None:
+    """Show the drift between git and the cluster; exit 1 when anything drifts."""
+    from tasks.gitops import kube, ops
+
+    access = kube.resolve(c)
+    runner = Runner.from_context(c)
+    names = ops.names_or_all(runner, access, [app] if app else [])
+    ops.prepare_argocd(runner, access)
+    drifted = ops.diff(runner, access, names, runner.say)
+    if drifted:
+        raise UserError(f"drift in {len(drifted)} application(s): {', '.join(drifted)}", code=1)
+    if not runner.dry:
+        runner.say(f"no drift in {len(names)} application(s)")
+
+
+@task(
+    help={
+        "port": "local port for the UI (default 8080)",
+        "show": "print the initial admin password instead of masking it",
+    }
+)
+def ui(c: Context, port: int | None = None, show: bool = False) -> None:
+    """Port-forward the Argo CD UI and print the initial admin password (masked)."""
+    from tasks.gitops import kube, ops, plan
+
+    access = kube.resolve(c)
+    runner = Runner.from_context(c)
+    line = ops.password_line(ops.initial_password(runner, access), show=show)
+    # Printed directly: the runner would mask the password that --show asks for.
+    print(line, flush=True)
+    local_port = port or 8080
+    runner.say(f"Argo CD UI on http://localhost:{local_port} (Ctrl-C to stop)")
+    code = runner.stream(plan.port_forward(access, local_port))
+    if code not in (0, 130):
+        raise UserError(f"kubectl port-forward exited with {code}.", code=code)
+
+
+@task(
+    help={
+        "json": "print the applications as JSON",
+        "env": ENV_HELP + "; selects the cluster labels the clusters generator sees",
+    }
+)
+def render(c: Context, json: bool = False, env: str | None = None) -> None:
+    """Expand the ApplicationSets offline: every Application, source, destination, wave."""
+    from tasks.core import config
+    from tasks.gitops import appset, facts, ops
+
+    gitops_path = config.load(c).gitops.path
+    root = Path.cwd()
+    values = facts.install_inputs(ops.values_files(root, gitops_path, env or "local")).values
+    clusters = appset.clusters_from_values(values)
+    apps = appset.render_tree(root, ops.bootstrap_dir(gitops_path), clusters)
+    if json:
+        console.print_json([appset.as_json(a) for a in apps])
+        return
+    console.table(
+        ["wave", "application", "destination", "source", "from"],
+        [
+            (
+                a.wave,
+                a.name,
+                f"{a.dest_namespace} @ {a.dest_server}",
+                "; ".join(s.describe() for s in a.sources),
+                a.generated_by,
+            )
+            for a in apps
+        ],
+    )
+
+
+ns = Collection("gitops", install, bootstrap, status, sync, wait, diff, ui, render)
+
+ns.add_task(tree_tasks.generate)
+ns.add_task(tree_tasks.set_repo)

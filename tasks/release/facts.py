@@ -37,7 +37,8 @@ def log_command(root: Path, since: str | None, paths: Sequence[str], rev: str = 
     """Commits reachable from ``rev`` and not from ``since`` that touch ``paths``, newest first.
 
     ``--full-history`` keeps every commit that changed a path (release-please looks at every
-    commit, not git's simplified history); renames count as a delete plus an add, as on GitHub.
+    commit, not git's simplified history); a merge lists the files it changes against its first
+    parent, as GitHub reports them; renames count as a delete plus an add.
     """
     revision = f"{since}..{rev}" if since else rev
     return git(
@@ -47,6 +48,7 @@ def log_command(root: Path, since: str | None, paths: Sequence[str], rev: str = 
         "log",
         "--no-color",
         "--full-history",
+        "--diff-merges=first-parent",
         "--no-renames",
         "--name-only",
         f"--format={LOG_FORMAT}",
@@ -108,9 +110,8 @@ def commits_since(
 ) -> list[RawCommit]:
     """Commits after ``since`` (a tag, or None for all history) attributed to ``path``."""
     out = runner.capture(log_command(root, since, [path], rev))
-    nested = [p for p in package_paths if p != path and p.startswith(f"{path}/")]
-    if not nested:
-        return list(parse_log(out))
+    # Drops merges that change nothing here against their first parent, and files that belong
+    # to a package nested inside this one.
     return [c for c in parse_log(out) if path in attribute(c.files, package_paths)]
 
 

@@ -1,0 +1,96 @@
+"""Real git repositories with scripted histories, laid out like the monorepo's apps/ (test helper)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+COMPANY = "apps/services/ProperTea.Company"
+PROPERTY = "apps/services/ProperTea.Property"
+WEB = "apps/portals/landlord/web"
+
+PROPS = """<Project>
+  <PropertyGroup>
+    <ContainerBaseImage>mcr.microsoft.com/dotnet/aspnet:10.0</ContainerBaseImage>
+    <ContainerRegistry>ghcr.io</ContainerRegistry>
+    <RepositoryUrl>https://github.com/propertea/propertea</RepositoryUrl>
+  </PropertyGroup>
+</Project>
+"""
+
+
+def csproj(component: str, version: str = "0.1.0") -> str:
+    return (
+        '<Project Sdk="Microsoft.NET.Sdk.Web">\n  <PropertyGroup>\n'
+        f"    <Version>{version}</Version>\n"
+        f"    <ContainerRepository>propertea/propertea-{component}</ContainerRepository>\n"
+        "  </PropertyGroup>\n</Project>\n"
+    )
+
+
+class GitRepo:
+    """A repository in a tmp dir; commits get increasing fixed dates (stable order)."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self._tick = 0
+        self.git("init", "-q", "-b", "main")
+        self.git("config", "user.name", "Test")
+        self.git("config", "user.email", "test@example.com")
+        self.git("config", "commit.gpgsign", "false")
+        self.git("config", "tag.gpgsign", "false")
+
+    def git(self, *args: str) -> str:
+        self._tick += 1
+        date = f"2026-01-01T00:{self._tick // 60:02d}:{self._tick % 60:02d}Z"
+        env = {**os.environ, "GIT_AUTHOR_DATE": date, "GIT_COMMITTER_DATE": date}
+        return subprocess.run(
+            ["git", "-C", str(self.root), *args],
+            check=True,
+            capture_output=True,
+            text=True,
+            env=env,
+        ).stdout.strip()
+
+    def write(self, rel: str, text: str) -> None:
+        path = self.root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+
+    def commit(self, message: str, *touch: str) -> str:
+        """Commit ``message`` after appending a line to each path in ``touch``."""
+        for rel in touch:
+            path = self.root / rel
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with path.open("a") as fh:
+                fh.write(f"{message[:20]}\n")
+        self.git("add", "-A")
+        self.git("commit", "-q", "--allow-empty", "-m", message)
+        return self.git("rev-parse", "HEAD")
+
+    def tag(self, name: str) -> None:
+        self.git("tag", name)
+
+
+def scaffold(repo: GitRepo, versions: dict[str, str] | None = None) -> None:
+    """apps/ with two services and the portal, release-please files generated, one commit."""
+    from tasks.core.runner import Runner
+    from tasks.release.components import discover
+    from tasks.release.plan import config_plan
+
+    versions = {
+        "company": "0.1.0",
+        "property": "0.1.0",
+        "landlord-web": "0.1.0",
+        **(versions or {}),
+    }
+    repo.write("apps/Directory.Build.props", PROPS)
+    for name, path in (("company", COMPANY), ("property", PROPERTY)):
+        project = path.rsplit("/", 1)[-1]
+        repo.write(f"{path}/{project}.csproj", csproj(name, versions[name]))
+        repo.write(f"{path}/version.txt", versions[name] + "\n")
+    repo.write(f"{WEB}/Dockerfile", "FROM scratch\n")
+    repo.write(f"{WEB}/version.txt", versions["landlord-web"] + "\n")
+    Runner().execute(config_plan(repo.root, discover(repo.root)))
+    repo.commit("chore: scaffold apps")

@@ -1,0 +1,114 @@
+"""release.config --check, release.lint-commits and release.lint-pr-title, run as a person would."""
+
+from __future__ import annotations
+
+import json
+
+from tests.integration.release.gitrepo import COMPANY, GitRepo, csproj, scaffold
+
+
+def test_config_check_passes_then_catches_a_new_service(repo: GitRepo, inv) -> None:  # type: ignore[no-untyped-def]
+    scaffold(repo)
+    ok = inv("release.config", "--check", cwd=repo.root)
+    assert ok.returncode == 0 and "matches apps/ (3 components)" in ok.stdout
+
+    repo.write("apps/services/ProperTea.User/ProperTea.User.csproj", csproj("user"))
+    repo.write("apps/services/ProperTea.User/version.txt", "0.1.0\n")
+    stale = inv("release.config", "--check", cwd=repo.root)
+    assert stale.returncode == 1
+    assert "release-please-config.json: out of date with apps/; run `inv release.config`" in (
+        stale.stderr
+    )
+    assert ".release-please-manifest.json: differs from the version.txt files" in stale.stderr
+
+    fixed = inv("release.config", cwd=repo.root)
+    assert fixed.returncode == 0, fixed.output
+    config = json.loads((repo.root / "release-please-config.json").read_text())
+    assert config["packages"]["apps/services/ProperTea.User"] == {
+        "component": "user",
+        "package-name": "user",
+        "release-type": "simple",
+        "version-file": "version.txt",
+        "changelog-path": "CHANGELOG.md",
+        "extra-files": [
+            {
+                "type": "xml",
+                "path": "ProperTea.User.csproj",
+                "xpath": "//Project/PropertyGroup/Version",
+            }
+        ],
+    }
+    manifest = json.loads((repo.root / ".release-please-manifest.json").read_text())
+    assert manifest["apps/services/ProperTea.User"] == "0.1.0"
+    again = inv("release.config", cwd=repo.root)
+    assert "nothing to do" in again.stdout
+    assert inv("release.config", "--check", cwd=repo.root).returncode == 0
+
+
+def test_config_keeps_repository_wide_options(repo: GitRepo, inv) -> None:  # type: ignore[no-untyped-def]
+    scaffold(repo)
+    path = repo.root / "release-please-config.json"
+    config = json.loads(path.read_text())
+    config["bump-minor-pre-major"] = False
+    config["packages"].pop(COMPANY)
+    path.write_text(json.dumps(config))
+    assert inv("release.config", cwd=repo.root).returncode == 0
+    regenerated = json.loads(path.read_text())
+    assert regenerated["bump-minor-pre-major"] is False
+    assert regenerated["packages"][COMPANY]["component"] == "company"
+
+
+def test_config_check_catches_csproj_version_drift(repo: GitRepo, inv) -> None:  # type: ignore[no-untyped-def]
+    scaffold(repo)
+    repo.write(f"{COMPANY}/ProperTea.Company.csproj", csproj("company", "0.2.0"))
+    result = inv("release.config", "--check", cwd=repo.root)
+    assert result.returncode == 1
+    assert (
+        f"{COMPANY}/ProperTea.Company.csproj: <Version> 0.2.0 differs from version.txt 0.1.0"
+        in result.stderr
+    )
+
+
+def test_obsolete_container_image_name_is_rejected(repo: GitRepo, inv) -> None:  # type: ignore[no-untyped-def]
+    scaffold(repo)
+    repo.write(
+        f"{COMPANY}/ProperTea.Company.csproj",
+        "<Project><PropertyGroup><ContainerImageName>x</ContainerImageName>"
+        "</PropertyGroup></Project>",
+    )
+    result = inv("release.config", "--check", cwd=repo.root)
+    assert result.returncode == 1
+    assert "ContainerImageName is obsolete (CONTAINER003" in result.stderr
+
+
+def test_lint_commits_names_the_offending_commit(repo: GitRepo, inv) -> None:  # type: ignore[no-untyped-def]
+    scaffold(repo)
+    base = repo.git("rev-parse", "HEAD")
+    repo.commit("feat(api): fine", f"{COMPANY}/A.cs")
+    bad = repo.commit("Updated some stuff", f"{COMPANY}/B.cs")
+    result = inv("release.lint-commits", f"{base}..HEAD", cwd=repo.root)
+    assert result.returncode == 1
+    assert f"1 problem(s) in {base}..HEAD:" in result.stderr
+    assert (
+        f"{bad[:7]}: 'Updated some stuff' is not a Conventional Commit header: expected "
+        "`<type>[(scope)][!]: <description>`" in result.stderr
+    )
+    good = inv("release.lint-commits", f"{base}..HEAD~1", cwd=repo.root)
+    assert good.returncode == 0 and "1 commit(s)" in good.stdout
+
+
+def test_lint_commits_bad_range(repo: GitRepo, inv) -> None:  # type: ignore[no-untyped-def]
+    scaffold(repo)
+    result = inv("release.lint-commits", "nope..HEAD", cwd=repo.root)
+    assert result.returncode == 1
+    assert "git log" in result.stderr and "nope..HEAD" in result.stderr
+
+
+def test_lint_pr_title(inv) -> None:  # type: ignore[no-untyped-def]
+    good = inv("release.lint-pr-title", "--title", "feat(web): tenant dashboard")
+    assert good.returncode == 0
+    bad = inv("release.lint-pr-title", env={"PR_TITLE": "WIP dashboard"})
+    assert bad.returncode == 1
+    assert "PR title rejected:\n  'WIP dashboard' is not a Conventional Commit header" in bad.stderr
+    missing = inv("release.lint-pr-title", env={"PR_TITLE": ""})
+    assert missing.returncode == 1

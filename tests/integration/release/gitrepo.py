@@ -1,4 +1,4 @@
-"""Real git repositories with scripted histories, laid out like the monorepo's apps/ (test helper)."""
+"""Test helper: real git repositories with scripted histories, laid out like apps/."""
 
 from __future__ import annotations
 

@@ -50,7 +50,7 @@ def test_a_tree_whose_database_outgrows_the_stateful_budget_fails(
 ):
     deploy = tmp_path / "deploy"
     shutil.copytree(REPO / "deploy", deploy)
-    cluster = deploy / "platform" / "postgres" / "base" / "cluster.yaml"
+    cluster = deploy / "platform" / "postgres" / "cluster.yaml"
     cluster.write_text(cluster.read_text().replace("memory: 384Mi", "memory: 2Gi"))
     report = capacity_report(deploy, spec, kustomize_renderer(runner))
     assert not report.fits

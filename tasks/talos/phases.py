@@ -138,6 +138,9 @@ def _nodes_ready(env: ops.Env) -> None:
 
 
 def _gitops(env: ops.Env) -> bool:
+    if not env.settings.gitops_handover:
+        console.info("the cluster is up; GitOps hand-over is off (talos.gitops_handover).")
+        return False
     handover = facts.gitops_bootstrap()
     if handover is None:
         console.info(

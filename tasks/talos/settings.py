@@ -39,6 +39,8 @@ DEFAULTS: dict[str, Any] = {
     "schema_dir": None,
     # The libvirt guests have one virtio disk.
     "install_disk": "/dev/vda",
+    # false: talos.bootstrap stops once the cluster is up instead of running gitops.bootstrap.
+    "gitops_handover": True,
     "poll_interval": 5.0,
     "timeouts": {
         "command": 120.0,
@@ -83,6 +85,7 @@ class Settings:
     kubeconfig: Path
     schema_dir: Path | None
     install_disk: str
+    gitops_handover: bool
     poll_interval: float
     timeouts: Timeouts
 
@@ -112,6 +115,7 @@ class Settings:
             kubeconfig=optional("kubeconfig") or state.kubeconfig,
             schema_dir=optional("schema_dir"),
             install_disk=str(raw["install_disk"]),
+            gitops_handover=bool(raw["gitops_handover"]),
             poll_interval=interval,
             timeouts=timeouts,
         )

@@ -65,7 +65,9 @@ def fetch_all(downloads: Iterable[Download], *, workers: int = 4) -> list[Path]:
     return [d.dest for d in items]
 
 
-def crd_download(url_pattern: str, commit: str, dest_dir: Path, api_version: str, kind: str) -> Download:
+def crd_download(
+    url_pattern: str, commit: str, dest_dir: Path, api_version: str, kind: str
+) -> Download:
     group, _, version = api_version.rpartition("/")
     name = f"{kind.lower()}_{version}.json"
     url = url_pattern.format(commit=commit, group=group, kind=kind.lower(), version=version)

@@ -13,8 +13,8 @@ import json as jsonlib
 import os
 import sys
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -22,13 +22,13 @@ from typing import TYPE_CHECKING, Any
 
 from tasks.core.errors import UserError
 from tasks.core.runner import Runner
-from tasks.validate.model import SKIP_ANNOTATION, Doc, Finding, Result
+from tasks.validate.model import SKIP_ANNOTATION, Doc, Result
 from tasks.validate.settings import Settings
 
 if TYPE_CHECKING:
     from invoke.context import Context
 
-    from tasks.core.config import LoadedSpec
+    from tasks.core.config import LoadedSpec, Problem
     from tasks.validate.schemas import SchemaStore
     from tasks.validate.tree import Tree
 
@@ -110,14 +110,22 @@ class Workspace:
         return self.rel(self.spec_path)
 
     @cached_property
-    def spec(self) -> LoadedSpec | None:
-        """The cluster spec when it is valid (the cluster family reports why it is not)."""
+    def spec_check(self) -> tuple[LoadedSpec | None, list[Problem]] | UserError:
+        """The spec and its problems, or why it could not be read (parsed once per run)."""
         from tasks.core.config import problems_in
 
         try:
-            loaded, problems = problems_in(self.spec_path)
-        except UserError:
+            return problems_in(self.spec_path)
+        except UserError as exc:
+            return exc
+
+    @property
+    def spec(self) -> LoadedSpec | None:
+        """The cluster spec when it is valid (the cluster family reports why it is not)."""
+        checked = self.spec_check
+        if isinstance(checked, UserError):
             return None
+        loaded, problems = checked
         return loaded if loaded is not None and not problems else None
 
     @cached_property
@@ -144,8 +152,9 @@ class Workspace:
         if self.settings.schema_dir is not None and not crd_dir.is_dir():
             raise UserError(
                 f"validate.schema_dir: {crd_dir} is not a directory. Point it (or "
-                "INVOKE_VALIDATE_SCHEMA_DIR) at CRD schemas laid out {group}/{kind}_{version}.json, "
-                "or unset it and run `inv validate --refresh-schemas` to download the pinned ones.",
+                "INVOKE_VALIDATE_SCHEMA_DIR) at CRD schemas laid out "
+                "{group}/{kind}_{version}.json, or unset it and run "
+                "`inv validate --refresh-schemas` to download the pinned ones.",
                 code=2,
             )
         return SchemaStore(
@@ -283,8 +292,3 @@ def report(result: Result, *, as_json: bool) -> None:
     print(
         f"{len(result.files)} files, {result.documents} documents, {len(result.problems)} problems"
     )
-
-
-def finding_for(ws: Workspace, doc: Doc, check: str, message: str, path: list[Any] | None = None) -> Finding:
-    line = doc.line_of(path) if path else doc.line
-    return Finding(doc.path, line, check, message, doc.ref)

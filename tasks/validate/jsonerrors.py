@@ -28,7 +28,7 @@ def schema_errors(
 
     ``prefix`` is where ``data`` sits in its document, for messages (paths returned exclude it).
     """
-    from jsonschema.exceptions import best_match
+    from jsonschema.exceptions import best_match  # type: ignore[import-untyped]
 
     for error in validator.iter_errors(data):
         err = error
@@ -37,7 +37,9 @@ def schema_errors(
         path = list(err.absolute_path)
         if err.validator == "additionalProperties" and isinstance(err.instance, dict):
             allowed = err.schema.get("properties", {}) if isinstance(err.schema, dict) else {}
-            patterns = err.schema.get("patternProperties", {}) if isinstance(err.schema, dict) else {}
+            patterns = (
+                err.schema.get("patternProperties", {}) if isinstance(err.schema, dict) else {}
+            )
             extra = [
                 k
                 for k in err.instance

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -38,9 +39,7 @@ class Result:
     #: Things a person should know that are not problems (a schema fallback, a skipped tool).
     notes: list[str] = field(default_factory=list)
 
-    def add(
-        self, path: str, line: int | None, check: str, message: str, obj: str = ""
-    ) -> None:
+    def add(self, path: str, line: int | None, check: str, message: str, obj: str = "") -> None:
         self.problems.append(Finding(path, line, check, message, obj))
 
     def merge(self, other: Result) -> None:
@@ -112,7 +111,7 @@ class Doc:
             return ""
         return f"{self.kind}/{self.name}" if self.name else self.kind
 
-    def line_of(self, path: list[str | int] | tuple[str | int, ...]) -> int:
+    def line_of(self, path: Sequence[Any]) -> int:
         """Line of the node at ``path`` (nearest existing parent) in this document's source."""
         from tasks.validate.yamlio import line_of
 

@@ -1,4 +1,4 @@
-"""``inv validate --refresh-schemas``: which pinned schema files the tree needs, fetched into the cache."""
+"""``inv validate --refresh-schemas``: the pinned schema files the tree needs, into the cache."""
 
 from __future__ import annotations
 
@@ -45,7 +45,11 @@ def planned_downloads(ws: Workspace) -> list[Download]:
             )
         )
     for chart in ws.tree.by_role("chart"):
-        deps = chart.docs[0].data.get("dependencies") if chart.docs and chart.docs[0].is_object else None
+        deps = (
+            chart.docs[0].data.get("dependencies")
+            if chart.docs and chart.docs[0].is_object
+            else None
+        )
         for dep in deps if isinstance(deps, list) else []:
             if not isinstance(dep, dict):
                 continue

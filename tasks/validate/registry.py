@@ -1,15 +1,15 @@
 """Registry of check families.
 
-A family is a function ``(ws: Workspace, result: Result) -> None`` that appends findings. The built-in
-families live in ``tasks/validate/families/``. Another namespace adds its own without touching the
-engine: put a module ``tasks/<namespace>/validation.py`` that calls
+A family is a function ``(ws: Workspace, result: Result) -> None`` that appends findings. The
+built-in families live in ``tasks/validate/families/``. Another namespace adds its own without
+touching the engine: put a module ``tasks/<namespace>/validation.py`` that calls
 
     from tasks.validate.registry import register_family
     register_family("release", check_release, "release-please config and changelog", external=False)
 
-``inv validate`` imports every such module before it runs, so ``--only release`` works and the family
-runs by default with the others. ``external=True`` marks a family that mostly waits on a CLI, so it
-runs in a thread next to the in-process checks.
+``inv validate`` imports every such module before it runs, so ``--only release`` works and the
+family runs by default with the others. ``external=True`` marks a family that mostly waits on a
+CLI, so it runs in a thread next to the in-process checks.
 """
 
 from __future__ import annotations
@@ -50,7 +50,7 @@ BUILTIN = (
 )
 
 
-def register_family(name: str, fn: FamilyFn, help: str, *, external: bool = False) -> None:  # noqa: A002
+def register_family(name: str, fn: FamilyFn, help: str, *, external: bool = False) -> None:
     """Add (or replace) a check family under ``name``."""
     _FAMILIES[name] = Family(name, fn, help, external)
 

@@ -9,7 +9,6 @@ older one it ships, with a note); CRDs from a directory in the CRDs-catalog layo
 
 from __future__ import annotations
 
-import copy
 import json
 import re
 from dataclasses import dataclass
@@ -121,7 +120,7 @@ def relax_required(schema: Any) -> Any:
 
 
 def compile_schema(schema: dict[str, Any], registry: Any = None) -> Any:
-    import jsonschema
+    import jsonschema  # type: ignore[import-untyped]
 
     cls = jsonschema.validators.validator_for(schema, default=jsonschema.Draft202012Validator)
     if registry is not None:
@@ -146,15 +145,19 @@ class SchemaStore:
         return core_schemas(self.kubernetes)
 
     @cached_property
+    def _core_defs(self) -> dict[str, Any]:
+        return read_json_schema(self.core.directory / "_definitions.json")
+
+    @cached_property
     def _core_registry(self) -> Any:
         from referencing import Registry, Resource
 
-        defs = read_json_schema(self.core.directory / "_definitions.json")
+        defs = self._core_defs
         return Registry().with_resource(defs["$id"], Resource.from_contents(defs))
 
     @cached_property
     def _core_defs_id(self) -> str:
-        return str(read_json_schema(self.core.directory / "_definitions.json")["$id"])
+        return str(self._core_defs["$id"])
 
     def core_file(self, api_version: str, kind: str) -> Path:
         group, _, version = api_version.rpartition("/")
@@ -200,11 +203,13 @@ class SchemaStore:
                 return compile_schema(schema, registry)
         crd = self.crd_file(api_version, kind)
         if crd is not None and crd.exists():
-            schema = copy.deepcopy(read_json_schema(crd))
+            schema = read_json_schema(crd)
             props = schema.get("properties")
             if isinstance(props, dict) and "metadata" in props:
-                # Check metadata as strictly as a core object's.
-                props["metadata"] = {"$ref": f"{self._core_defs_id}#/$defs/{_OBJECT_META}"}
+                # Check metadata as strictly as a core object's (shallow copies: the rest is
+                # shared, never mutated).
+                meta = {"$ref": f"{self._core_defs_id}#/$defs/{_OBJECT_META}"}
+                schema = {**schema, "properties": {**props, "metadata": meta}}
                 schema.setdefault("$schema", "https://json-schema.org/draft/2020-12/schema")
             return compile_schema(schema, self._core_registry)
         return None

@@ -1,4 +1,4 @@
-"""Settings of ``inv validate``: Invoke config ``validate.*``, else ``INVOKE_VALIDATE_*``, else defaults.
+"""Settings of ``inv validate``: config ``validate.*``, else ``INVOKE_VALIDATE_*``, else defaults.
 
 Invoke maps ``INVOKE_*`` variables only onto keys that already have a default, so keys that the root
 collection does not declare are also read from the environment here.
@@ -7,17 +7,17 @@ Keys (all optional):
 
 - ``shared_schemas``: one directory holding ``crds/``, ``talos/`` and ``<chart>/`` schemas (the
   ``../shared/schemas`` layout of tests and CI); the defaults of the three keys below
-- ``schema_dir``: CRD schemas laid out ``{group}/{kind}_{version}.json``; default: the download cache
+- ``schema_dir``: CRD schemas laid out ``{group}/{kind}_{version}.json``; default: the cache
 - ``allow_unknown_kinds``: ``{Kind: reason}`` kinds accepted without a schema
 - ``cache_dir``: cache root (downloaded schemas, Kustomize renders); default
   ``$XDG_CACHE_HOME/propertea`` or ``~/.cache/propertea``
 - ``crd_catalog_url`` / ``crd_catalog_commit``: where ``--refresh-schemas`` fetches CRD schemas
-- ``talos_schema_dir``: ``v<talos>.config.schema.json`` files; ``talos_schema_url``: its download URL
+- ``talos_schema_dir``: ``v<talos>.config.schema.json`` files; ``talos_schema_url``: its URL
 - ``values_schemas``: ``{chart: path}`` values.schema.json per wrapped chart (e.g. ``cilium``);
   ``values_schema_urls``: ``{chart: url}`` for ``--refresh-schemas``
 - ``skip``: ``[{check: id, match: "Kind/namespace/name" or a path glob, reason: "..."}]``
-- ``chart_crds``: ``{chart: [group or group/Kind, ...]}`` CRDs a wrapped chart installs (added to the
-  built-in table)
+- ``chart_crds``: ``{chart: [group or group/Kind, ...]}`` CRDs a wrapped chart installs (added to
+  the built-in table)
 - ``workers``: threads for external tools and Kustomize renders (default: CPU count, at least 2)
 """
 
@@ -48,6 +48,17 @@ VALUES_SCHEMA_URLS = {
 }
 
 
+def _version_key(text: str) -> tuple[int, ...]:
+    import re
+
+    return tuple(int(n) for n in re.findall(r"\d+", text)[:3])
+
+
+def default_cache_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "propertea"
+
+
 @dataclass(frozen=True)
 class SkipRule:
     check: str
@@ -58,7 +69,7 @@ class SkipRule:
 @dataclass(frozen=True)
 class Settings:
     schema_dir: Path | None = None
-    cache_dir: Path = field(default_factory=lambda: default_cache_dir())
+    cache_dir: Path = field(default_factory=default_cache_dir)
     allow_unknown_kinds: dict[str, str] = field(default_factory=dict)
     crd_catalog_url: str = CRD_CATALOG_URL
     crd_catalog_commit: str = CRD_CATALOG_COMMIT
@@ -98,17 +109,6 @@ class Settings:
         if chart in self.values_schema_urls and version:
             return self.cache_dir / "schemas" / chart / f"values.schema.{version}.json"
         return None
-
-
-def _version_key(text: str) -> tuple[int, ...]:
-    import re
-
-    return tuple(int(n) for n in re.findall(r"\d+", text)[:3])
-
-
-def default_cache_dir() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "propertea"
 
 
 def _raw(c: Context | None, key: str) -> Any:
@@ -153,7 +153,8 @@ def load(c: Context | None) -> Settings:
     for i, rule in enumerate(skip_raw):
         if not hasattr(rule, "get") or not all(rule.get(k) for k in ("check", "match", "reason")):
             raise UserError(
-                f"validate.skip[{i}] needs check, match and reason (a reason is mandatory): {rule!r}",
+                f"validate.skip[{i}] needs check, match and reason (a reason is mandatory): "
+                f"{rule!r}",
                 code=2,
             )
         rules.append(SkipRule(str(rule["check"]), str(rule["match"]), str(rule["reason"])))
@@ -166,7 +167,12 @@ def load(c: Context | None) -> Settings:
         if value:
             kwargs[key] = str(value)
     urls = dict(VALUES_SCHEMA_URLS)
-    urls.update({k: str(v) for k, v in _mapping("values_schema_urls", _raw(c, "values_schema_urls")).items()})
+    urls.update(
+        {
+            k: str(v)
+            for k, v in _mapping("values_schema_urls", _raw(c, "values_schema_urls")).items()
+        }
+    )
     workers = _raw(c, "workers")
     if workers:
         try:
@@ -186,7 +192,8 @@ def load(c: Context | None) -> Settings:
         shared_schemas=shared,
         schema_dir=schema_dir,
         allow_unknown_kinds={
-            k: str(v) for k, v in _mapping("allow_unknown_kinds", _raw(c, "allow_unknown_kinds")).items()
+            k: str(v)
+            for k, v in _mapping("allow_unknown_kinds", _raw(c, "allow_unknown_kinds")).items()
         },
         talos_schema_dir=talos_dir,
         values_schemas={

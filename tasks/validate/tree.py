@@ -1,18 +1,19 @@
 """Discovery of the deploy/ tree: every YAML file read once, Kustomize roots rendered for real.
 
-Each file gets a role from its name and place (CONVENTIONS.md): ``component.yaml``, a wrapper chart's
-``Chart.yaml`` and values, ``secrets.yaml`` / ``secrets.template.yaml``, Talos patches, the cluster
-spec, Kustomize sources, or plain manifests. Kustomize roots (directories with a ``component.yaml``,
-or not referenced by another kustomization) are rendered with ``kubectl kustomize`` through the
-runner, in parallel, and each rendered object is traced back to the source document it came from so
-findings point at lines a person can edit. Renders are cached by the content of every file they
-read, so a warm run only re-renders what changed.
+Each file gets a role from its name and place (CONVENTIONS.md): ``component.yaml``, a wrapper
+chart's ``Chart.yaml`` and values, ``secrets.yaml`` / ``secrets.template.yaml``, Talos patches,
+the cluster spec, Kustomize sources, or plain manifests. Kustomize roots (directories with a
+``component.yaml``, or not referenced by another kustomization) are rendered with
+``kubectl kustomize`` through the runner, in parallel, and each rendered object is traced back to
+the source document it came from so findings point at lines a person can edit. Renders are cached
+by the content of every file they read, so a warm run only re-renders what changed.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+import re
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -21,7 +22,7 @@ from typing import Any
 
 from tasks.core.runner import Command, Runner
 from tasks.validate.model import Doc, Finding
-from tasks.validate.yamlio import load_all, line_of
+from tasks.validate.yamlio import line_of, load_all
 
 KUSTOMIZATION_NAMES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
 LAYERS = ("infrastructure", "platform", "observability", "services")
@@ -173,9 +174,7 @@ def read_tree(
             k = Kustomization(directory, rel, source.docs[0].data, source.docs[0])
             tree.kustomizations[directory] = k
     for k in tree.kustomizations.values():
-        k.refs = {
-            d for d in _referenced_paths(root, k) if d in tree.kustomizations and d != k.dir
-        }
+        k.refs = {d for d in _referenced_paths(root, k) if d in tree.kustomizations and d != k.dir}
     for k in tree.kustomizations.values():
         k.closure = _closure(root, tree, k.dir, set())
     referenced = {d for k in tree.kustomizations.values() for d in k.refs}
@@ -184,8 +183,15 @@ def read_tree(
         for d, k in tree.kustomizations.items()
         if not k.is_component_kind and (d in component_dirs or d not in referenced)
     )
-    _render_all(tree, runner, roots, cache_dir, workers, component_of)
-    for rel, source in tree.files.items():
+    _render_all(
+        tree,
+        runner=runner,
+        roots=roots,
+        cache_dir=cache_dir,
+        workers=workers,
+        component_of=component_of,
+    )
+    for source in tree.files.values():
         if source.role == "manifest":
             tree.objects.extend(source.docs)
     return tree
@@ -251,7 +257,7 @@ def _cache_key(root: Path, k: Kustomization, kubectl: str) -> str:
     return digest.hexdigest()
 
 
-def _kubectl_identity(runner: Runner) -> str:
+def _kubectl_identity() -> str:
     """Path, size and mtime of kubectl: a new binary invalidates cached renders."""
     from plumbum import local
 
@@ -265,6 +271,7 @@ def _kubectl_identity(runner: Runner) -> str:
 
 def _render_all(
     tree: Tree,
+    *,
     runner: Runner,
     roots: list[str],
     cache_dir: Path | None,
@@ -273,7 +280,7 @@ def _render_all(
 ) -> None:
     if not roots:
         return
-    identity = _kubectl_identity(runner)
+    identity = _kubectl_identity()
     render_cache = cache_dir / "kustomize" if cache_dir is not None else None
 
     def render(directory: str) -> tuple[str, str | None, str | None]:
@@ -313,7 +320,9 @@ def _render_all(
     for directory, output, error in outputs:
         k = tree.kustomizations[directory]
         if error is not None:
-            last = "\n".join(error.splitlines()[-6:])
+            # Drop klog's "E1126 07:06:53.387449   20822 run.go:72] " prefix (time, pid).
+            cleaned = re.sub(r"(?m)^[EWIF]\d{4} [\d:.]+\s+\d+ [\w.]+:\d+\] ", "", error)
+            last = "\n".join(cleaned.splitlines()[-6:])
             tree.problems.append(
                 Finding(k.path, 1, "manifests/kustomize", f"kubectl kustomize failed: {last}")
             )
@@ -325,8 +334,8 @@ def _render_all(
             )
         index = _source_index(tree, k)
         docs: list[Doc] = []
-        for data, node, _ in loaded.docs:
-            doc = _trace(tree, k, index, data, node)
+        for data, _, _ in loaded.docs:
+            doc = _trace(k, index, data)
             doc.component = component_of(k.path)
             docs.append(doc)
         tree.renders[directory] = docs
@@ -345,9 +354,7 @@ def _source_index(tree: Tree, k: Kustomization) -> dict[str, list[Doc]]:
     return index
 
 
-def _trace(
-    tree: Tree, k: Kustomization, index: dict[str, list[Doc]], data: Any, node: Any
-) -> Doc:
+def _trace(k: Kustomization, index: dict[str, list[Doc]], data: Any) -> Doc:
     """The rendered object, located at the source document it most likely came from."""
     rendered = Doc(k.path, 1, data, None, origin="kustomize")
     name = rendered.name
@@ -362,9 +369,7 @@ def _trace(
             best = doc
     if best is not None and (best.name == name or best.name in name):
         return Doc(best.path, best.line, data, best.node, origin="kustomize")
-    generator = {"Secret": "secretGenerator", "ConfigMap": "configMapGenerator"}.get(
-        rendered.kind
-    )
+    generator = {"Secret": "secretGenerator", "ConfigMap": "configMapGenerator"}.get(rendered.kind)
     line = line_of(k.doc.node, [generator]) if generator else None
     return Doc(k.path, line or 1, data, None, origin="kustomize")
 

@@ -11,12 +11,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import yaml
+import yaml  # type: ignore[import-untyped]  # no stubs in the lint group
 
 _Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
-class _Constructor(yaml.constructor.SafeConstructor):
+class _Constructor(yaml.constructor.SafeConstructor):  # type: ignore[misc]
     def __init__(self) -> None:
         super().__init__()
         self.duplicates: list[tuple[int, str]] = []
@@ -25,11 +25,15 @@ class _Constructor(yaml.constructor.SafeConstructor):
         if isinstance(node, yaml.MappingNode):
             seen: set[str] = set()
             for key_node, _ in node.value:
-                if isinstance(key_node, yaml.ScalarNode) and key_node.tag != "tag:yaml.org,2002:merge":
+                if (
+                    isinstance(key_node, yaml.ScalarNode)
+                    and key_node.tag != "tag:yaml.org,2002:merge"
+                ):
                     if key_node.value in seen:
                         self.duplicates.append((key_node.start_mark.line + 1, key_node.value))
                     seen.add(key_node.value)
-        return super().construct_mapping(node, deep=deep)
+        mapping: dict[Any, Any] = super().construct_mapping(node, deep=deep)
+        return mapping
 
 
 _Constructor.add_constructor(

@@ -14,13 +14,11 @@ if TYPE_CHECKING:
 
 
 def check_cluster(ws: Workspace, result: Result) -> None:
-    from tasks.core.config import problems_in
-
     path = ws.spec_rel
     result.files.add(path)
-    try:
-        _, problems = problems_in(ws.spec_path)
-    except UserError as exc:
+    checked = ws.spec_check
+    if isinstance(checked, UserError):
+        exc = checked
         # "<path>[:line[:col]]: message" -> the message, located at the line.
         match = re.match(r"^[^:\n]+?(?::(\d+))?(?::(\d+))?: (.*)$", exc.text, re.S)
         if match is None:
@@ -30,6 +28,7 @@ def check_cluster(ws: Workspace, result: Result) -> None:
         where = f" (column {col})" if col else ""
         result.add(path, int(line) if line else None, "cluster/spec", text + where)
         return
+    _, problems = checked
     result.documents += 1
     for p in problems:
         msg = f"{p.field}: {p.message}" if p.field else p.message

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from tasks.core.errors import UserError
@@ -29,7 +30,7 @@ def dockerfiles(ws: Workspace) -> list[str]:
     found: list[str] = []
     for dirpath, dirnames, filenames in os.walk(ws.root):
         dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS)
-        found += [ws.rel(os.path.join(dirpath, n)) for n in sorted(filenames) if is_dockerfile(n)]
+        found += [ws.rel(Path(dirpath) / n) for n in sorted(filenames) if is_dockerfile(n)]
     return ws.selection.files(found)
 
 
@@ -40,7 +41,13 @@ def check_dockerfiles(ws: Workspace, result: Result) -> None:
     result.files.update(files)
     result.documents += len(files)
     res = ws.runner.check(
-        Command(("hadolint", "--no-color", "-f", "json", *files), step="hadolint", cwd=ws.root, read_only=True, timeout=300)
+        Command(
+            ("hadolint", "--no-color", "-f", "json", *files),
+            step="hadolint",
+            cwd=ws.root,
+            read_only=True,
+            timeout=300,
+        )
     )
     if res.dry:
         return
@@ -48,7 +55,8 @@ def check_dockerfiles(ws: Workspace, result: Result) -> None:
         findings = json.loads(res.stdout or "[]")
     except json.JSONDecodeError:
         raise UserError(
-            f"hadolint failed to run (exit {res.returncode}):\n{(res.stderr or res.stdout).strip()[-2000:]}"
+            f"hadolint failed to run (exit {res.returncode}):\n"
+            + (res.stderr or res.stdout).strip()[-2000:]
         ) from None
     for item in findings:
         if item.get("level") not in FAILING_LEVELS:

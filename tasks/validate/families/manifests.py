@@ -52,7 +52,9 @@ def check_manifests(ws: Workspace, result: Result) -> None:
             )
             continue
         if not doc.name and not doc.metadata.get("generateName"):
-            result.add(doc.path, doc.line, "manifests/missing-name", "metadata.name is missing", doc.ref)
+            result.add(
+                doc.path, doc.line, "manifests/missing-name", "metadata.name is missing", doc.ref
+            )
         try:
             validator = store.validator(doc.api_version, doc.kind)
         except SchemaFileError as exc:
@@ -186,12 +188,15 @@ def _components(ws: Workspace, tree: Tree, result: Result) -> None:
                 if isinstance(entry, str):
                     for problem in _value_file_problems(ws.root / directory, entry):
                         result.add(
-                            source.path, doc.line_of(["valueFiles", i]), "component/value-file", problem
+                            source.path,
+                            doc.line_of(["valueFiles", i]),
+                            "component/value-file",
+                            problem,
                         )
-    for directory in _layer_component_dirs(tree):
-        if not (ws.root / directory / "component.yaml").exists():
+    for deployable in _layer_component_dirs(tree):
+        if not (ws.root / deployable / "component.yaml").exists():
             result.add(
-                directory,
+                deployable,
                 None,
                 "component/missing",
                 "a deployable directory in a layer needs a component.yaml (deploy/CONVENTIONS.md)",
@@ -230,4 +235,6 @@ def _layer_component_dirs(tree: Tree) -> set[str]:
     return out
 
 
-register_family("manifests", check_manifests, "Kubernetes objects against their schemas; component.yaml")
+register_family(
+    "manifests", check_manifests, "Kubernetes objects against their schemas; component.yaml"
+)

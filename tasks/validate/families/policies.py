@@ -7,7 +7,6 @@ config ``validate.skip``. Rules (id: why):
 
 from __future__ import annotations
 
-import glob
 import ipaddress
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -81,7 +80,10 @@ CHART_CRDS: dict[str, list[str]] = {
     "victoria-metrics-operator": ["operator.victoriametrics.com"],
     "victoria-metrics-k8s-stack": ["operator.victoriametrics.com"],
     "opentelemetry-operator": ["opentelemetry.io"],
-    "vpa": ["autoscaling.k8s.io/VerticalPodAutoscaler", "autoscaling.k8s.io/VerticalPodAutoscalerCheckpoint"],
+    "vpa": [
+        "autoscaling.k8s.io/VerticalPodAutoscaler",
+        "autoscaling.k8s.io/VerticalPodAutoscalerCheckpoint",
+    ],
     "vertical-pod-autoscaler": [
         "autoscaling.k8s.io/VerticalPodAutoscaler",
         "autoscaling.k8s.io/VerticalPodAutoscalerCheckpoint",
@@ -103,6 +105,14 @@ def _get(data: Any, *path: str | int) -> Any:
         else:
             return None
     return data
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
 
 
 def _templated(value: Any) -> bool:
@@ -178,7 +188,11 @@ def _skip_reason(ctx: Context, doc: Doc) -> None:
         known = check in RULES or (family in {"secrets"} and check.startswith("secrets/"))
         if not known and family not in families():
             ctx.result.add(
-                doc.path, doc.line_of(path), "policy/skip-reason", f"unknown check id {check!r}", doc.ref
+                doc.path,
+                doc.line_of(path),
+                "policy/skip-reason",
+                f"unknown check id {check!r}",
+                doc.ref,
             )
 
 
@@ -196,9 +210,9 @@ def _workload(ctx: Context, doc: Doc) -> None:
         _spread_custom(ctx, doc)
         return
     base, pod = found
-    containers = pod.get("containers") if isinstance(pod.get("containers"), list) else []
-    inits = pod.get("initContainers") if isinstance(pod.get("initContainers"), list) else []
-    pod_sc = pod.get("securityContext") if isinstance(pod.get("securityContext"), dict) else {}
+    containers = _list(pod.get("containers"))
+    inits = _list(pod.get("initContainers"))
+    pod_sc = _dict(pod.get("securityContext"))
     for field, items in (("containers", containers), ("initContainers", inits)):
         for i, container in enumerate(items):
             if not isinstance(container, dict):
@@ -208,13 +222,21 @@ def _workload(ctx: Context, doc: Doc) -> None:
             image = container.get("image")
             problem = image_problem(image)
             if problem:
-                ctx.report(doc, "policy/image-pinned", f"container {name}: {problem}", [*where, "image"])
+                ctx.report(
+                    doc, "policy/image-pinned", f"container {name}: {problem}", [*where, "image"]
+                )
             if field != "containers":
                 continue
-            resources = container.get("resources") if isinstance(container.get("resources"), dict) else {}
+            resources = (
+                container.get("resources") if isinstance(container.get("resources"), dict) else {}
+            )
             missing = [
                 f"{section}.{res}"
-                for section, res in (("requests", "cpu"), ("requests", "memory"), ("limits", "memory"))
+                for section, res in (
+                    ("requests", "cpu"),
+                    ("requests", "memory"),
+                    ("limits", "memory"),
+                )
                 if not _get(resources, section, res)
             ]
             if missing:
@@ -227,8 +249,10 @@ def _workload(ctx: Context, doc: Doc) -> None:
             if doc.kind not in RUN_TO_COMPLETION:
                 absent = [p for p in ("livenessProbe", "readinessProbe") if not container.get(p)]
                 if absent:
-                    ctx.report(doc, "policy/probes", f"container {name}: no {' or '.join(absent)}", where)
-            sc = container.get("securityContext") if isinstance(container.get("securityContext"), dict) else {}
+                    ctx.report(
+                        doc, "policy/probes", f"container {name}: no {' or '.join(absent)}", where
+                    )
+            sc = _dict(container.get("securityContext"))
             if not _non_root(pod_sc, sc):
                 ctx.report(
                     doc,
@@ -323,15 +347,40 @@ def _node_names(ctx: Context, doc: Doc) -> None:
         named.append(([*base, "nodeSelector", HOSTNAME_KEY], selector[HOSTNAME_KEY]))
     if "nodeName" in pod:
         named.append(([*base, "nodeName"], pod["nodeName"]))
-    terms = _get(pod, "affinity", "nodeAffinity", "requiredDuringSchedulingIgnoredDuringExecution", "nodeSelectorTerms")
+    terms = _get(
+        pod,
+        "affinity",
+        "nodeAffinity",
+        "requiredDuringSchedulingIgnoredDuringExecution",
+        "nodeSelectorTerms",
+    )
     for t, term in enumerate(terms if isinstance(terms, list) else []):
         for e, expr in enumerate(_get(term, "matchExpressions") or []):
             if isinstance(expr, dict) and expr.get("key") == HOSTNAME_KEY:
                 for value in expr.get("values") or []:
-                    named.append(([*base, "affinity", "nodeAffinity", "requiredDuringSchedulingIgnoredDuringExecution", "nodeSelectorTerms", t, "matchExpressions", e], value))
+                    named.append(
+                        (
+                            [
+                                *base,
+                                "affinity",
+                                "nodeAffinity",
+                                "requiredDuringSchedulingIgnoredDuringExecution",
+                                "nodeSelectorTerms",
+                                t,
+                                "matchExpressions",
+                                e,
+                            ],
+                            value,
+                        )
+                    )
     for path, value in named:
         if value not in nodes:
-            ctx.report(doc, "policy/node-name", f"node {value!r} is not in the cluster spec ({', '.join(sorted(nodes))})", path)
+            ctx.report(
+                doc,
+                "policy/node-name",
+                f"node {value!r} is not in the cluster spec ({', '.join(sorted(nodes))})",
+                path,
+            )
 
 
 # -- across objects --------------------------------------------------------------------------
@@ -358,7 +407,12 @@ def _namespaces(ctx: Context, objects: list[Doc]) -> None:
     for doc in objects:
         ns = doc.namespace
         if ns and ns not in created and not _templated(ns):
-            ctx.report(doc, "policy/namespace", f"namespace {ns!r} is not created by anything", ["metadata", "namespace"])
+            ctx.report(
+                doc,
+                "policy/namespace",
+                f"namespace {ns!r} is not created by anything",
+                ["metadata", "namespace"],
+            )
         for spec in _app_specs(doc):
             dest = _get(spec, "destination", "namespace")
             if isinstance(dest, str) and dest and not _templated(dest) and dest not in created:
@@ -378,7 +432,9 @@ def _routes(ctx: Context, objects: list[Doc]) -> None:
         if d.kind == "Service" and d.api_version == "v1":
             ports = _get(d.data, "spec", "ports") or []
             services[(ctx.namespace_of(d), d.name)] = {
-                p.get("port") for p in ports if isinstance(p, dict) and isinstance(p.get("port"), int)
+                int(p["port"])
+                for p in ports
+                if isinstance(p, dict) and isinstance(p.get("port"), int)
             }
     for doc in objects:
         if doc.group != "gateway.networking.k8s.io" or not doc.kind.endswith("Route"):
@@ -397,12 +453,21 @@ def _routes(ctx: Context, objects: list[Doc]) -> None:
                 )
         for r, rule in enumerate(_get(doc.data, "spec", "rules") or []):
             for b, ref in enumerate(_get(rule, "backendRefs") or []):
-                if not isinstance(ref, dict) or ref.get("kind", "Service") != "Service" or ref.get("group", "") != "":
+                if (
+                    not isinstance(ref, dict)
+                    or ref.get("kind", "Service") != "Service"
+                    or ref.get("group", "") != ""
+                ):
                     continue
                 key = (ref.get("namespace", ns), ref.get("name"))
                 path = ["spec", "rules", r, "backendRefs", b]
                 if key not in services:
-                    ctx.report(doc, "policy/route-backend", f"backendRef Service {key[0]}/{key[1]} does not exist", path)
+                    ctx.report(
+                        doc,
+                        "policy/route-backend",
+                        f"backendRef Service {key[0]}/{key[1]} does not exist",
+                        path,
+                    )
                 elif ref.get("port") is not None and ref.get("port") not in services[key]:
                     ports = ", ".join(map(str, sorted(services[key]))) or "none"
                     ctx.report(
@@ -456,16 +521,32 @@ def _addresses(ctx: Context, objects: list[Doc]) -> None:
                     merged.append([a, b])
             for i, a, b in ranges:
                 if a <= dhi and dlo <= b:
-                    ctx.report(doc, "policy/lb-pool", f"block overlaps the DHCP range {dhcp.start}-{dhcp.end}", ["spec", "blocks", i])
+                    ctx.report(
+                        doc,
+                        "policy/lb-pool",
+                        f"block overlaps the DHCP range {dhcp.start}-{dhcp.end}",
+                        ["spec", "blocks", i],
+                    )
                 for ip, name in nodes.items():
                     if a <= ip <= b:
-                        ctx.report(doc, "policy/lb-pool", f"block contains {name}'s IP", ["spec", "blocks", i])
+                        ctx.report(
+                            doc,
+                            "policy/lb-pool",
+                            f"block contains {name}'s IP",
+                            ["spec", "blocks", i],
+                        )
             if merged != [[lo, hi]]:
-                have = ", ".join(f"{ipaddress.IPv4Address(a)}-{ipaddress.IPv4Address(b)}" for a, b in merged) or "nothing"
+                have = (
+                    ", ".join(
+                        f"{ipaddress.IPv4Address(a)}-{ipaddress.IPv4Address(b)}" for a, b in merged
+                    )
+                    or "nothing"
+                )
                 ctx.report(
                     doc,
                     "policy/lb-pool",
-                    f"blocks cover {have}; the cluster spec's pool is {lb.pool.start}-{lb.pool.end}",
+                    f"blocks cover {have}; the cluster spec's pool is "
+                    f"{lb.pool.start}-{lb.pool.end}",
                     ["spec", "blocks"],
                 )
         elif doc.kind == "Gateway":
@@ -489,7 +570,12 @@ def _addresses(ctx: Context, objects: list[Doc]) -> None:
                         wanted.append((["metadata", "annotations", key], value.strip()))
             for path, value in wanted:
                 if not in_pool(value):
-                    ctx.report(doc, "policy/gateway-address", f"address {value} is outside the LB pool {lb.pool.start}-{lb.pool.end}", path)
+                    ctx.report(
+                        doc,
+                        "policy/gateway-address",
+                        f"address {value} is outside the LB pool {lb.pool.start}-{lb.pool.end}",
+                        path,
+                    )
 
 
 def _app_specs(doc: Doc) -> Iterator[dict[str, Any]]:
@@ -524,7 +610,12 @@ def _argocd(ctx: Context, objects: list[Doc]) -> None:
         if doc.kind == "Application":
             where = f"{doc.path}:{doc.line}"
             if doc.name in names and names[doc.name] != where:
-                ctx.report(doc, "policy/app-unique", f"Application name {doc.name!r} is also used by {names[doc.name]}", ["metadata", "name"])
+                ctx.report(
+                    doc,
+                    "policy/app-unique",
+                    f"Application name {doc.name!r} is also used by {names[doc.name]}",
+                    ["metadata", "name"],
+                )
             names.setdefault(doc.name, where)
         for spec in _app_specs(doc):
             for sub, src in _sources(spec):
@@ -546,25 +637,51 @@ def _git_generators(gen: Any, path: list[Any]) -> Iterator[tuple[list[Any], dict
 
 
 def _check_repo(
-    ctx: Context, doc: Doc, path: list[Any], repo: Any, revision: Any, revision_key: str
+    ctx: Context, doc: Doc, path: list[Any], repo: Any, *, revision: Any, revision_key: str
 ) -> None:
     if ctx.spec is None or _templated(repo):
         return
     gitops = ctx.spec.gitops
     if repo != gitops.repo_url:
-        ctx.report(doc, "policy/repo-url", f"repoURL {repo!r} is not the spec's gitops.repo_url {gitops.repo_url!r}", [*path, "repoURL"])
-    elif revision is not None and not _templated(revision) and revision not in (gitops.branch, "HEAD"):
-        ctx.report(doc, "policy/repo-url", f"targetRevision {revision!r} is not the spec's branch {gitops.branch!r}", [*path, revision_key])
+        ctx.report(
+            doc,
+            "policy/repo-url",
+            f"repoURL {repo!r} is not the spec's gitops.repo_url {gitops.repo_url!r}",
+            [*path, "repoURL"],
+        )
+    elif (
+        revision is not None
+        and not _templated(revision)
+        and revision not in (gitops.branch, "HEAD")
+    ):
+        ctx.report(
+            doc,
+            "policy/repo-url",
+            f"targetRevision {revision!r} is not the spec's branch {gitops.branch!r}",
+            [*path, revision_key],
+        )
 
 
 def _check_source(ctx: Context, doc: Doc, path: list[Any], src: dict[str, Any], root: Path) -> None:
     if "chart" in src:
         return  # a Helm repository source: the chart is pinned by version, not a git path
-    _check_repo(ctx, doc, path, src.get("repoURL"), src.get("targetRevision"), "targetRevision")
+    _check_repo(
+        ctx,
+        doc,
+        path,
+        src.get("repoURL"),
+        revision=src.get("targetRevision"),
+        revision_key="targetRevision",
+    )
     source_path = src.get("path")
     if isinstance(source_path, str) and not _templated(source_path):
         if not (root / source_path).is_dir():
-            ctx.report(doc, "policy/app-path", f"path {source_path!r} does not exist in the repository", [*path, "path"])
+            ctx.report(
+                doc,
+                "policy/app-path",
+                f"path {source_path!r} does not exist in the repository",
+                [*path, "path"],
+            )
             return
         for i, vf in enumerate(_get(src, "helm", "valueFiles") or []):
             if not isinstance(vf, str) or _templated(vf):
@@ -572,17 +689,26 @@ def _check_source(ctx: Context, doc: Doc, path: list[Any], src: dict[str, Any], 
             target = root / source_path / vf.removeprefix("secrets://")
             template = target.with_name(target.name.replace(".yaml", ".template.yaml"))
             if not target.exists() and not (vf.startswith("secrets://") and template.exists()):
-                ctx.report(doc, "policy/app-path", f"values file {vf!r} does not exist", [*path, "helm", "valueFiles", i])
+                ctx.report(
+                    doc,
+                    "policy/app-path",
+                    f"values file {vf!r} does not exist",
+                    [*path, "helm", "valueFiles", i],
+                )
 
 
-def _check_git_generator(ctx: Context, doc: Doc, path: list[Any], git: dict[str, Any], root: Path) -> None:
-    _check_repo(ctx, doc, path, git.get("repoURL"), git.get("revision"), "revision")
+def _check_git_generator(
+    ctx: Context, doc: Doc, path: list[Any], git: dict[str, Any], root: Path
+) -> None:
+    _check_repo(
+        ctx, doc, path, git.get("repoURL"), revision=git.get("revision"), revision_key="revision"
+    )
     for kind, want_dir in (("directories", True), ("files", False)):
         for i, entry in enumerate(git.get(kind) or []):
             pattern = entry.get("path") if isinstance(entry, dict) else None
             if not isinstance(pattern, str) or entry.get("exclude") or _templated(pattern):
                 continue
-            matches = [p for p in glob.glob(str(root / pattern)) if Path(p).is_dir() == want_dir]
+            matches = [p for p in root.glob(pattern) if p.is_dir() == want_dir]
             if not matches:
                 ctx.report(
                     doc,
@@ -641,4 +767,6 @@ def _crds(ctx: Context, objects: list[Doc]) -> None:
             )
 
 
-register_family("policies", check_policies, "cross-object rules and cross-checks with the cluster spec")
+register_family(
+    "policies", check_policies, "cross-object rules and cross-checks with the cluster spec"
+)

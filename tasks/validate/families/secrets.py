@@ -7,8 +7,8 @@ Checks:
   encrypted (``ENC[...]``);
 - ``secrets/template``: a placeholder in ``secrets.template.yaml`` that ``inv secrets.init`` would
   not understand, or a secret-looking value there that is not a placeholder;
-- ``secrets/secret-value``: a secret-looking key (password, token, secret, apiKey, ...) with a literal
-  value anywhere in deploy/, including ``env`` entries named like one;
+- ``secrets/secret-value``: a secret-looking key (password, token, secret, apiKey, ...) with a
+  literal value anywhere in deploy/, including ``env`` entries named like one;
 - ``secrets/private-key``: a PEM private key or an age secret key in any file under deploy/.
 """
 
@@ -17,6 +17,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Iterator
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tasks.validate.registry import register_family
@@ -36,7 +37,9 @@ REFERENCE_KEY = re.compile(
     r"(name|names|ref|file|path|dir|existingsecret|secretname|key|keys|enabled|mountpath|type"
     r"|selector|length)$"
 )
-KEY_HOLDING = re.compile(r"(apikey|privatekey|masterkey|accesskey|secretkey|authkey|encryptionkey)$")
+KEY_HOLDING = re.compile(
+    r"(apikey|privatekey|masterkey|accesskey|secretkey|authkey|encryptionkey)$"
+)
 PRIVATE_KEY = re.compile(r"-----BEGIN ([A-Z0-9]+ )?PRIVATE KEY-----|AGE-SECRET-KEY-1[0-9A-Z]{20,}")
 REFERENCE_VALUE = re.compile(r"^(secrets://.*|ENC\[.*\]|/.*)$|\$\{|\$\(|\{\{", re.S)
 #: A Kubernetes object name: under a key ending in "secret" it names a Secret (tlsSecret: x-tls).
@@ -63,7 +66,10 @@ def literal(value: Any, key: str = "") -> bool:
         return False
     norm = _normal(key)
     return not (
-        norm.endswith("secret") and norm != "clientsecret" and OBJECT_NAME.match(value) and "-" in value
+        norm.endswith("secret")
+        and norm != "clientsecret"
+        and OBJECT_NAME.match(value)
+        and "-" in value
     )
 
 
@@ -106,18 +112,25 @@ def check_secrets(ws: Workspace, result: Result) -> None:
             _check_template(source.docs, result)
             continue
         for doc in source.docs:
-            if doc.is_object and doc.kind == "Secret" and "sops" not in doc.data:
-                if not ws.skipped("secrets/plaintext-secret", doc):
-                    reported.add((doc.path, doc.line))
-                    result.add(doc.path, doc.line, "secrets/plaintext-secret", _PLAINTEXT, doc.ref)
+            if _plaintext_secret(doc) and not ws.skipped("secrets/plaintext-secret", doc):
+                reported.add((doc.path, doc.line))
+                result.add(doc.path, doc.line, "secrets/plaintext-secret", _PLAINTEXT, doc.ref)
             if encrypted or source.role in ("sops-config",):
                 continue
             _check_values(ws, doc, result)
     for doc in tree.objects:
-        if doc.origin == "kustomize" and doc.kind == "Secret" and "sops" not in doc.data:
-            if (doc.path, doc.line) not in reported and not ws.skipped("secrets/plaintext-secret", doc):
-                result.add(doc.path, doc.line, "secrets/plaintext-secret", _PLAINTEXT, doc.ref)
+        if (
+            doc.origin == "kustomize"
+            and _plaintext_secret(doc)
+            and (doc.path, doc.line) not in reported
+            and not ws.skipped("secrets/plaintext-secret", doc)
+        ):
+            result.add(doc.path, doc.line, "secrets/plaintext-secret", _PLAINTEXT, doc.ref)
     _scan_private_keys(ws, result)
+
+
+def _plaintext_secret(doc: Doc) -> bool:
+    return doc.is_object and doc.kind == "Secret" and "sops" not in doc.data
 
 
 _PLAINTEXT = (
@@ -156,8 +169,11 @@ def _check_encrypted_file(path: str, docs: list[Doc], result: Result) -> None:
         return
     for leaf_path, value in _leaves({k: v for k, v in doc.data.items() if k != "sops"}):
         key = str(leaf_path[-1]) if leaf_path else ""
-        if isinstance(value, str) and value and not value.startswith("ENC[") and not key.endswith(
-            "_unencrypted"
+        if (
+            isinstance(value, str)
+            and value
+            and not value.startswith("ENC[")
+            and not key.endswith("_unencrypted")
         ):
             result.add(
                 path,
@@ -197,9 +213,9 @@ def _scan_private_keys(ws: Workspace, result: Result) -> None:
     for dirpath, dirnames, filenames in os.walk(base):
         dirnames[:] = [d for d in dirnames if d not in (".git",)]
         for name in filenames:
-            full = os.path.join(dirpath, name)
+            full = Path(dirpath) / name
             try:
-                with open(full, "rb") as fh:
+                with full.open("rb") as fh:
                     data = fh.read(TEXT_LIMIT)
             except OSError:
                 continue

@@ -5,7 +5,8 @@ of the pinned Talos version with every ``required`` relaxed (``$patch`` directiv
 documents (HostnameConfig, UserVolumeConfig ...) keep their own top-level required fields. A JSON
 6902 patch (a list of operations) must have valid ops and paths that exist in the v1alpha1 schema.
 Cross-checks with the spec: hostnames are node names, the installer image carries the pinned
-version, and from Talos 1.12 on the hostname is set with HostnameConfig, not machine.network.hostname.
+version, and from Talos 1.12 on the hostname is set with HostnameConfig, not
+machine.network.hostname.
 """
 
 from __future__ import annotations
@@ -136,22 +137,36 @@ def check_talos(ws: Workspace, result: Result) -> None:
             elif isinstance(doc.data, dict):
                 _strategic(ws, schema, version, doc, result)
             else:
-                result.add(doc.path, doc.line, "talos/schema", "a patch is a mapping or a list of operations")
+                result.add(
+                    doc.path,
+                    doc.line,
+                    "talos/schema",
+                    "a patch is a mapping or a list of operations",
+                )
 
 
 def _json6902(schema: TalosSchema, doc: Doc, result: Result) -> None:
     for i, op in enumerate(doc.data):
         line = doc.line_of([i])
         if not isinstance(op, dict):
-            result.add(doc.path, line, "talos/json6902", "an operation is a mapping (op, path, ...)")
+            result.add(
+                doc.path, line, "talos/json6902", "an operation is a mapping (op, path, ...)"
+            )
             continue
         name = op.get("op")
         pointer = op.get("path")
         if name not in OPS:
-            result.add(doc.path, line, "talos/json6902", f"op {name!r} is not one of {', '.join(sorted(OPS))}")
+            result.add(
+                doc.path,
+                line,
+                "talos/json6902",
+                f"op {name!r} is not one of {', '.join(sorted(OPS))}",
+            )
             continue
         if not isinstance(pointer, str) or not pointer.startswith("/"):
-            result.add(doc.path, line, "talos/json6902", f"path {pointer!r} is not a JSON pointer (/a/b)")
+            result.add(
+                doc.path, line, "talos/json6902", f"path {pointer!r} is not a JSON pointer (/a/b)"
+            )
             continue
         if name in OPS_NEEDING_VALUE and "value" not in op:
             result.add(doc.path, line, "talos/json6902", f"op {name} needs a value")
@@ -162,7 +177,9 @@ def _json6902(schema: TalosSchema, doc: Doc, result: Result) -> None:
             result.add(doc.path, line, "talos/json6902", f"unknown keys {', '.join(sorted(extra))}")
         why = schema.path_problem(pointer)
         if why:
-            result.add(doc.path, doc.line_of([i, "path"]), "talos/json6902", f"path {pointer}: {why}")
+            result.add(
+                doc.path, doc.line_of([i, "path"]), "talos/json6902", f"path {pointer}: {why}"
+            )
 
 
 def _strategic(ws: Workspace, schema: TalosSchema, version: str, doc: Doc, result: Result) -> None:
@@ -172,27 +189,33 @@ def _strategic(ws: Workspace, schema: TalosSchema, version: str, doc: Doc, resul
     if isinstance(kind, str):
         definition = schema.kinds.get(kind)
         if definition is None:
-            result.add(doc.path, doc.line_of(["kind"]), "talos/schema", f"unknown Talos document kind {kind!r}")
+            result.add(
+                doc.path,
+                doc.line_of(["kind"]),
+                "talos/schema",
+                f"unknown Talos document kind {kind!r}",
+            )
             return
         required = schema.defs[definition].get("required", [])
         for key in required:
             if key not in data:
-                result.add(doc.path, doc.line, "talos/schema", f"{kind}: required field {key!r} is missing")
+                result.add(
+                    doc.path, doc.line, "talos/schema", f"{kind}: required field {key!r} is missing"
+                )
     else:
         definition = V1ALPHA1
     for path, message in schema_errors(schema.validator(definition), data):
         result.add(doc.path, doc.line_of(path), "talos/schema", message, str(kind or ""))
-    if kind == "HostnameConfig" and isinstance(data.get("hostname"), str) and nodes:
-        if data["hostname"] not in nodes:
-            result.add(
-                doc.path,
-                doc.line_of(["hostname"]),
-                "talos/node-name",
-                f"hostname {data['hostname']!r} is not a node in the cluster spec "
-                f"({', '.join(sorted(nodes))})",
-            )
-    machine = data.get("machine") if isinstance(data.get("machine"), dict) else {}
-    network = machine.get("network") if isinstance(machine.get("network"), dict) else {}
+    hostname = data.get("hostname")
+    if kind == "HostnameConfig" and isinstance(hostname, str) and nodes and hostname not in nodes:
+        result.add(
+            doc.path,
+            doc.line_of(["hostname"]),
+            "talos/node-name",
+            f"hostname {hostname!r} is not a node in the cluster spec ({', '.join(sorted(nodes))})",
+        )
+    machine = _mapping(data.get("machine"))
+    network = _mapping(machine.get("network"))
     if "hostname" in network and _at_least(version, (1, 12)):
         result.add(
             doc.path,
@@ -201,7 +224,7 @@ def _strategic(ws: Workspace, schema: TalosSchema, version: str, doc: Doc, resul
             f"Talos {version} sets the hostname with a HostnameConfig document "
             "(auto: off, hostname: ...); machine.network.hostname conflicts with it",
         )
-    install = machine.get("install") if isinstance(machine.get("install"), dict) else {}
+    install = _mapping(machine.get("install"))
     image = install.get("image")
     if isinstance(image, str) and ":" in image.rsplit("/", 1)[-1]:
         tag = image.rsplit(":", 1)[-1]
@@ -212,6 +235,10 @@ def _strategic(ws: Workspace, schema: TalosSchema, version: str, doc: Doc, resul
                 "talos/installer-version",
                 f"installer image tag {tag} differs from the pinned Talos version v{version}",
             )
+
+
+def _mapping(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
 
 
 def _at_least(version: str, minimum: tuple[int, int]) -> bool:

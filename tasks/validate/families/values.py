@@ -82,7 +82,12 @@ def _check_chart(ws: Workspace, chart: SourceFile, result: Result) -> dict[str, 
     out: dict[str, dict[str, Any]] = {}
     for i, dep in enumerate(deps):
         if not isinstance(dep, dict) or not isinstance(dep.get("name"), str):
-            result.add(chart.path, doc.line_of(["dependencies", i]), "values/chart", "dependency needs a name")
+            result.add(
+                chart.path,
+                doc.line_of(["dependencies", i]),
+                "values/chart",
+                "dependency needs a name",
+            )
             continue
         version = dep.get("version")
         if not isinstance(version, str) or not EXACT_VERSION.match(version):
@@ -137,11 +142,11 @@ def _check_values_file(
         return  # templates hold placeholders, encrypted files ciphertext: keys only
     for key, dep in deps.items():
         if key in doc.data:
-            _check_dependency_values(ws, source, doc, key, dep, result)
+            _check_dependency_values(ws, source, doc, key=key, dep=dep, result=result)
 
 
 def _check_dependency_values(
-    ws: Workspace, source: SourceFile, doc: Doc, key: str, dep: dict[str, Any], result: Result
+    ws: Workspace, source: SourceFile, doc: Doc, *, key: str, dep: dict[str, Any], result: Result
 ) -> None:
     chart = str(dep["name"])
     version = str(dep.get("version") or "").lstrip("v") or None

@@ -63,7 +63,14 @@ def check_workflows(ws: Workspace, result: Result) -> None:
             _action_pins(rel, data, node, result)
     res = ws.runner.check(
         Command(
-            ("check-jsonschema", "--builtin-schema", "vendor.github-workflows", "-o", "json", *files),
+            (
+                "check-jsonschema",
+                "--builtin-schema",
+                "vendor.github-workflows",
+                "-o",
+                "json",
+                *files,
+            ),
             step="check workflows",
             cwd=ws.root,
             read_only=True,
@@ -82,9 +89,13 @@ def check_workflows(ws: Workspace, result: Result) -> None:
         rel = ws.rel(error.get("filename", ""))
         best = error.get("best_deep_match") or error
         path = json_path(str(best.get("path", "$")))
-        line = line_of(nodes.get(rel), path)
         where = ".".join(map(str, path)) or "(top level)"
-        result.add(rel, line, "workflows/schema", f"{where}: {best.get('message', '')}"[:300])
+        result.add(
+            rel,
+            line_of(nodes.get(rel), path),
+            "workflows/schema",
+            f"{where}: {best.get('message', '')}"[:300],
+        )
 
 
 def _action_pins(rel: str, data: Any, node: Any, result: Result) -> None:
@@ -113,4 +124,6 @@ def _action_pins(rel: str, data: Any, node: Any, result: Result) -> None:
                 )
 
 
-register_family("workflows", check_workflows, "GitHub workflows (schema, pinned actions)", external=True)
+register_family(
+    "workflows", check_workflows, "GitHub workflows (schema, pinned actions)", external=True
+)

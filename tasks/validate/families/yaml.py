@@ -1,7 +1,7 @@
 """``yaml``: yamllint over deploy/, .github/ and the cluster spec.
 
-The repository's ``.yamllint`` is used when present, else yamllint's own lookup. Only errors count as
-problems; yamllint warnings (such as long lines) are style advice and are not reported.
+The repository's ``.yamllint`` is used when present, else yamllint's own lookup. Only errors count
+as problems; yamllint warnings (such as long lines) are style advice and are not reported.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 
 def yaml_targets(ws: Workspace) -> list[str]:
     import os
+    from pathlib import Path
 
     found: list[str] = []
     for top in ("deploy", ".github"):
@@ -29,7 +30,7 @@ def yaml_targets(ws: Workspace) -> list[str]:
             for name in sorted(filenames):
                 # sops-encrypted files are machine-written (long ENC[...] lines).
                 if name.endswith(YAML_SUFFIXES) and not _encrypted_name(name):
-                    found.append(ws.rel(os.path.join(dirpath, name)))
+                    found.append(ws.rel(Path(dirpath) / name))
     spec = ws.spec_rel
     if (ws.root / spec).exists() and spec not in found:
         found.append(spec)

@@ -1,4 +1,4 @@
-"""One valid tree and one invalid variant per check: the check id and location must match exactly."""
+"""One valid tree and one invalid variant per check: check id and location must match exactly."""
 
 from __future__ import annotations
 
@@ -43,7 +43,5 @@ def test_base_tree_is_valid(base_tree: Path, validate: Any) -> None:
 def test_invalid_variant_is_caught_where_it_is(name: str, base_tree: Path, validate: Any) -> None:
     meta = apply_case(base_tree, FIXTURES / "cases" / name)
     result = validate(base_tree, meta["families"])
-    expected = sorted(
-        ((e["check"], e["path"], e["line"]) for e in meta["expect"]), key=str
-    )
+    expected = sorted(((e["check"], e["path"], e["line"]) for e in meta["expect"]), key=str)
     assert where(result) == expected, "\n".join(str(p) for p in result.problems)

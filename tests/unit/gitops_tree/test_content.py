@@ -235,3 +235,46 @@ def test_local_path_storage_class_is_default_locally_and_azure_disk_on_aks(tmp_p
 def test_bootstrap_apps_render() -> None:
     kinds = sorted(d["kind"] for d in _kustomize(DEPLOY / "bootstrap/apps"))
     assert kinds == ["AppProject"] + ["ApplicationSet"] * 4
+
+
+def _expand_infrastructure(env: str) -> dict[str, dict[str, Any]]:
+    """The Applications the infrastructure ApplicationSet generates for one environment."""
+    from tasks.gitops.appset import Cluster, expand
+
+    appset = _docs(DEPLOY / "bootstrap/apps/infrastructure.yaml")[0]
+    cluster = Cluster("in-cluster", "https://kubernetes.default.svc", {"propertea.io/env": env})
+    apps = expand(appset, REPO, "deploy/bootstrap/apps/infrastructure.yaml", [cluster])
+    return {app["metadata"]["name"]: app for app in apps}
+
+
+@pytest.mark.parametrize("env", ["local", "aks"])
+def test_generated_applications_pick_the_environment_backend(env: str) -> None:
+    apps = _expand_infrastructure(env)
+
+    argocd = apps["argocd"]["spec"]
+    assert argocd["source"]["helm"] == {
+        "ignoreMissingValueFiles": True,
+        "valueFiles": ["values.yaml", f"values-{env}.yaml"],
+    }
+    assert "ServerSideApply=true" in argocd["syncPolicy"]["syncOptions"]
+    assert "automated" not in argocd["syncPolicy"]
+    cert_manager = apps["cert-manager"]["spec"]["source"]["helm"]["valueFiles"]
+    assert cert_manager == ["values.yaml", "secrets://secrets.yaml", f"values-{env}.yaml"]
+    gateway = apps["gateway"]
+    assert gateway["spec"]["source"]["kustomize"] == {
+        "ignoreMissingComponents": True,
+        "components": [f"env/{env}"],
+    }
+    assert gateway["spec"]["syncPolicy"]["syncOptions"] == [
+        "CreateNamespace=true",
+        "SkipDryRunOnMissingResource=true",
+    ]
+    assert gateway["metadata"]["labels"] == {
+        "propertea.io/layer": "infrastructure",
+        "propertea.io/wave": "w-1",
+    }
+
+
+def test_generated_applications_match_the_application_schema(shared_schemas: Path) -> None:
+    for name, app in _expand_infrastructure("local").items():
+        assert (name, _crd_errors(shared_schemas, app)) == (name, [])

@@ -37,8 +37,8 @@ WRITES: list[dict[str, Any]] = [
         "tool": "talosctl",
         "match": ["gen", "config"],
         "writes": {
-            "{flag:--output}/controlplane.yaml": "version: v1alpha1\nmachine:\n  type: controlplane\n",
-            "{flag:--output}/worker.yaml": "version: v1alpha1\nmachine:\n  type: worker\n",
+            "{flag:--output}/controlplane.yaml": "version: v1alpha1\nmachine: {}\n",
+            "{flag:--output}/worker.yaml": "version: v1alpha1\nmachine: {}\n",
             "{flag:--output}/talosconfig": "context: propertea-local\n",
         },
     },
@@ -163,7 +163,7 @@ class Workspace:
             Path(self.talosconfig).write_text("context: propertea-local\n")
         if "kubeconfig" in phases:
             Path(self.kubeconfig).write_text("apiVersion: v1\nkind: Config\n")
-        done = {phase: "2026-01-01T00:00:00+00:00" for phase in phases}
+        done = dict.fromkeys(phases, "2026-01-01T00:00:00+00:00")
         (self.cluster_state / "phases.json").write_text(json.dumps({"talos.bootstrap": done}))
 
     def calls(self, tool: str | None = None) -> list[list[str]]:
@@ -177,15 +177,15 @@ def write_components(root: Path, recipient: str) -> None:
             "  - path_regex: ^deploy/local-cluster/talos/secrets\\.yaml$\n"
             f"    age: {recipient}\n"
         ),
-        "deploy/local-cluster/patches/common.yaml": "cluster:\n  network:\n    cni:\n      name: none\n",
-        "deploy/local-cluster/patches/controlplane.yaml": "cluster:\n  allowSchedulingOnControlPlanes: false\n",
-        "deploy/local-cluster/patches/worker.yaml": "machine:\n  kubelet:\n    extraArgs: {}\n",
+        "deploy/local-cluster/patches/common.yaml": "cluster:\n  proxy:\n    disabled: true\n",
+        "deploy/local-cluster/patches/controlplane.yaml": "cluster: {}\n",
+        "deploy/local-cluster/patches/worker.yaml": "machine: {}\n",
         "deploy/infrastructure/cilium/Chart.yaml": (
             "apiVersion: v2\nname: cilium\nversion: 1.0.0\ndependencies:\n"
             "  - name: cilium\n    version: 1.18.6\n    repository: https://helm.cilium.io/\n"
         ),
         "deploy/infrastructure/cilium/values.yaml": (
-            "cilium:\n  kubeProxyReplacement: true\n  k8sServiceHost: localhost\n  k8sServicePort: 7445\n"
+            "cilium:\n  kubeProxyReplacement: true\n  k8sServicePort: 7445\n"
         ),
         "deploy/infrastructure/gateway-api-crds/component.yaml": "name: gateway-api-crds\n",
         "deploy/infrastructure/gateway-api-crds/kustomization.yaml": (

@@ -46,7 +46,7 @@ def expected_after_config(ws: Workspace) -> dict[str, list[list[str]]]:
                     str(cfg / "nodes" / f"{name}.yaml"),
                 ],
             )
-        ],  # fmt: skip
+        ],
         "bootstrap-etcd": [["talosctl", "bootstrap", *target]],
         "kubeconfig": [
             [
@@ -60,7 +60,7 @@ def expected_after_config(ws: Workspace) -> dict[str, list[list[str]]]:
                 "propertea-local",
             ],
             [*kube, "get", "--raw", "/readyz"],
-        ],  # fmt: skip
+        ],
         "gateway-api-crds": [
             [
                 *kube,
@@ -92,7 +92,7 @@ def expected_after_config(ws: Workspace) -> dict[str, list[list[str]]]:
                 "--kube-context",
                 "propertea-local",
             ],
-        ],  # fmt: skip
+        ],
         "nodes-ready": [
             ["cilium", "status", "--wait", "--wait-duration", "1s", "--context", "propertea-local"],
             [*kube, "wait", "--for=condition=Ready", "nodes", "--all", "--timeout=1s"],
@@ -240,7 +240,7 @@ def test_already_bootstrapped_etcd_counts_as_done(ws: Workspace) -> None:
                 "tool": "talosctl",
                 "match": ["bootstrap"],
                 "exit": 1,
-                "stderr": "error: rpc error: code = AlreadyExists desc = etcd data directory is not empty\n",
+                "stderr": "rpc error: code = AlreadyExists desc = etcd data directory is not empty",
             }
         ]
     )
@@ -272,8 +272,8 @@ def test_wait_maintenance_accepts_configured_nodes_and_reports_unreachable_ones(
     assert "talos-cp-01 (192.168.50.10): configured" in result.stdout
     assert "talos-worker-01 (192.168.50.11): maintenance" in result.stdout
     assert (
-        "Timed out after 1s waiting for the Talos API of talos-cp-01, talos-worker-01, talos-worker-02"
-        in result.stderr
+        "Timed out after 1s waiting for the Talos API of "
+        "talos-cp-01, talos-worker-01, talos-worker-02" in result.stderr
     )
     assert (
         "talos-worker-02 (192.168.50.12): dial tcp 192.168.50.12:50000: i/o timeout"
@@ -310,7 +310,7 @@ def test_missing_components_fail_their_phase_with_the_setting_to_fix(ws: Workspa
     result = ws.inv("talos.bootstrap")
     assert result.returncode == 1
     assert (
-        "Cilium values not found at deploy/infrastructure/cilium/values.yaml (Invoke config talos.cilium_values)."
-        in result.stderr
+        "Cilium values not found at deploy/infrastructure/cilium/values.yaml "
+        "(Invoke config talos.cilium_values)." in result.stderr
     )
     assert ws.phases() == sorted(ALL_PHASES[: ALL_PHASES.index("cilium")])

@@ -85,8 +85,8 @@ def test_dry_run_prints_and_writes_nothing(ws: Workspace) -> None:
         f"$ talosctl gen secrets --output-file {generated} --talos-version v1.13" in result.stdout
     )
     assert (
-        f"$ sops --config .sops.yaml --encrypt --filename-override {BUNDLE} --output {BUNDLE} {generated}"
-        in result.stdout
+        "$ sops --config .sops.yaml --encrypt "
+        f"--filename-override {BUNDLE} --output {BUNDLE} {generated}" in result.stdout
     )
     assert ws.calls() == []
     assert not ws.state.exists()

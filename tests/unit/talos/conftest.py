@@ -1,4 +1,4 @@
-"""Fixtures for the pure parts of the talos namespace: the real spec, settings in a tmp state dir."""
+"""Fixtures for the pure parts of the talos namespace: the real spec, settings in tmp."""
 
 from __future__ import annotations
 

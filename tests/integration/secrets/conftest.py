@@ -1,0 +1,71 @@
+"""A throw-away copy of the repository's deploy/ tree and a HOME that SOPS and age may use.
+
+The real key path (~/.config/sops/age/keys.txt) is never touched: HOME and XDG_CONFIG_HOME point
+into the test's tmp dir, and nothing else may supply a key (SOPS_AGE_KEY* are removed).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from tasks.secrets.templates import Template, env_name, find_templates
+
+REPO = Path(__file__).resolve().parents[3]
+
+
+@dataclass
+class SecretsRepo:
+    root: Path
+    home: Path
+    env: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def key_file(self) -> Path:
+        return self.home / ".config" / "sops" / "age" / "keys.txt"
+
+    def trim(self) -> None:
+        """Keep two templates (cert-manager's prompt and one generator) for faster sops runs."""
+        templates = find_templates(self.root / "deploy")
+        generated = next(t for t in templates if "<generate:" in t.read_text())
+        for path in templates:
+            if path != generated and "cert-manager" not in path.parts:
+                path.unlink()
+
+    def prompt_env(self) -> dict[str, str]:
+        """A value for every prompt of every template, by environment variable."""
+        labels = {
+            label
+            for path in find_templates(self.root / "deploy")
+            for label in Template.load(path).prompts
+        }
+        return {env_name(label): f"value-of-{env_name(label).lower()}-Zq9" for label in labels}
+
+
+@pytest.fixture
+def secrets_repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[SecretsRepo]:
+    if not shutil.which("age-keygen"):
+        pytest.skip("age-keygen is not installed (apt-get install age)")
+    root = tmp_path / "repo"
+    # A fresh checkout's state: templates, no secrets.yaml (nobody's key can open committed ones).
+    shutil.copytree(REPO / "deploy", root / "deploy", ignore=shutil.ignore_patterns("secrets.yaml"))
+    shutil.copy(REPO / ".sops.yaml", root / ".sops.yaml")
+    home = tmp_path / "home"
+    home.mkdir()
+    for var in ("SOPS_AGE_KEY_FILE", "SOPS_AGE_KEY", "SOPS_AGE_KEY_CMD", "SOPS_AGE_RECIPIENTS"):
+        monkeypatch.delenv(var, raising=False)
+    env = {
+        "HOME": str(home),
+        "XDG_CONFIG_HOME": str(home / ".config"),
+        "SOPS_DISABLE_VERSION_CHECK": "1",
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+    }
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    yield SecretsRepo(root, home, env)

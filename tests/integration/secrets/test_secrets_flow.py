@@ -1,0 +1,306 @@
+"""secrets.* end to end with the real sops and age, in a copy of the repository."""
+
+from __future__ import annotations
+
+import base64
+import json
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+from ruamel.yaml import YAML
+
+from tasks.secrets import sopsconfig
+from tasks.secrets.keys import identities
+from tasks.secrets.templates import find_templates, output_path
+from tests.integration.gitops.cluster_fakes import cluster_fakes
+from tests.integration.secrets.conftest import SecretsRepo
+
+pytestmark = pytest.mark.integration
+
+
+def sops(
+    repo: SecretsRepo, *args: str, key_file: Path | None = None
+) -> subprocess.CompletedProcess[str]:
+    env = {**repo.env, "SOPS_AGE_KEY_FILE": str(key_file or repo.key_file)}
+    return subprocess.run(
+        ["sops", *args], cwd=repo.root, env=env, capture_output=True, text=True, check=False
+    )
+
+
+def public_key(repo: SecretsRepo, key_file: Path) -> str:
+    return subprocess.run(
+        ["age-keygen", "-y", str(key_file)], capture_output=True, text=True, check=True
+    ).stdout.strip()
+
+
+def new_key(repo: SecretsRepo, name: str) -> Path:
+    path = repo.home / name
+    subprocess.run(["age-keygen", "-o", str(path)], capture_output=True, check=True)
+    return path
+
+
+def secret_files(repo: SecretsRepo) -> list[Path]:
+    return [output_path(t) for t in find_templates(repo.root / "deploy")]
+
+
+def assert_no_key_material(repo: SecretsRepo, text: str, *key_files: Path) -> None:
+    for key_file in (repo.key_file, *key_files):
+        if key_file.exists():
+            content = key_file.read_text()
+            for identity in identities(content):
+                assert identity not in text
+            assert base64.b64encode(content.encode()).decode() not in text
+
+
+def init(repo: SecretsRepo, inv: Any, *, trim: bool = True) -> Any:
+    if trim:
+        repo.trim()
+    result = inv("secrets.init", cwd=repo.root, env=repo.prompt_env())
+    assert result.returncode == 0, result.output
+    return result
+
+
+def test_init_encrypts_every_template_and_check_passes(secrets_repo: SecretsRepo, inv: Any) -> None:
+    repo = secrets_repo
+    result = init(repo, inv, trim=False)
+    assert repo.key_file.stat().st_mode & 0o777 == 0o600
+    assert repo.key_file.parent.stat().st_mode & 0o777 == 0o700
+    me = public_key(repo, repo.key_file)
+    assert (repo.root / ".sops.yaml").read_text() == sopsconfig.render([me])
+    files = secret_files(repo)
+    assert files, "the deploy tree has secret templates"
+    prompts = repo.prompt_env()
+    for path in files:
+        rel = path.relative_to(repo.root).as_posix()
+        assert json.loads(sops(repo, "filestatus", rel).stdout) == {"encrypted": True}
+        plain = sops(repo, "decrypt", rel)
+        assert plain.returncode == 0, plain.stderr
+        assert "<generate:" not in plain.stdout and "<prompt:" not in plain.stdout
+        assert plain.stdout.count("value-of-") == sum(
+            plain.stdout.count(v) for v in prompts.values()
+        )
+        # The plaintext never sat in the repository: the file holds only ciphertext.
+        for value in prompts.values():
+            assert value not in path.read_text()
+    cert = YAML(typ="safe").load(
+        sops(repo, "decrypt", "deploy/infrastructure/cert-manager/secrets.yaml").stdout
+    )
+    assert (
+        cert["global"]["cloudflare"]["apiToken"] == prompts["PROPERTEA_SECRET_CLOUDFLARE_API_TOKEN"]
+    )
+    assert_no_key_material(repo, result.output)
+    for value in prompts.values():
+        assert value not in result.output
+
+    check = inv("secrets.check", cwd=repo.root)
+    assert check.returncode == 0, check.output
+
+    before = {p: p.read_bytes() for p in [*files, repo.root / ".sops.yaml", repo.key_file]}
+    again = inv("secrets.init", cwd=repo.root)
+    assert again.returncode == 0, again.output
+    assert "nothing to create" in again.output and ".sops.yaml: up to date" in again.output
+    assert {p: p.read_bytes() for p in before} == before
+
+
+def test_values_file_answers_the_prompts(
+    secrets_repo: SecretsRepo, inv: Any, tmp_path: Path
+) -> None:
+    repo = secrets_repo
+    values = tmp_path / "values.yaml"
+    values.write_text(
+        '"Cloudflare API token (Zone.DNS Edit + Zone.Zone Read)": cf-from-file-123\n'
+        + "".join(
+            f'"{label}": other-{n}\n'
+            for n, label in enumerate(
+                label
+                for t in find_templates(repo.root / "deploy")
+                for label in __import__("tasks.secrets.templates", fromlist=["Template"])
+                .Template.load(t)
+                .prompts
+                if not label.startswith("Cloudflare")
+            )
+        )
+    )
+    result = inv("secrets.init", "--values-file", str(values), cwd=repo.root)
+    assert result.returncode == 0, result.output
+    plain = sops(repo, "decrypt", "deploy/infrastructure/cert-manager/secrets.yaml").stdout
+    assert "cf-from-file-123" in plain
+
+
+def test_missing_prompt_values_fail_before_anything_is_written(
+    secrets_repo: SecretsRepo, inv: Any
+) -> None:
+    repo = secrets_repo
+    before = (repo.root / ".sops.yaml").read_text()
+    result = inv("secrets.init", cwd=repo.root)
+    assert result.returncode == 1
+    assert "PROPERTEA_SECRET_CLOUDFLARE_API_TOKEN" in result.output
+    assert "--values-file" in result.output
+    assert "Traceback" not in result.output
+    assert not repo.key_file.exists()
+    assert (repo.root / ".sops.yaml").read_text() == before
+    assert not any(p.exists() for p in secret_files(repo))
+
+
+def test_planted_plaintext_fails_check_with_its_path(secrets_repo: SecretsRepo, inv: Any) -> None:
+    repo = secrets_repo
+    init(repo, inv)
+    planted = repo.root / "deploy/platform/extra/secrets.yaml"
+    planted.parent.mkdir(parents=True)
+    planted.write_text("password: hunter2-Plain-9\n")
+    manifest = repo.root / "deploy/infrastructure/extra/cf.yaml"
+    manifest.parent.mkdir(parents=True)
+    manifest.write_text(
+        "apiVersion: v1\nkind: Secret\nmetadata:\n  name: cf\nstringData:\n  t: x\n"
+    )
+
+    check = inv("secrets.check", cwd=repo.root)
+    assert check.returncode == 1
+    assert "deploy/platform/extra/secrets.yaml: plaintext secret file" in check.output
+    assert "deploy/infrastructure/extra/cf.yaml:5: plaintext Secret 'cf'" in check.output
+    assert "Traceback" not in check.output
+
+    fixed = inv("secrets.encrypt", cwd=repo.root)
+    assert fixed.returncode == 0, fixed.output
+    assert "deploy/platform/extra/secrets.yaml: encrypted" in fixed.output
+    manifest.unlink()
+    assert inv("secrets.check", cwd=repo.root).returncode == 0
+    assert "nothing to do" in inv("secrets.encrypt", cwd=repo.root).output
+
+
+def test_a_file_for_other_recipients_is_reported(secrets_repo: SecretsRepo, inv: Any) -> None:
+    repo = secrets_repo
+    init(repo, inv)
+    other = public_key(repo, new_key(repo, "other.txt"))
+    target = repo.root / "deploy/platform/extra/secrets.yaml"
+    target.parent.mkdir(parents=True)
+    encrypted = subprocess.run(
+        ["sops", "encrypt", "--age", other, "--filename-override", "x/secrets.yaml"],
+        input="a: b\n",
+        env=repo.env,
+        cwd=repo.home,  # no .sops.yaml above: --age alone decides
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    target.write_text(encrypted.stdout)
+    check = inv("secrets.check", "--json", cwd=repo.root)
+    assert check.returncode == 1
+    findings = json.loads(check.stdout)["findings"]
+    mine = [f["message"] for f in findings if f["path"] == "deploy/platform/extra/secrets.yaml"]
+    assert any("inv secrets.rotate" in m for m in mine)
+    assert any("does not decrypt with the local key" in m for m in mine)
+
+
+def test_rotate_moves_every_file_to_the_new_key(secrets_repo: SecretsRepo, inv: Any) -> None:
+    repo = secrets_repo
+    init(repo, inv)
+    old = public_key(repo, repo.key_file)
+    new_file = new_key(repo, "new.txt")
+    new = public_key(repo, new_file)
+    old_file = repo.home / "old-copy.txt"
+    old_file.write_text(repo.key_file.read_text())
+
+    result = inv("secrets.rotate", "--add", new, "--remove", old, "--yes", cwd=repo.root)
+    assert result.returncode == 0, result.output
+    assert "re-encrypted and verified" in result.output
+    assert sopsconfig.recipients_in((repo.root / ".sops.yaml").read_text()) == [new]
+    for path in secret_files(repo):
+        rel = path.relative_to(repo.root).as_posix()
+        assert (
+            sops(repo, "decrypt", "--output", "/dev/null", rel, key_file=new_file).returncode == 0
+        )
+        refused = sops(repo, "decrypt", "--output", "/dev/null", rel, key_file=old_file)
+        assert refused.returncode != 0
+    assert_no_key_material(repo, result.output, new_file)
+
+    check = inv("secrets.check", cwd=repo.root, env={"SOPS_AGE_KEY_FILE": str(new_file)})
+    assert check.returncode == 0, check.output
+
+
+def test_rotate_remove_needs_confirmation(secrets_repo: SecretsRepo, inv: Any) -> None:
+    repo = secrets_repo
+    init(repo, inv)
+    other = public_key(repo, new_key(repo, "other.txt"))
+    me = public_key(repo, repo.key_file)
+    assert inv("secrets.rotate", "--add", other, cwd=repo.root).returncode == 0
+    before = (repo.root / ".sops.yaml").read_text()
+    result = inv("secrets.rotate", "--remove", other, cwd=repo.root)
+    assert result.returncode == 1
+    assert "Refusing without a terminal to confirm: pass --yes" in result.output
+    assert (repo.root / ".sops.yaml").read_text() == before
+    assert sopsconfig.recipients_in(before) == sorted([me, other])
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--add", "age1nope"], "is not an age recipient"),
+        (
+            ["--remove", "age1evu7y3fcux82px4rhaceg3k5nv3x2vtg2lj69s8hpw2yrvkskdksp9cwpd"],
+            "is not a recipient in .sops.yaml",
+        ),
+    ],
+)
+def test_rotate_bad_input(
+    secrets_repo: SecretsRepo, inv: Any, args: list[str], message: str
+) -> None:
+    init(secrets_repo, inv)
+    result = inv("secrets.rotate", *args, "--yes", cwd=secrets_repo.root)
+    assert result.returncode == 1
+    assert message in result.output and "Traceback" not in result.output
+
+
+def test_rotate_refuses_to_remove_every_recipient(secrets_repo: SecretsRepo, inv: Any) -> None:
+    repo = secrets_repo
+    init(repo, inv)
+    me = public_key(repo, repo.key_file)
+    result = inv("secrets.rotate", "--remove", me, "--yes", cwd=repo.root)
+    assert result.returncode == 1
+    assert "Refusing to remove every recipient" in result.output
+
+
+def test_encrypt_before_init_says_what_to_run(secrets_repo: SecretsRepo, inv: Any) -> None:
+    result = inv("secrets.encrypt", cwd=secrets_repo.root)
+    assert result.returncode == 1
+    assert "run inv secrets.init first" in result.output
+
+
+def test_bootstrap_pipes_the_key_secret_and_never_shows_the_key(
+    secrets_repo: SecretsRepo, inv: Any, tmp_path: Path
+) -> None:
+    repo = secrets_repo
+    init(repo, inv)
+    state = tmp_path / "state"
+    kubeconfig = state / "propertea-local" / "kubeconfig"
+    kubeconfig.parent.mkdir(parents=True)
+    kubeconfig.write_text("apiVersion: v1\nkind: Config\n")
+    with cluster_fakes(tmp_path / "fakes") as fake:
+        result = inv("secrets.bootstrap", cwd=repo.root, env={"INVOKE_STATE_DIR": str(state)})
+        assert result.returncode == 0, result.output
+        [apply] = fake.calls("kubectl")
+    assert apply["argv"] == ["--kubeconfig", str(kubeconfig), "apply", "--filename", "-"]
+    manifest = YAML(typ="safe").load(apply["stdin"])
+    assert manifest["kind"] == "Secret"
+    assert manifest["metadata"] == {"name": "helm-secrets-private-keys", "namespace": "argocd"} | {
+        k: v for k, v in manifest["metadata"].items() if k not in ("name", "namespace")
+    }
+    assert base64.b64decode(manifest["data"]["key.txt"]).decode() == repo.key_file.read_text()
+    for call in fake.calls():
+        assert_no_key_material(repo, " ".join(call["argv"]))
+    assert_no_key_material(repo, result.output)
+
+
+def test_validate_runs_the_sops_family(secrets_repo: SecretsRepo, inv: Any) -> None:
+    repo = secrets_repo
+    init(repo, inv)
+    ok = inv("validate", "--only", "sops", cwd=repo.root)
+    assert ok.returncode == 0, ok.output
+    planted = repo.root / "deploy/platform/extra/secrets.yaml"
+    planted.parent.mkdir(parents=True)
+    planted.write_text("password: plain\n")
+    bad = inv("validate", "--only", "sops", cwd=repo.root)
+    assert bad.returncode == 1
+    assert "deploy/platform/extra/secrets.yaml" in bad.output

@@ -33,7 +33,11 @@ class SecretsRepo:
     def trim(self) -> None:
         """Keep two templates (cert-manager's prompt and one generator) for faster sops runs."""
         templates = find_templates(self.root / "deploy")
-        generated = next(t for t in templates if "<generate:" in t.read_text())
+        generated = next(
+            t
+            for t in templates
+            if "<generate:" in t.read_text() and "<prompt:" not in t.read_text()
+        )
         for path in templates:
             if path != generated and "cert-manager" not in path.parts:
                 path.unlink()

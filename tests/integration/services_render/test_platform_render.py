@@ -68,6 +68,7 @@ def test_component_follows_the_conventions(component: Path):
     "path",
     [
         "platform/postgres",
+        "observability/namespace",
         "observability/scrape-targets",
         "observability/hubble-ui",
     ],
@@ -80,6 +81,19 @@ def test_kustomize_component_renders_and_validates(path: str, render: Render, pr
 
 def by_kind(docs: list[dict[str, Any]], kind: str) -> dict[str, dict[str, Any]]:
     return {d["metadata"]["name"]: d for d in docs if d["kind"] == kind}
+
+
+def test_observability_namespace_is_privileged_before_anything_runs_in_it(render: Render):
+    (namespace,) = render(DEPLOY / "observability/namespace")
+    assert namespace["metadata"]["name"] == "observability"
+    assert namespace["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] == "privileged"
+    waves = {
+        c.name: load(c / "component.yaml")["wave"]
+        for c in (DEPLOY / "observability").iterdir()
+        if (c / "component.yaml").exists()
+    }
+    assert min(waves, key=lambda name: waves[name]) == "namespace"
+    assert list(waves.values()).count(waves["namespace"]) == 1
 
 
 def test_postgres_cluster_spreads_two_instances_over_the_workers(render: Render):

@@ -91,17 +91,15 @@ def compute_releases(
     facts.ensure_repo(runner, root)
     packages = _settings(root, names)
     all_paths = [p.path for p in _settings(root, None)]
+    commits = facts.history(runner, root, rev)
+    owners = [facts.attribute(c.files, all_paths) for c in commits]
+    reachable = {c.sha for c in commits}
+    all_tags = facts.tags(runner, root)
     releases = []
     for package in packages:
-        latest = facts.latest_tag(runner, root, package.tag_prefix, rev)
-        raw = facts.commits_since(
-            runner,
-            root,
-            latest[0] if latest else None,
-            package.path,
-            package_paths=all_paths,
-            rev=rev,
-        )
+        latest = facts.latest_tag(all_tags, package.tag_prefix, reachable)
+        excluded = facts.ancestors(all_tags[latest[0]], commits) if latest else set()
+        raw = facts.commits_since(commits, owners, package.path, excluded)
         releases.append(next_release(package, raw, latest, repo=repo, date=date))
     return releases
 

@@ -1,14 +1,14 @@
 """Read-only probes of the git history, and pure parsers of their output.
 
-Everything goes through the runner as argv. History is read with one ``git log`` per component,
-limited to its path and to the commits after its last tag, in a compact NUL/record-separated format
-that is parsed line by line: no object per commit, so ten thousand commits take a fraction of a
-second.
+Everything goes through the runner as argv. The whole history is read with ONE ``git log`` in a
+compact record/field-separated format (sha, parents, message, files) and parsed line by line: no
+object per commit and no walk per component, so ten thousand commits take well under a second.
+Which commits follow a component's last tag is then decided from the parent links in memory.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,8 +18,8 @@ from tasks.release.versioning import Version
 
 _RECORD = "\x1e"
 _FIELD = "\x1f"
-#: sha, then the raw message, then (after --name-only) the files the commit touched.
-LOG_FORMAT = f"{_RECORD}%H{_FIELD}%B{_FIELD}"
+#: sha, parents, then the raw message, then (after --name-only) the files the commit touched.
+LOG_FORMAT = f"{_RECORD}%H{_FIELD}%P{_FIELD}%B{_FIELD}"
 
 
 @dataclass(frozen=True)
@@ -27,45 +27,38 @@ class RawCommit:
     sha: str
     message: str
     files: tuple[str, ...]
+    parents: tuple[str, ...] = ()
 
 
 def git(root: Path, *args: str, step: str = "") -> Command:
     return Command(("git", "-C", str(root), *args), step=step or f"git {args[0]}", read_only=True)
 
 
-def log_command(root: Path, since: str | None, paths: Sequence[str], rev: str = "HEAD") -> Command:
-    """Commits reachable from ``rev`` and not from ``since`` that touch ``paths``, newest first.
+def log_command(root: Path, rev: str = "HEAD", *, files: bool = True) -> Command:
+    """Every commit reachable from ``rev``, newest first, with the files each one changed.
 
-    ``--full-history`` keeps every commit that changed a path (release-please looks at every
-    commit, not git's simplified history); a merge lists the files it changes against its first
-    parent, as GitHub reports them; renames count as a delete plus an add.
+    A merge lists the files it changes against its first parent, as GitHub reports them to
+    release-please; renames count as a delete plus an add.
     """
-    revision = f"{since}..{rev}" if since else rev
-    return git(
-        root,
-        "-c",
-        "core.quotePath=false",
-        "log",
-        "--no-color",
-        "--full-history",
-        "--diff-merges=first-parent",
-        "--no-renames",
-        "--name-only",
-        f"--format={LOG_FORMAT}",
-        revision,
-        "--",
-        *paths,
-        step="read the commit history",
-    )
+    argv = ["-c", "core.quotePath=false", "log", "--no-color", f"--format={LOG_FORMAT}"]
+    if files:
+        argv += ["--no-renames", "--diff-merges=first-parent", "--name-only"]
+    return git(root, *argv, rev, "--", step="read the commit history")
 
 
 def parse_log(output: str) -> Iterator[RawCommit]:
-    """Parse :data:`LOG_FORMAT` + ``--name-only`` output."""
+    """Parse :data:`LOG_FORMAT` (+ ``--name-only``) output."""
     for record in output.split(_RECORD):
         if not record:
             continue
-        sha, message, files = record.split(_FIELD, 2)
-        yield RawCommit(sha, message, tuple(f for f in files.split("\n") if f))
+        sha, parents, message, files = record.split(_FIELD, 3)
+        yield RawCommit(
+            sha, message, tuple(f for f in files.split("\n") if f), tuple(parents.split())
+        )
+
+
+def history(runner: Runner, root: Path, rev: str = "HEAD") -> list[RawCommit]:
+    return list(parse_log(runner.capture(log_command(root, rev))))
 
 
 def attribute(files: Sequence[str], package_paths: Sequence[str]) -> set[str]:
@@ -84,15 +77,47 @@ def attribute(files: Sequence[str], package_paths: Sequence[str]) -> set[str]:
     return owners
 
 
+def ancestors(start: str, commits: Iterable[RawCommit]) -> set[str]:
+    """``start`` and every commit reachable from it, from the parent links of ``commits``."""
+    parents: Mapping[str, tuple[str, ...]] = {c.sha: c.parents for c in commits}
+    seen: set[str] = set()
+    stack = [start]
+    while stack:
+        sha = stack.pop()
+        if sha in seen:
+            continue
+        seen.add(sha)
+        stack.extend(parents.get(sha, ()))
+    return seen
+
+
+def tags(runner: Runner, root: Path) -> dict[str, str]:
+    """Every tag -> the commit it points at (annotated tags peeled)."""
+    out = runner.capture(
+        git(
+            root,
+            "for-each-ref",
+            "--format=%(refname:strip=2)%09%(objectname)%09%(*objectname)",
+            "refs/tags",
+        )
+    )
+    found: dict[str, str] = {}
+    for line in out.splitlines():
+        name, obj, peeled = [*line.split("\t"), "", ""][:3]
+        found[name] = peeled or obj
+    return found
+
+
 def latest_tag(
-    runner: Runner, root: Path, prefix: str, rev: str = "HEAD"
+    all_tags: Mapping[str, str], prefix: str, reachable: set[str]
 ) -> tuple[str, Version] | None:
-    """The highest ``<prefix>X.Y.Z`` tag reachable from ``rev``."""
-    out = runner.capture(git(root, "tag", "--list", f"{prefix}*", "--merged", rev))
+    """The highest ``<prefix>X.Y.Z`` tag on a commit in ``reachable`` (the released history)."""
     best: tuple[str, Version] | None = None
-    for tag in out.split():
+    for tag, sha in all_tags.items():
+        if not tag.startswith(prefix) or sha not in reachable:
+            continue
         version = Version.try_parse(tag.removeprefix(prefix))
-        if version is None or not tag.startswith(prefix):
+        if version is None:
             continue
         if best is None or version.sort_key > best[1].sort_key:
             best = (tag, version)
@@ -100,19 +125,15 @@ def latest_tag(
 
 
 def commits_since(
-    runner: Runner,
-    root: Path,
-    since: str | None,
+    commits: Sequence[RawCommit],
+    owners: Sequence[set[str]],
     path: str,
-    *,
-    package_paths: Sequence[str],
-    rev: str = "HEAD",
+    excluded: set[str],
 ) -> list[RawCommit]:
-    """Commits after ``since`` (a tag, or None for all history) attributed to ``path``."""
-    out = runner.capture(log_command(root, since, [path], rev))
-    # Drops merges that change nothing here against their first parent, and files that belong
-    # to a package nested inside this one.
-    return [c for c in parse_log(out) if path in attribute(c.files, package_paths)]
+    """The commits attributed to ``path`` that its last release does not contain."""
+    return [
+        c for c, own in zip(commits, owners, strict=True) if path in own and c.sha not in excluded
+    ]
 
 
 def ensure_repo(runner: Runner, root: Path) -> None:

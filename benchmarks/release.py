@@ -85,7 +85,7 @@ def build_history(root: Path, commits: int) -> None:
         kind = rng.choice(TYPES)
         bang = "!" if mark % 50 == 0 else ""
         touched = rng.sample(paths, 2 if mark % 7 == 0 else 1)
-        body = "\n\nRefs: #%d" % mark if mark % 11 == 0 else ""
+        body = f"\n\nRefs: #{mark}" if mark % 11 == 0 else ""
         stream += _data(f"{kind}(area{mark % 13}){bang}: change number {mark}{body}")
         stream += b"from :%d\n" % (mark - 1)
         for path in touched:
@@ -130,8 +130,10 @@ def main() -> None:
     summary = json.loads(cli.stdout)
     attributed = sum(r.commits for r in releases)
     print(f"history: {commits} commits, 6 components (built with git fast-import in {built:.2f}s)")
-    print(f"release.next, all components, in-process: median {statistics.median(samples):.3f}s "
-          f"over {RUNS} runs (min {min(samples):.3f}s, max {max(samples):.3f}s)")
+    print(
+        f"release.next, all components, in-process: median {statistics.median(samples):.3f}s "
+        f"over {RUNS} runs (min {min(samples):.3f}s, max {max(samples):.3f}s)"
+    )
     print(f"`inv release.next --json` end to end (interpreter start included): {end_to_end:.3f}s")
     print(f"commits attributed across components: {attributed}")
     for name, data in sorted(summary.items()):

@@ -1,0 +1,66 @@
+"""`inv --dry talos.X` prints every command and changes nothing (read-only probes may run)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.integration.talos.conftest import CP, Workspace
+
+pytestmark = pytest.mark.integration
+
+#: Probes that may run under --dry because they only read (DESIGN.md principle 3).
+READ_ONLY = {("get", "disks", "--insecure"), ("version", "--talosconfig")}
+
+
+def snapshot(root: Path) -> dict[str, tuple[int, float]]:
+    return {
+        str(p.relative_to(root)): (p.stat().st_size, p.stat().st_mtime)
+        for p in root.rglob("*")
+        if p.is_file()
+    }
+
+
+@pytest.mark.parametrize(
+    ("args", "printed"),
+    [
+        (["talos.config"], ["$ sops --config .sops.yaml --decrypt", "$ talosctl gen config",
+                            "# write {state}/config/patches/talos-worker-02.yaml",
+                            "$ talosctl validate --config {state}/config/nodes/talos-cp-01.yaml"]),
+        (["talos.apply"], ["$ talosctl apply-config --insecure --nodes 192.168.50.12"]),
+        (["talos.bootstrap"], [
+            "$ talosctl gen secrets", "$ talosctl gen config",
+            f"$ talosctl bootstrap --talosconfig {{state}}/config/talosconfig --nodes {CP}",
+            "$ talosctl kubeconfig {state}/kubeconfig",
+            "$ kubectl --kubeconfig {state}/kubeconfig --context propertea-local apply",
+            "# write {state}/cilium-values.yaml",
+            "$ helm repo add cilium https://helm.cilium.io/ --force-update",
+            "$ helm upgrade --install cilium cilium/cilium --version 1.18.6",
+            "$ KUBECONFIG={state}/kubeconfig cilium status --wait",
+            "wait --for=condition=Ready nodes --all",
+        ]),
+        (["talos.health"], ["$ talosctl health --talosconfig"]),
+        (["talos.upgrade"], ["$ talosctl etcd snapshot {state}/backups/etcd-",
+                             "$ talosctl upgrade --talosconfig", "$ talosctl health"]),
+        (["talos.upgrade-k8s"], ["$ talosctl upgrade-k8s --talosconfig"]),
+        (["talos.reset", "--yes"], ["$ talosctl reset --talosconfig"]),
+        (["talos.kubeconfig"], ["$ talosctl kubeconfig {state}/kubeconfig"]),
+        (["talos.dashboard"], ["$ talosctl dashboard --talosconfig"]),
+        (["talos.logs", "kubelet"], ["$ talosctl logs kubelet --talosconfig"]),
+        (["talos.dmesg"], ["$ talosctl dmesg --talosconfig"]),
+        (["talos.stats"], ["$ talosctl stats --talosconfig"]),
+    ],
+)  # fmt: skip
+def test_dry_run_prints_every_command_and_writes_nothing(
+    ws: Workspace, args: list[str], printed: list[str]
+) -> None:
+    before = snapshot(ws.root)
+    result = ws.inv("--dry", *args)
+    assert result.returncode == 0, result.output
+    for line in printed:
+        assert line.replace("{state}", str(ws.cluster_state)) in result.stdout, line
+    assert not ws.state.exists(), "nothing written to the state dir"
+    assert snapshot(ws.root) == before, "nothing written to the repository"
+    for call in ws.fake.argvs():
+        assert tuple(call[:3]) in READ_ONLY or tuple(call[:2]) in READ_ONLY, call

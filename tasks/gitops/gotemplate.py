@@ -401,11 +401,14 @@ def _exec(nodes: list[Any], scope: _Scope, out: list[str]) -> None:
                 else:
                     _exec(node.orelse, scope, out)
             else:
-                items = (
-                    list(value.items()) if isinstance(value, dict) else list(enumerate(value or []))
-                )
-                if isinstance(value, dict):
-                    items.sort()
+                if not truthy(value):
+                    items: list[tuple[Any, Any]] = []
+                elif isinstance(value, dict):
+                    items = sorted(value.items())
+                elif isinstance(value, list | tuple):
+                    items = list(enumerate(value))
+                else:
+                    raise TemplateError(f"range can't iterate over {to_text(value)}")
                 if not items:
                     _exec(node.orelse, scope, out)
                 for key, item in items:

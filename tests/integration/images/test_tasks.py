@@ -220,3 +220,15 @@ def test_promote_needs_both_options(mono: GitRepo, inv) -> None:  # type: ignore
     result = inv("images.promote", "--component", "company", cwd=mono.root)
     assert result.returncode == 2
     assert "pass --component NAME and --version X.Y.Z" in result.stderr
+
+
+def test_promote_bad_version(mono: GitRepo, inv) -> None:  # type: ignore[no-untyped-def]
+    result = inv("images.promote", "--component", "company", "--version", "latest", cwd=mono.root)
+    assert result.returncode == 1
+    assert "version 'latest' is not X.Y.Z" in result.stderr
+
+
+def test_matrix_missing_outputs_file(mono: GitRepo, inv) -> None:  # type: ignore[no-untyped-def]
+    result = inv("images.matrix", "--release-outputs", "nope.json", cwd=mono.root)
+    assert result.returncode == 2
+    assert "--release-outputs nope.json: no such file" in result.stderr

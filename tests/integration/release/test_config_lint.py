@@ -112,3 +112,22 @@ def test_lint_pr_title(inv) -> None:  # type: ignore[no-untyped-def]
     assert "PR title rejected:\n  'WIP dashboard' is not a Conventional Commit header" in bad.stderr
     missing = inv("release.lint-pr-title", env={"PR_TITLE": ""})
     assert missing.returncode == 1
+
+
+def test_dry_run_writes_nothing(repo: GitRepo, inv) -> None:  # type: ignore[no-untyped-def]
+    scaffold(repo, {"company": "1.0.0"})
+    repo.tag("company-v1.0.0")
+    repo.commit("fix: x", f"{COMPANY}/X.cs")
+    changelog = repo.root / COMPANY / "CHANGELOG.md"
+    result = inv("--dry", "release.changelog", "--component", "company", "--write", cwd=repo.root)
+    assert result.returncode == 0, result.output
+    assert f"# write {changelog}" in result.stdout
+    assert not changelog.exists()
+
+
+def test_bad_repo_option(repo: GitRepo, inv) -> None:  # type: ignore[no-untyped-def]
+    scaffold(repo)
+    repo.commit("fix: x", f"{COMPANY}/X.cs")
+    result = inv("release.changelog", "--repo", "not a repo", cwd=repo.root)
+    assert result.returncode == 1
+    assert "--repo: 'not a repo' is not owner/name or a GitHub URL" in result.stderr

@@ -83,7 +83,9 @@ spec:
     spec:
       project: p
       source: {repoURL: x, targetRevision: main, path: "{{path}}"}
-      destination: {server: https://kubernetes.default.svc, namespace: "{{path.basenameNormalized}}"}
+      destination:
+        server: https://kubernetes.default.svc
+        namespace: "{{path.basenameNormalized}}"
 """
 
 
@@ -195,7 +197,8 @@ def test_a_chart_source_shows_chart_and_version(tmp_path: Path) -> None:
 )
 def test_unsupported_generators_are_named(tmp_path: Path, generators: str, message: str) -> None:
     doc = YAML(typ="safe").load(
-        f"metadata: {{name: x}}\nspec:\n  generators: {generators}\n  template: {{metadata: {{name: a}}}}\n"
+        f"metadata: {{name: x}}\nspec:\n  generators: {generators}\n"
+        "  template: {metadata: {name: a}}\n"
     )
     with pytest.raises(appset.RenderError, match=message):
         appset.expand(doc, tmp_path, "f.yaml", [])

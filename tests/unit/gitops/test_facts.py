@@ -11,8 +11,10 @@ from tasks.core.errors import UserError
 from tasks.gitops import facts
 
 HELM_LIST = (
-    "NAME  \tNAMESPACE\tREVISION\tUPDATED                                \tSTATUS  \tCHART        \tAPP VERSION\n"
-    "argocd\targocd   \t3       \t2026-11-26 07:00:00.000000 +0000 UTC\tdeployed\targo-cd-9.4.0\tv3.5.1     \n"
+    "NAME  \tNAMESPACE\tREVISION\tUPDATED                            \tSTATUS  "
+    "\tCHART        \tAPP VERSION\n"
+    "argocd\targocd   \t3       \t2026-11-26 07:00:00.000000 +0000 UTC\tdeployed"
+    "\targo-cd-9.4.0\tv3.5.1     \n"
 )
 
 
@@ -74,7 +76,8 @@ def test_install_inputs_unwrap_the_wrapper_chart_and_merge_overlays(tmp_path: Pa
         "    params: {server.insecure: true}\n"
     )
     (tmp_path / "values-aks.yaml").write_text(
-        "argo-cd:\n  configs:\n    clusterCredentials:\n      in-cluster:\n        labels: {env: aks}\n"
+        "argo-cd:\n  configs:\n    clusterCredentials:\n"
+        "      in-cluster:\n        labels: {env: aks}\n"
     )
     inputs = facts.install_inputs([tmp_path / "values.yaml", tmp_path / "values-aks.yaml"])
     assert inputs.repo_url == "https://argoproj.github.io/argo-helm"

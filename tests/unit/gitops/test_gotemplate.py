@@ -51,7 +51,10 @@ def test_render(template: str, expected: str) -> None:
 
 
 def test_trim_markers_eat_whitespace_and_newlines() -> None:
-    template = "spec:\n  {{- if .valueFiles }}\n  files:\n  {{- range .valueFiles }}\n    - {{ . }}\n  {{- end }}\n  {{- end }}\n"
+    template = (
+        "spec:\n  {{- if .valueFiles }}\n  files:\n  {{- range .valueFiles }}\n"
+        "    - {{ . }}\n  {{- end }}\n  {{- end }}\n"
+    )
     assert (
         render(template, DATA)
         == "spec:\n  files:\n    - values.yaml\n    - secrets://secrets.yaml\n"

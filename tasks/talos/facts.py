@@ -209,10 +209,13 @@ def talos_version(runner: Runner, settings: Settings, node: Node) -> str | None:
 # -- hand-over -------------------------------------------------------------------------------
 
 
-def gitops_bootstrap() -> Callable[..., Any] | None:
-    """``tasks.gitops.bootstrap`` when that namespace defines it."""
+def gitops_handover() -> list[tuple[str, Callable[..., Any]]]:
+    """``gitops.install`` (Argo CD, idempotent) then ``gitops.bootstrap``, when that namespace
+    defines ``bootstrap``; empty otherwise."""
     if not (Path(__file__).parent.parent / "gitops" / "__init__.py").is_file():
-        return None
+        return []
     module = importlib.import_module("tasks.gitops")
-    found = getattr(module, "bootstrap", None)
-    return found if callable(found) else None
+    steps = [(name, getattr(module, name, None)) for name in ("install", "bootstrap")]
+    if not callable(steps[1][1]):
+        return []
+    return [(f"gitops.{name}", fn) for name, fn in steps if callable(fn)]

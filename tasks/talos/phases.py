@@ -141,14 +141,16 @@ def _gitops(env: ops.Env) -> bool:
     if not env.settings.gitops_handover:
         console.info("the cluster is up; GitOps hand-over is off (talos.gitops_handover).")
         return False
-    handover = facts.gitops_bootstrap()
-    if handover is None:
+    steps = facts.gitops_handover()
+    if not steps:
         console.info(
             "the cluster is up. Next: `inv gitops.bootstrap` (Argo CD and the app-of-apps) once "
             "that namespace exists; then re-run `inv talos.bootstrap` to record this phase."
         )
         return False
-    handover(env.c)
+    for name, step in steps:
+        console.info(f"inv {name}")
+        step(env.c)
     return True
 
 

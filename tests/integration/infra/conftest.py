@@ -9,6 +9,7 @@ the namespaces, so virsh and virt-install connect with ``qemu+unix:///system?soc
 
 from __future__ import annotations
 
+import contextlib
 import grp
 import os
 import pwd
@@ -39,12 +40,20 @@ BINARIES = (
     "ip",
     "unshare",
 )
-PRIVATE_DIRS = ("/etc/libvirt", "/run/libvirt", "/var/lib/libvirt", "/var/log/libvirt", "/var/cache/libvirt")
+PRIVATE_DIRS = (
+    "/etc/libvirt",
+    "/run/libvirt",
+    "/var/lib/libvirt",
+    "/var/log/libvirt",
+    "/var/cache/libvirt",
+)
 START_TIMEOUT = 30.0
 
 # Debian's libvirtd resolves its built-in qemu user and group before reading qemu.conf, so they
 # must exist even though the private qemu.conf below runs guests as root.
-ACCOUNTS_HINT = "groupadd -r kvm; groupadd -r libvirt-qemu; useradd -r -g libvirt-qemu -G kvm libvirt-qemu"
+ACCOUNTS_HINT = (
+    "groupadd -r kvm; groupadd -r libvirt-qemu; useradd -r -g libvirt-qemu -G kvm libvirt-qemu"
+)
 
 LIBVIRTD_CONF = """\
 unix_sock_dir = "{sock_dir}"
@@ -70,7 +79,11 @@ class Libvirt:
 
     def virsh(self, *args: str, check: bool = True) -> str:
         proc = subprocess.run(
-            ["virsh", "-c", self.uri, *args], capture_output=True, text=True, timeout=60
+            ["virsh", "-c", self.uri, *args],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
         )
         if check and proc.returncode != 0:
             raise AssertionError(f"virsh {' '.join(args)} failed: {proc.stderr}")
@@ -91,8 +104,18 @@ def _ensure_accounts() -> None:
     except KeyError:
         subprocess.run(
             [
-                "useradd", "-r", "-M", "-g", "libvirt-qemu", "-G", "kvm",
-                "-d", "/var/lib/libvirt", "-s", "/usr/sbin/nologin", "libvirt-qemu",
+                "useradd",
+                "-r",
+                "-M",
+                "-g",
+                "libvirt-qemu",
+                "-G",
+                "kvm",
+                "-d",
+                "/var/lib/libvirt",
+                "-s",
+                "/usr/sbin/nologin",
+                "libvirt-qemu",
             ],
             check=True,
         )
@@ -161,15 +184,30 @@ def libvirt() -> Iterator[Libvirt]:
         mounts = " ".join(shlex.quote(d) for d in PRIVATE_DIRS)
         script = (
             "set -e\n"
-            f"for d in {mounts}; do mount -t tmpfs -o mode=0755 tmpfs \"$d\"; done\n"
+            f'for d in {mounts}; do mount -t tmpfs -o mode=0755 tmpfs "$d"; done\n'
             f"cp {shlex.quote(str(qemu_conf))} /etc/libvirt/qemu.conf\n"
             f"virtlogd -d -p {shlex.quote(str(root / 'virtlogd.pid'))}\n"
-            f"libvirtd -d -f {shlex.quote(str(conf))} -p {shlex.quote(str(root / 'libvirtd.pid'))}\n"
+            f"libvirtd -d -f {shlex.quote(str(conf))} "
+            f"-p {shlex.quote(str(root / 'libvirtd.pid'))}\n"
         )
         started = subprocess.run(
-            ["ip", "netns", "exec", netns, "unshare", "--mount", "--propagation", "private",
-             "sh", "-c", script],
-            capture_output=True, text=True, timeout=START_TIMEOUT,
+            [
+                "ip",
+                "netns",
+                "exec",
+                netns,
+                "unshare",
+                "--mount",
+                "--propagation",
+                "private",
+                "sh",
+                "-c",
+                script,
+            ],
+            capture_output=True,
+            text=True,
+            timeout=START_TIMEOUT,
+            check=False,
         )
         if started.returncode != 0:
             raise RuntimeError(f"libvirtd did not start: {started.stderr}")
@@ -191,10 +229,8 @@ def libvirt() -> Iterator[Libvirt]:
             ["ip", "netns", "pids", netns], capture_output=True, text=True, check=False
         ).stdout.split()
         for pid in pids:
-            try:
+            with contextlib.suppress(ProcessLookupError, ValueError):
                 os.kill(int(pid), signal.SIGKILL)
-            except (ProcessLookupError, ValueError):
-                pass
         subprocess.run(["ip", "netns", "del", netns], check=False)
         shutil.rmtree(root, ignore_errors=True)
 
@@ -243,7 +279,10 @@ def tiny_cluster(libvirt: Libvirt, tmp_path: Path) -> Iterator[TinyCluster]:
         "gateway": f"{net}.1",
         "dhcp": {"start": f"{net}.100", "end": f"{net}.199"},
     }
-    nodes = {f"pt{suffix}-cp": f"52:54:00:{octet:02x}:00:10", f"pt{suffix}-w1": f"52:54:00:{octet:02x}:00:11"}
+    nodes = {
+        f"pt{suffix}-cp": f"52:54:00:{octet:02x}:00:10",
+        f"pt{suffix}-w1": f"52:54:00:{octet:02x}:00:11",
+    }
     data["nodes"] = [
         {
             "name": name,
@@ -274,7 +313,9 @@ def tiny_cluster(libvirt: Libvirt, tmp_path: Path) -> Iterator[TinyCluster]:
         "INVOKE_INFRA_CPU_MODEL": "qemu64",
         "INVOKE_INFRA_IMAGE_DIR": str(image_dir),
     }
-    cluster = TinyCluster(spec_path, env, f"pt{suffix}", f"ptbr{suffix}", nodes, iso, image_dir, libvirt.uri)
+    cluster = TinyCluster(
+        spec_path, env, f"pt{suffix}", f"ptbr{suffix}", nodes, iso, image_dir, libvirt.uri
+    )
     yield cluster
     for name in nodes:
         libvirt.virsh("destroy", name, check=False)

@@ -22,7 +22,9 @@ def commands(output: str, tool: str | None = None) -> list[list[str]]:
 
 def changing_lines(output: str) -> list[str]:
     return [
-        line for line in output.splitlines() if line.startswith("$ ") and any(c in line for c in CHANGING)
+        line
+        for line in output.splitlines()
+        if line.startswith("$ ") and any(c in line for c in CHANGING)
     ]
 
 
@@ -44,7 +46,10 @@ def test_up_creates_network_and_vms_then_converges_and_destroy_leaves_nothing(
     assert first.returncode == 0, first.output
     virsh_calls = [a[3:] for a in commands(first.stdout, "virsh") if a[3] != "uri"]
     assert all(a[:3] == ["virsh", "-c", cl.uri] for a in commands(first.stdout, "virsh"))
-    assert ["net-define", str(Path(env["INVOKE_STATE_DIR"]) / f"pt{cl.network[2:]}" / "libvirt" / "network.xml")] in virsh_calls
+    assert [
+        "net-define",
+        str(Path(env["INVOKE_STATE_DIR"]) / f"pt{cl.network[2:]}" / "libvirt" / "network.xml"),
+    ] in virsh_calls
     assert ["net-start", cl.network] in virsh_calls
     assert ["net-autostart", cl.network] in virsh_calls
     cp, mac = next(iter(cl.nodes.items()))
@@ -80,9 +85,9 @@ def test_up_creates_network_and_vms_then_converges_and_destroy_leaves_nothing(
     assert status.returncode == 0, status.output
     report = json.loads(status.stdout)
     assert report["network"] == {"name": cl.network, "state": "active", "autostart": True}
-    assert [(v["vm"], v["state"], v["vcpus"], v["memory_mib"], v["mac"]) for v in report["vms"]] == [
-        (name, "running", 1, 256, node_mac) for name, node_mac in cl.nodes.items()
-    ]
+    assert [
+        (v["vm"], v["state"], v["vcpus"], v["memory_mib"], v["mac"]) for v in report["vms"]
+    ] == [(name, "running", 1, 256, node_mac) for name, node_mac in cl.nodes.items()]
 
     refused = inv("infra.destroy", env=env)
     assert refused.returncode != 0
@@ -91,7 +96,9 @@ def test_up_creates_network_and_vms_then_converges_and_destroy_leaves_nothing(
 
     dry_destroy = inv("--dry", "infra.destroy", env=env)
     assert dry_destroy.returncode == 0, dry_destroy.output
-    assert ["undefine", cp, "--storage", "vda"] in [a[3:] for a in commands(dry_destroy.stdout, "virsh")]
+    assert ["undefine", cp, "--storage", "vda"] in [
+        a[3:] for a in commands(dry_destroy.stdout, "virsh")
+    ]
     assert set(cl.nodes) <= libvirt.names("list", "--all", "--name")
 
     gone = inv("--echo", "infra.destroy", "--yes", env=env)
@@ -125,7 +132,11 @@ def test_network_with_a_different_definition_is_replaced_only_with_yes(
 
     replaced = inv("--echo", "infra.network", "--yes", env=cl.env)
     assert replaced.returncode == 0, replaced.output
-    calls = [a[3] for a in commands(replaced.stdout, "virsh") if a[3].startswith("net-") and a[3] not in {"net-list", "net-info", "net-dumpxml"}]
+    calls = [
+        a[3]
+        for a in commands(replaced.stdout, "virsh")
+        if a[3].startswith("net-") and a[3] not in {"net-list", "net-info", "net-dumpxml"}
+    ]
     assert calls == ["net-destroy", "net-undefine", "net-define", "net-start", "net-autostart"]
     assert ".150'" in libvirt.virsh("net-dumpxml", cl.network)
 
@@ -163,7 +174,9 @@ def test_stop_waits_then_force_powers_off_start_and_drift(
 
     started = inv("--echo", "infra.start", env=cl.env)
     assert started.returncode == 0, started.output
-    assert [a[3:] for a in commands(started.stdout, "virsh") if a[3] == "start"] == [["start", n] for n in names]
+    assert [a[3:] for a in commands(started.stdout, "virsh") if a[3] == "start"] == [
+        ["start", n] for n in names
+    ]
     for name in names:
-        assert libvirt.virsh("domstate", name).strip() == "running"
+        assert libvirt.virsh("domstate", "--reason", name).strip() == "running (booted)"
     assert "nothing to do" in inv("infra.start", env=cl.env).stdout

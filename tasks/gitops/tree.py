@@ -32,6 +32,8 @@ LAYERS = ("infrastructure", "platform", "observability", "services")
 WAVE_LABEL = "propertea.io/wave"
 LAYER_LABEL = "propertea.io/layer"
 PROJECT = "propertea"
+#: The tree under the repository root (the toolkit's layout). gitops.path in the spec is where
+#: Argo CD finds the same tree in the remote repository, and only goes into Argo CD objects.
 DEPLOY = "deploy"
 SPEC_FILE = f"{DEPLOY}/local-cluster/cluster.yaml"
 PATCH_DIR = f"{DEPLOY}/local-cluster/patches/nodes"
@@ -374,11 +376,11 @@ def _chart_version(dep: Any, version: str) -> str:
 # -- Argo CD objects anywhere in deploy/ ----------------------------------------------------------
 
 
-def _layer_waves(ws: Workspace, deploy: str, layer: str) -> list[int]:
+def _layer_waves(ws: Workspace, layer: str) -> list[int]:
     from ruamel.yaml.error import YAMLError
 
     waves: set[int] = set()
-    for path in ws.glob(f"{deploy}/{layer}/*/component.yaml"):
+    for path in ws.glob(f"{DEPLOY}/{layer}/*/component.yaml"):
         text = ws.read(path) or ""
         try:
             docs = load_docs(text)
@@ -464,7 +466,7 @@ def _generate_argocd_objects(spec: ClusterSpec, ws: Workspace) -> None:
             layer = _get(doc, "metadata", "name")
             rolling = _get(doc, "spec", "strategy", "rollingSync")
             if layer in LAYERS and rolling is not None:
-                steps = rolling_steps(layer, _layer_waves(ws, deploy, layer))
+                steps = rolling_steps(layer, _layer_waves(ws, layer))
                 if _set(rolling, "steps", steps):
                     changed.append("rollingSync steps (component waves)")
         elif (
@@ -475,17 +477,17 @@ def _generate_argocd_objects(spec: ClusterSpec, ws: Workspace) -> None:
             changed.append("sourceRepos")
         return changed
 
-    for path in _deploy_yaml(ws, deploy):
+    for path in _deploy_yaml(ws):
         text = ws.read(path) or ""
         if "argoproj.io" in text:
             _edit(ws, path, edit)
 
 
-def _deploy_yaml(ws: Workspace, deploy: str) -> list[PurePosixPath]:
+def _deploy_yaml(ws: Workspace) -> list[PurePosixPath]:
     return [
         p
         for suffix in ("yaml", "yml")
-        for p in ws.glob(f"{deploy}/**/*.{suffix}")
+        for p in ws.glob(f"{DEPLOY}/**/*.{suffix}")
         if not _skipped(p)
     ]
 
@@ -500,7 +502,6 @@ def _skipped(path: PurePosixPath) -> bool:
 
 def _generate_hostnames(spec: ClusterSpec, ws: Workspace) -> None:
     domain = spec.gitops.base_domain
-    deploy = spec.gitops.path.strip("/")
 
     def edit(doc: Any) -> list[str]:
         if doc.get("kind") != "HTTPRoute":
@@ -511,7 +512,7 @@ def _generate_hostnames(spec: ClusterSpec, ws: Workspace) -> None:
         wanted = [_on_domain(str(h), domain) for h in hostnames]
         return ["HTTPRoute hostnames"] if _set(doc["spec"], "hostnames", wanted) else []
 
-    for path in _deploy_yaml(ws, deploy):
+    for path in _deploy_yaml(ws):
         if "HTTPRoute" in (ws.read(path) or ""):
             _edit(ws, path, edit)
 
@@ -568,10 +569,9 @@ def set_repo(
         ws.write(spec_file, dump_docs(docs), "; ".join(reasons))
 
     new_spec = ClusterSpec.model_validate(_plain(load_docs(ws.read(spec_file) or "")[0]))
-    deploy = new_spec.gitops.path.strip("/")
     rewrites = _word_rewrites(spec, repo_url, new_domain)
     if rewrites:
-        for path in _deploy_text(ws, deploy):
+        for path in _deploy_text(ws):
             before = ws.read(path) or ""
             after = before
             for pattern, replacement in rewrites:
@@ -593,11 +593,11 @@ def _word_rewrites(
     return out
 
 
-def _deploy_text(ws: Workspace, deploy: str) -> list[PurePosixPath]:
+def _deploy_text(ws: Workspace) -> list[PurePosixPath]:
     return [
         p
         for suffix in _TEXT_SUFFIXES
-        for p in ws.glob(f"{deploy}/**/*{suffix}")
+        for p in ws.glob(f"{DEPLOY}/**/*{suffix}")
         if not _skipped(p) and not _encrypted(ws.read(p) or "")
     ]
 

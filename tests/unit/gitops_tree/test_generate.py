@@ -210,3 +210,18 @@ def test_httproute_hostnames_move_to_the_base_domain(
         "grafana.lab.propertea.dev",
     ]
     assert route.read_text().startswith("# keep me\n")
+
+
+def test_argo_paths_follow_gitops_path_and_stay_put_on_a_second_run(
+    repo: Path, edit_spec: Callable[[Callable[[str], str]], ClusterSpec]
+) -> None:
+    spec = edit_spec(lambda t: t.replace("  path: deploy\n", "  path: platform/deploy\n"))
+    _generate(repo, spec)
+
+    root_app = _docs(repo / "deploy/bootstrap/root-application.yaml")[0]
+    assert root_app["spec"]["source"]["path"] == "platform/deploy/bootstrap/apps"
+    appset = _docs(repo / "deploy/bootstrap/apps/services.yaml")[0]
+    git = appset["spec"]["generators"][0]["matrix"]["generators"][0]["git"]
+    assert git["files"] == [{"path": "platform/deploy/services/*/component.yaml"}]
+    assert appset["spec"]["template"]["spec"]["source"]["path"] == "{{ .path.path }}"
+    assert tree_changes(repo, spec) == []

@@ -285,6 +285,8 @@ def api_ready(settings: Settings, timeout: float) -> Command:
 
 
 def gateway_api_crds(settings: Settings, kustomize: Path | None, files: Sequence[Path]) -> Command:
+    """Server-side (the CRDs outgrow the last-applied annotation); forcing conflicts lets a
+    re-run take the fields back from Argo CD, which applies the same release file."""
     source: list[str | Path] = ["--kustomize", kustomize] if kustomize else []
     for f in files:
         source += ["--filename", f]
@@ -292,6 +294,7 @@ def gateway_api_crds(settings: Settings, kustomize: Path | None, files: Sequence
         settings,
         "apply",
         "--server-side",
+        "--force-conflicts",
         *source,
         step="install the Gateway API CRDs",
     )

@@ -66,6 +66,7 @@ def expected_after_config(ws: Workspace) -> dict[str, list[list[str]]]:
                 *kube,
                 "apply",
                 "--server-side",
+                "--force-conflicts",
                 "--kustomize",
                 "deploy/infrastructure/gateway-api-crds",
             ]

@@ -28,7 +28,7 @@ def values_files(root: Path, gitops_path: str, env: str | None) -> list[Path]:
     return [base, *([overlay] if overlay is not None and overlay.is_file() else [])]
 
 
-def _dump(values: dict[str, Any]) -> str:
+def dump_values(values: dict[str, Any]) -> str:
     from io import StringIO
 
     from ruamel.yaml import YAML
@@ -81,7 +81,7 @@ def install(
     chart_ref = chart or f"{plan.REPO_NAME}/{plan.CHART}"
     steps.append(
         plan.helm_install(
-            kube, chart_ref, None if chart else version, _dump(inputs.values), timeout
+            kube, chart_ref, None if chart else version, dump_values(inputs.values), timeout
         )
     )
     runner.execute(steps)

@@ -85,14 +85,8 @@ def edit(root: Path, relpath: str) -> Command:
     return cmd("sops", "edit", relpath, cwd=root, step=f"edit {relpath}")
 
 
-def decrypts(root: Path, relpath: str, key_file: Path | None = None) -> Command:
-    """Decrypt to /dev/null: proves a key works without the plaintext reaching this process.
-
-    With ``key_file``, SOPS sees that file only (the other key sources are emptied).
-    """
-    env = {}
-    if key_file is not None:
-        env = {"SOPS_AGE_KEY_FILE": str(key_file), "SOPS_AGE_KEY": "", "SOPS_AGE_KEY_CMD": ""}
+def decrypts(root: Path, relpath: str) -> Command:
+    """Decrypt to /dev/null: proves a key works without the plaintext reaching this process."""
     return _sops(
         root,
         "decrypt",
@@ -100,7 +94,21 @@ def decrypts(root: Path, relpath: str, key_file: Path | None = None) -> Command:
         "/dev/null",
         relpath,
         step=f"decrypt {relpath}",
-        env=env,
+        read_only=True,
+    )
+
+
+def age_opens(identity_file: Path, stanza: str) -> Command:
+    """Whether one identity opens one age-encrypted data key stanza (output discarded)."""
+    return cmd(
+        "age",
+        "--decrypt",
+        "--identity",
+        identity_file,
+        "--output",
+        "/dev/null",
+        stdin=stanza,
+        step="try a removed key",
         read_only=True,
     )
 

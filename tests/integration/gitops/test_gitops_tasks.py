@@ -60,7 +60,7 @@ def test_install_fresh_adds_the_repo_and_installs_with_the_chart_values(cluster:
 
 def test_install_is_idempotent(cluster: Cluster) -> None:
     values = facts.install_inputs(VALUES).values
-    current = "USER-SUPPLIED VALUES:\n" + ops._dump(values)
+    current = "USER-SUPPLIED VALUES:\n" + ops.dump_values(values)
     cluster.fake.scenario(
         [
             rule("helm", "list", stdout=deployed("9.4.0")),

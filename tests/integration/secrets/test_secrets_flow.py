@@ -292,3 +292,35 @@ def test_validate_runs_the_sops_family(secrets_repo: SecretsRepo, inv: Any) -> N
     bad = inv("validate", "--only", "sops", cwd=repo.root)
     assert bad.returncode == 1
     assert "deploy/platform/extra/secrets.yaml" in bad.output
+
+
+def test_verification_catches_a_removed_key_that_still_opens_a_file(
+    secrets_repo: SecretsRepo, inv: Any
+) -> None:
+    from plumbum import local
+
+    from tasks.core.errors import UserError
+    from tasks.core.runner import Runner
+    from tasks.secrets import ops
+
+    repo = secrets_repo
+    init(repo, inv)
+    me = public_key(repo, repo.key_file)
+    [identity] = identities(repo.key_file.read_text())
+    files = [p.relative_to(repo.root).as_posix() for p in secret_files(repo)]
+    with local.env(**repo.env, SOPS_AGE_KEY_FILE=str(repo.key_file)):
+        runner = Runner()
+        ops.verify_rotation(
+            runner, root=repo.root, files=files, recipients=[me], removed_held={}, can_decrypt=True
+        )
+        with pytest.raises(UserError) as err:
+            ops.verify_rotation(
+                runner,
+                root=repo.root,
+                files=files,
+                recipients=[me],
+                removed_held={me: identity},
+                can_decrypt=True,
+            )
+    assert f"{files[0]}: a removed key still opens its data key" in err.value.text
+    assert identity not in err.value.text

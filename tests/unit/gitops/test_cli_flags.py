@@ -70,7 +70,7 @@ def commands() -> list[Command]:
         secrets_plan.decrypt_in_place(root, rel),
         secrets_plan.decrypt_to_stdout(root, rel),
         secrets_plan.edit(root, rel),
-        secrets_plan.decrypts(root, rel, Path("/tmp/k")),
+        secrets_plan.decrypts(root, rel),
         secrets_plan.filestatus(root, rel),
         secrets_plan.updatekeys(root, rel),
         secrets_plan.rotate_data_key(root, rel),

@@ -324,3 +324,44 @@ def test_verification_catches_a_removed_key_that_still_opens_a_file(
             )
     assert f"{files[0]}: a removed key still opens its data key" in err.value.text
     assert identity not in err.value.text
+
+
+def test_configured_recipients_win_over_the_local_key(secrets_repo: SecretsRepo) -> None:
+    from plumbum import local
+
+    from tasks.core.errors import UserError
+    from tasks.core.runner import Runner
+    from tasks.secrets import ops
+
+    repo = secrets_repo
+    repo.trim()
+    team = public_key(repo, new_key(repo, "team.txt"))
+    lines: list[str] = []
+    with local.env(**repo.env):
+        runner = Runner(out=lines.append)
+
+        def run_init(configured: list[str]) -> None:
+            ops.init(
+                runner,
+                repo.root,
+                repo.key_file,
+                configured=configured,
+                values={},
+                env=repo.prompt_env(),
+                ask=None,
+                say=lines.append,
+            )
+
+        run_init([team])
+        assert sopsconfig.recipients_in((repo.root / ".sops.yaml").read_text()) == [team]
+        assert any("is not a recipient: it cannot decrypt" in line for line in lines)
+        with pytest.raises(UserError, match=r"differs from the recipients in \.sops\.yaml"):
+            run_init([public_key(repo, repo.key_file)])
+    for path in secret_files(repo):
+        rel = path.relative_to(repo.root).as_posix()
+        assert (
+            sops(
+                repo, "decrypt", "--output", "/dev/null", rel, key_file=repo.home / "team.txt"
+            ).returncode
+            == 0
+        )

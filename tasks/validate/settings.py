@@ -114,7 +114,9 @@ class Settings:
 def _raw(c: Context | None, key: str) -> Any:
     section: Any = c.config.get("validate", {}) if c is not None else {}
     value = section.get(key) if hasattr(section, "get") else None
-    if value is None:
+    # Invoke never maps a variable onto a key whose default is a mapping, so an empty default
+    # still lets the environment speak.
+    if value is None or (hasattr(value, "keys") and not value):
         env = os.environ.get(f"INVOKE_VALIDATE_{key.upper()}")
         if env:
             value = _parse_env(key, env)

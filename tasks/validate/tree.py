@@ -69,11 +69,19 @@ class Tree:
     problems: list[Finding] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     spec_path: str = ""
+    _by_dir: dict[str, list[SourceFile]] = field(default_factory=dict, repr=False)
 
     def by_role(self, *roles: str) -> Iterator[SourceFile]:
         for f in self.files.values():
             if f.role in roles:
                 yield f
+
+    def files_in(self, directory: str) -> list[SourceFile]:
+        """The files directly inside ``directory`` (indexed on first use)."""
+        if not self._by_dir:
+            for f in self.files.values():
+                self._by_dir.setdefault(str(Path(f.path).parent), []).append(f)
+        return self._by_dir.get(directory, [])
 
     def component_dirs(self) -> set[str]:
         return {str(Path(f.path).parent) for f in self.by_role("component")}
@@ -247,13 +255,18 @@ def _closure(root: Path, tree: Tree, directory: str, seen: set[str]) -> set[str]
 
 
 def _cache_key(root: Path, k: Kustomization, kubectl: str) -> str:
-    digest = hashlib.sha256(f"{_CACHE_VERSION}\0{kubectl}\0{k.dir}\0".encode())
+    """Hash of kubectl and of every file the build reads, by path relative to the build.
+
+    A build's output depends only on those, so two identical component trees share a render.
+    """
+    digest = hashlib.sha256(f"{_CACHE_VERSION}\0{kubectl}\0".encode())
     for rel in sorted(k.closure):
         try:
             data = (root / rel).read_bytes()
         except OSError:
             data = b"\0unreadable"
-        digest.update(rel.encode() + b"\0" + hashlib.sha256(data).digest())
+        name = os.path.relpath(rel, k.dir)
+        digest.update(name.encode() + b"\0" + hashlib.sha256(data).digest())
     return digest.hexdigest()
 
 

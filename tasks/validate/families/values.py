@@ -44,13 +44,11 @@ _VALIDATORS = _Validators()
 def check_values(ws: Workspace, result: Result) -> None:
     tree = ws.tree
     for chart in tree.by_role("chart"):
-        directory = Path(chart.path).parent.as_posix()
         deps = _check_chart(ws, chart, result)
         values = [
             f
-            for f in tree.files.values()
-            if Path(f.path).parent.as_posix() == directory
-            and f.role in ("values", "template", "secrets")
+            for f in tree.files_in(str(Path(chart.path).parent))
+            if f.role in ("values", "template", "secrets")
         ]
         for source in values:
             _check_values_file(ws, source, deps, result)

@@ -214,7 +214,7 @@ MUTATIONS = [
     ),
     Mutation(
         "spread-preferred",
-        "deploy/platform/postgres/base/cluster.yaml",
+        "deploy/platform/postgres/cluster.yaml",
         "policy/spread",
         r"podAntiAffinityType: required",
         "podAntiAffinityType: preferred",

@@ -3,12 +3,14 @@ real sops, the state dir in tmp, talosctl/helm/kubectl/cilium faked, short timeo
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import shutil
 import subprocess
 import sys
 from collections.abc import Callable
+from contextlib import redirect_stderr, redirect_stdout
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -98,6 +100,33 @@ class Workspace:
     invoke: Callable[..., InvResult]
 
     def inv(self, *args: str, **env: str) -> InvResult:
+        """`inv ARGS` in this process (the fakes and sops stay real subprocesses): the same
+        Program, config and environment handling as the command line, without paying the
+        interpreter start-up on every call. `inv_subprocess` is the real command line."""
+        from invoke.program import Program
+        from plumbum import local
+
+        from tasks import ns
+
+        full = {**self.env, **env}
+        saved_env, saved_cwd = dict(os.environ), Path.cwd()
+        out, err = io.StringIO(), io.StringIO()
+        code = 0
+        try:
+            os.environ.update(full)
+            os.chdir(self.root)
+            with local.env(**full), redirect_stdout(out), redirect_stderr(err):
+                try:
+                    Program(namespace=ns, name="inv", binary="inv").run(["inv", *args])
+                except SystemExit as exc:
+                    code = exc.code if isinstance(exc.code, int) else int(exc.code is not None)
+        finally:
+            os.chdir(saved_cwd)
+            os.environ.clear()
+            os.environ.update(saved_env)
+        return InvResult(code, out.getvalue(), err.getvalue())
+
+    def inv_subprocess(self, *args: str, **env: str) -> InvResult:
         return self.invoke(*args, cwd=self.root, env={**self.env, **env}, timeout=120)
 
     @property

@@ -64,3 +64,15 @@ def test_dry_run_prints_every_command_and_writes_nothing(
     assert snapshot(ws.root) == before, "nothing written to the repository"
     for call in ws.fake.argvs():
         assert tuple(call[:3]) in READ_ONLY or tuple(call[:2]) in READ_ONLY, call
+
+
+def test_the_real_command_line(ws: Workspace) -> None:
+    """The same through `python -m invoke` in a subprocess: exit codes, no traceback."""
+    dry = ws.inv_subprocess("--dry", "talos.bootstrap")
+    assert dry.returncode == 0, dry.output
+    assert "$ talosctl gen config propertea-local" in dry.stdout
+    assert not ws.state.exists()
+    bad = ws.inv_subprocess("talos.logs", "etcd", "--node", "nope")
+    assert bad.returncode == 1
+    assert "No node named 'nope' in the cluster spec" in bad.stderr
+    assert "Traceback" not in bad.output

@@ -12,9 +12,10 @@ import os
 import shutil
 import socket
 import subprocess
+import tempfile
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -40,13 +41,13 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _wait(check: object, what: str, log: Path, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():  # type: ignore[operator]
+def _wait(check: Callable[[], bool], proc: subprocess.Popen[bytes], what: str, log: Path) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and proc.poll() is None:
+        if check():
             return
         time.sleep(0.1)
-    pytest.fail(f"{what} did not start within {timeout:.0f}s:\n{log.read_text()[-2000:]}")
+    pytest.fail(f"{what} did not start:\n{log.read_text()[-2000:]}")
 
 
 def _registry_up(port: int) -> bool:
@@ -58,13 +59,14 @@ def _registry_up(port: int) -> bool:
 
 
 @pytest.fixture(scope="session")
-def engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
+def engine() -> Iterator[Engine]:
     if os.geteuid() != 0:
         pytest.skip("the podman service with vfs storage runs as root here")
     missing = [tool for tool in ("podman", "docker-registry") if shutil.which(tool) is None]
     if missing:
         pytest.skip(f"not installed: {', '.join(missing)} (apt-get install podman docker-registry)")
-    base = tmp_path_factory.mktemp("engine")
+    # podman refuses a runroot longer than 50 characters: a short dir, not pytest's tmp_path.
+    base = Path(tempfile.mkdtemp(prefix="pt-engine-"))
     port = _free_port()
     (base / "registry.yml").write_text(
         "version: 0.1\n"
@@ -101,8 +103,8 @@ def engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
         env={**os.environ, "CONTAINERS_REGISTRIES_CONF": str(base / "registries.conf")},
     )
     try:
-        _wait(lambda: _registry_up(port), "docker-registry", base / "registry.log")
-        _wait(sock.exists, "podman system service", base / "podman.log")
+        _wait(lambda: _registry_up(port), registry, "docker-registry", base / "registry.log")
+        _wait(sock.exists, podman, "podman system service", base / "podman.log")
         yield Engine(docker_host=f"unix://{sock}", registry=f"127.0.0.1:{port}")
     finally:
         for proc in (podman, registry):
@@ -114,6 +116,7 @@ def engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
                 proc.wait()
         registry_log.close()
         podman_log.close()
+        shutil.rmtree(base, ignore_errors=True)
 
 
 @pytest.fixture

@@ -7,7 +7,8 @@ import pytest
 from tests.integration.images.conftest import Engine
 from tests.integration.release.gitrepo import GitRepo
 
-pytestmark = pytest.mark.integration
+# One engine for these tests under xdist (`--dist loadgroup`): they share a worker.
+pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("podman-engine")]
 
 
 def _env(engine: Engine, registry: str) -> dict[str, str]:

@@ -29,13 +29,13 @@ def changing_lines(output: str) -> list[str]:
 
 
 def test_up_creates_network_and_vms_then_converges_and_destroy_leaves_nothing(
-    libvirt: Any, tiny_cluster: Any, inv: Any
+    libvirt: Any, tiny_cluster: Any, inv_here: Any, inv: Any
 ) -> None:
     cl = tiny_cluster
     env = cl.env
     up = ["infra.up", "--offline", "--iso", str(cl.iso)]
 
-    dry = inv("--dry", *up, env=env)
+    dry = inv_here("--dry", *up, env=env)
     assert dry.returncode == 0, dry.output
     assert len(commands(dry.stdout, "virt-install")) == 2
     assert cl.network not in libvirt.names("net-list", "--all", "--name")
@@ -75,13 +75,13 @@ def test_up_creates_network_and_vms_then_converges_and_destroy_leaves_nothing(
         assert node_mac in libvirt.virsh("domiflist", name)
         assert (cl.image_dir / f"{name}.qcow2").is_file()
 
-    second = inv("--echo", *up, env=env)
+    second = inv_here("--echo", *up, env=env)
     assert second.returncode == 0, second.output
     assert changing_lines(second.stdout) == []
     assert "matches the spec: nothing to do" in second.stdout
     assert "every VM exists: nothing to do" in second.stdout
 
-    status = inv("infra.status", "--json", env=env)
+    status = inv_here("infra.status", "--json", env=env)
     assert status.returncode == 0, status.output
     report = json.loads(status.stdout)
     assert report["network"] == {"name": cl.network, "state": "active", "autostart": True}
@@ -89,48 +89,48 @@ def test_up_creates_network_and_vms_then_converges_and_destroy_leaves_nothing(
         (v["vm"], v["state"], v["vcpus"], v["memory_mib"], v["mac"]) for v in report["vms"]
     ] == [(name, "running", 1, 256, node_mac) for name, node_mac in cl.nodes.items()]
 
-    refused = inv("infra.destroy", env=env)
+    refused = inv_here("infra.destroy", env=env)
     assert refused.returncode != 0
     assert "pass --yes" in refused.output
     assert set(cl.nodes) <= libvirt.names("list", "--all", "--name")
 
-    dry_destroy = inv("--dry", "infra.destroy", env=env)
+    dry_destroy = inv_here("--dry", "infra.destroy", env=env)
     assert dry_destroy.returncode == 0, dry_destroy.output
     assert ["undefine", cp, "--storage", "vda"] in [
         a[3:] for a in commands(dry_destroy.stdout, "virsh")
     ]
     assert set(cl.nodes) <= libvirt.names("list", "--all", "--name")
 
-    gone = inv("--echo", "infra.destroy", "--yes", env=env)
+    gone = inv_here("--echo", "infra.destroy", "--yes", env=env)
     assert gone.returncode == 0, gone.output
     assert not set(cl.nodes) & libvirt.names("list", "--all", "--name")
     assert cl.network not in libvirt.names("net-list", "--all", "--name")
     assert list(cl.image_dir.iterdir()) == []
     assert cl.iso.is_file(), "the ISO is shared and must survive a destroy"
 
-    again = inv("infra.destroy", "--yes", env=env)
+    again = inv_here("infra.destroy", "--yes", env=env)
     assert again.returncode == 0, again.output
     assert "nothing to do" in again.stdout
 
 
 def test_network_with_a_different_definition_is_replaced_only_with_yes(
-    libvirt: Any, tiny_cluster: Any, inv: Any
+    libvirt: Any, tiny_cluster: Any, inv_here: Any
 ) -> None:
     cl = tiny_cluster
-    created = inv("infra.network", env=cl.env)
+    created = inv_here("infra.network", env=cl.env)
     assert created.returncode == 0, created.output
 
     def shrink_dhcp(data: Any) -> None:
         data["network"]["dhcp"]["end"] = data["network"]["dhcp"]["end"].rsplit(".", 1)[0] + ".150"
 
     cl.edit(shrink_dhcp)
-    refused = inv("infra.network", env=cl.env)
+    refused = inv_here("infra.network", env=cl.env)
     assert refused.returncode != 0
     assert "dhcp end: existing" in refused.output and ".150'" in refused.output
     assert "pass --yes" in refused.output
     assert ".199'" in libvirt.virsh("net-dumpxml", cl.network)
 
-    replaced = inv("--echo", "infra.network", "--yes", env=cl.env)
+    replaced = inv_here("--echo", "infra.network", "--yes", env=cl.env)
     assert replaced.returncode == 0, replaced.output
     calls = [
         a[3]
@@ -140,24 +140,28 @@ def test_network_with_a_different_definition_is_replaced_only_with_yes(
     assert calls == ["net-destroy", "net-undefine", "net-define", "net-start", "net-autostart"]
     assert ".150'" in libvirt.virsh("net-dumpxml", cl.network)
 
-    converged = inv("infra.network", env=cl.env)
+    no_iso = inv_here("infra.vms", env=cl.env)
+    assert no_iso.returncode == 1
+    assert "No Talos ISO at" in no_iso.stderr and "pass --iso PATH" in no_iso.stderr
+
+    converged = inv_here("infra.network", env=cl.env)
     assert converged.returncode == 0
     assert "nothing to do" in converged.stdout
 
 
 def test_stop_waits_then_force_powers_off_start_and_drift(
-    libvirt: Any, tiny_cluster: Any, inv: Any
+    libvirt: Any, tiny_cluster: Any, inv_here: Any
 ) -> None:
     cl = tiny_cluster
-    assert inv("infra.up", "--offline", "--iso", str(cl.iso), env=cl.env).returncode == 0
+    assert inv_here("infra.up", "--offline", "--iso", str(cl.iso), env=cl.env).returncode == 0
     names = list(cl.nodes)
 
     # The guests have no OS, so nothing answers the ACPI power button.
-    patient = inv("infra.stop", "--timeout", "1", env=cl.env)
+    patient = inv_here("infra.stop", "--timeout", "1", env=cl.env)
     assert patient.returncode != 0
     assert "Still running after 1s" in patient.output and "--force" in patient.output
 
-    forced = inv("--echo", "infra.stop", "--timeout", "1", "--force", env=cl.env)
+    forced = inv_here("--echo", "infra.stop", "--timeout", "1", "--force", env=cl.env)
     assert forced.returncode == 0, forced.output
     assert [a[3:] for a in commands(forced.stdout, "virsh") if a[3] in {"shutdown", "destroy"}] == [
         *[["shutdown", n] for n in names],
@@ -167,16 +171,16 @@ def test_stop_waits_then_force_powers_off_start_and_drift(
         assert libvirt.virsh("domstate", name).strip() == "shut off"
 
     libvirt.virsh("setmaxmem", names[0], "300M", "--config")
-    drift = inv("--echo", "infra.vms", env=cl.env)
+    drift = inv_here("--echo", "infra.vms", env=cl.env)
     assert drift.returncode == 0, drift.output
     assert f"{names[0]}: memory 300 MiB, spec 256 MiB" in drift.output
     assert changing_lines(drift.stdout) == []
 
-    started = inv("--echo", "infra.start", env=cl.env)
+    started = inv_here("--echo", "infra.start", env=cl.env)
     assert started.returncode == 0, started.output
     assert [a[3:] for a in commands(started.stdout, "virsh") if a[3] == "start"] == [
         ["start", n] for n in names
     ]
     for name in names:
         assert libvirt.virsh("domstate", "--reason", name).strip() == "running (booted)"
-    assert "nothing to do" in inv("infra.start", env=cl.env).stdout
+    assert "nothing to do" in inv_here("infra.start", env=cl.env).stdout

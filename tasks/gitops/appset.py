@@ -39,6 +39,8 @@ class Source:
     kind: str = "directory"
     #: Dependencies of a wrapper chart at ``path`` (name, version).
     charts: tuple[tuple[str, str], ...] = ()
+    #: ``helm.valueFiles`` as rendered (the environment switch shows here).
+    value_files: tuple[str, ...] = ()
 
     def describe(self) -> str:
         if self.chart:
@@ -385,6 +387,7 @@ def _source(raw: dict[str, Any], root: Path) -> Source:
         revision=str(raw.get("targetRevision", "")),
         kind=kind,
         charts=charts,
+        value_files=tuple(str(v) for v in (raw.get("helm") or {}).get("valueFiles") or []),
     )
 
 

@@ -164,6 +164,7 @@ def test_json_lists_source_destination_and_wave(tree: Path) -> None:
         "namespace": "cert-manager",
     }
     assert cert["sources"][0]["charts"] == [{"name": "cert-manager", "version": "v1.21.1"}]
+    assert cert["sources"][0]["valueFiles"] == ["values.yaml", "values-local.yaml"]
 
 
 def test_a_chart_source_shows_chart_and_version(tmp_path: Path) -> None:

@@ -474,6 +474,7 @@ def as_json(app: App) -> dict[str, Any]:
                 **(
                     {"charts": [{"name": n, "version": v} for n, v in s.charts]} if s.charts else {}
                 ),
+                **({"valueFiles": list(s.value_files)} if s.value_files else {}),
             }
             for s in app.sources
         ],

@@ -29,6 +29,8 @@ LAYERS = ("infrastructure", "platform", "observability", "services")
 YAML_SUFFIXES = (".yaml", ".yml")
 TALOS_PATCH_DIR = "deploy/local-cluster/patches"
 LOCAL_CLUSTER_DIR = "deploy/local-cluster"
+#: A kustomization entry that is fetched, not read from the repository.
+REMOTE = re.compile(r"^(https?://|ssh://|git@|git::)|^github\.com/|\?ref=|\.git(//|$)")
 #: Bumped when the cached render format changes.
 _CACHE_VERSION = "1"
 
@@ -51,6 +53,16 @@ class Kustomization:
     refs: set[str] = field(default_factory=set)
     #: Every file a build reads (for the render cache and for source matching).
     closure: set[str] = field(default_factory=set)
+
+    def remote(self) -> Iterator[tuple[int, str]]:
+        """(line, reference) of every resource fetched over the network, and of helmCharts."""
+        for key in ("resources", "components", "bases", "crds"):
+            entries = self.data.get(key)
+            for i, entry in enumerate(entries if isinstance(entries, list) else []):
+                if isinstance(entry, str) and REMOTE.search(entry):
+                    yield self.doc.line_of([key, i]), entry
+        if self.data.get("helmCharts"):
+            yield self.doc.line_of(["helmCharts"]), "helmCharts (needs helm and the network)"
 
     @property
     def is_component_kind(self) -> bool:
@@ -191,10 +203,25 @@ def read_tree(
         for d, k in tree.kustomizations.items()
         if not k.is_component_kind and (d in component_dirs or d not in referenced)
     )
+    offline = []
+    for directory in roots:
+        remote = _remote_in_closure(tree, directory, set())
+        for path, line, entry in remote:
+            finding = Finding(
+                path,
+                line,
+                "manifests/remote-resource",
+                f"{entry} is fetched from the network: vendor it into the repository so the "
+                "tree validates offline and syncs reproducibly",
+            )
+            if finding not in tree.problems:
+                tree.problems.append(finding)
+        if not remote:
+            offline.append(directory)
     _render_all(
         tree,
         runner=runner,
-        roots=roots,
+        roots=offline,
         cache_dir=cache_dir,
         workers=workers,
         component_of=component_of,
@@ -203,6 +230,18 @@ def read_tree(
         if source.role == "manifest":
             tree.objects.extend(source.docs)
     return tree
+
+
+def _remote_in_closure(tree: Tree, directory: str, seen: set[str]) -> list[tuple[str, int, str]]:
+    """Remote references of a kustomization and of the kustomizations it pulls in."""
+    if directory in seen:
+        return []
+    seen.add(directory)
+    k = tree.kustomizations[directory]
+    found = [(k.path, line, entry) for line, entry in k.remote()]
+    for ref in sorted(k.refs):
+        found += _remote_in_closure(tree, ref, seen)
+    return found
 
 
 def _referenced_paths(root: Path, k: Kustomization) -> Iterator[str]:

@@ -139,7 +139,13 @@ _PLAINTEXT = (
 )
 
 
+#: Kinds that only point at secrets kept elsewhere (``secretKey`` there names a key, not a value).
+REFERENCE_GROUPS = {"external-secrets.io"}
+
+
 def _check_values(ws: Workspace, doc: Doc, result: Result) -> None:
+    if doc.group in REFERENCE_GROUPS:
+        return
     for path, key in secret_values(doc.data):
         if ws.skipped("secrets/secret-value", doc):
             return

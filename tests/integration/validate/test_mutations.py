@@ -285,6 +285,13 @@ MUTATIONS = [
         "resources:\n  - ../base\n  - missing.yaml\n",
     ),
     Mutation(
+        "remote-base",
+        "deploy/services/user/kustomization.yaml",
+        "manifests/remote-resource",
+        r"resources:\n  - \.\./base\n",
+        "resources:\n  - ../base\n  - https://github.com/example/app//deploy?ref=v1.0.0\n",
+    ),
+    Mutation(
         "workflow-schema",
         ".github/workflows/validate.yml",
         "workflows/schema",

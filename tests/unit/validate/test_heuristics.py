@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from tasks.validate.families.policies import image_problem
@@ -109,3 +111,23 @@ def test_json_path_of_check_jsonschema() -> None:
     assert json_path("$.jobs.build.steps[0]") == ["jobs", "build", "steps", 0]
     assert json_path('$.jobs["a.b"].with') == ["jobs", "a.b", "with"]
     assert json_path("$") == []
+
+
+def test_external_secrets_only_reference_values(tmp_path: Path) -> None:
+    from tasks.core.runner import Runner
+    from tasks.validate.engine import Workspace
+    from tasks.validate.families.secrets import _check_values
+    from tasks.validate.model import Doc, Result
+
+    data = {
+        "apiVersion": "external-secrets.io/v1",
+        "kind": "ExternalSecret",
+        "metadata": {"name": "x"},
+        "spec": {"data": [{"secretKey": "cloud", "remoteRef": {"key": "velero-creds"}}]},
+    }
+    result = Result()
+    ws = Workspace(None, root=tmp_path, runner=Runner())
+    _check_values(ws, Doc("a.yaml", 1, data), result)
+    assert result.problems == []
+    _check_values(ws, Doc("a.yaml", 1, {**data, "apiVersion": "example.com/v1"}), result)
+    assert [p.check for p in result.problems] == ["secrets/secret-value"]

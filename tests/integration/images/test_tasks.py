@@ -8,8 +8,16 @@ from pathlib import Path
 
 import pytest
 
+from tasks.core.errors import UserError
 from tests.fakes import FakeTools
-from tests.integration.release.gitrepo import COMPANY, PROPERTY, WEB, GitRepo, scaffold
+from tests.integration.release.gitrepo import (
+    COMPANY,
+    PROPERTY,
+    WEB,
+    GitRepo,
+    run_task,
+    scaffold,
+)
 
 
 @pytest.fixture
@@ -111,10 +119,13 @@ def test_dry_run_prints_and_runs_nothing(mono: GitRepo, fake_tools: FakeTools, i
     assert f"$ docker push ghcr.io/propertea/propertea-landlord-web:{sha[:7]}" in lines
 
 
-def test_version_override_needs_one_component(mono: GitRepo, inv) -> None:  # type: ignore[no-untyped-def]
-    result = inv("images.push", "--version", "1.0.0", cwd=mono.root)
-    assert result.returncode == 2
-    assert "--version applies to one image: add --component NAME" in result.stderr
+def test_version_override_needs_one_component(mono: GitRepo) -> None:
+    with pytest.raises(UserError) as info:
+        run_task("images.push", mono.root, version="1.0.0")
+    assert (info.value.code, info.value.text) == (
+        2,
+        "--version applies to one image: add --component NAME",
+    )
 
 
 def test_bad_registry_setting(mono: GitRepo, inv) -> None:  # type: ignore[no-untyped-def]
@@ -123,20 +134,19 @@ def test_bad_registry_setting(mono: GitRepo, inv) -> None:  # type: ignore[no-un
     assert "images.registry 'GHCR.io/Team' is not a registry" in result.stderr
 
 
-def test_list_json(mono: GitRepo, inv) -> None:  # type: ignore[no-untyped-def]
-    result = inv("images.list", "--json", cwd=mono.root)
-    assert result.returncode == 0, result.output
-    listed = {i["name"]: i for i in json.loads(result.stdout)}
+def test_list_json(mono: GitRepo, capsys: pytest.CaptureFixture[str]) -> None:
+    run_task("images.list", mono.root, json=True)
+    listed = {i["name"]: i for i in json.loads(capsys.readouterr().out)}
     assert sorted(listed) == ["company", "landlord-web", "property"]
     assert listed["company"]["ref"] == "ghcr.io/propertea/propertea-company"
     assert listed["company"]["base_image"] == "mcr.microsoft.com/dotnet/aspnet:10.0"
     assert listed["landlord-web"]["kind"] == "web"
 
 
-def test_tags_json(mono: GitRepo, inv) -> None:  # type: ignore[no-untyped-def]
+def test_tags_json(mono: GitRepo, capsys: pytest.CaptureFixture[str]) -> None:
     sha = mono.git("rev-parse", "HEAD")
-    result = inv("images.tags", "--component", "company", "--json", cwd=mono.root)
-    assert json.loads(result.stdout) == {
+    run_task("images.tags", mono.root, component=["company"], json=True)
+    assert json.loads(capsys.readouterr().out) == {
         "company": {
             "image": "ghcr.io/propertea/propertea-company",
             "tags": ["v1.4.0", sha[:7]],
@@ -174,10 +184,11 @@ def test_matrix_from_release_outputs_file(mono: GitRepo, inv, tmp_path: Path) ->
     ]
 
 
-def test_matrix_needs_exactly_one_source(mono: GitRepo, inv) -> None:  # type: ignore[no-untyped-def]
-    result = inv("images.matrix", cwd=mono.root)
-    assert result.returncode == 2
-    assert "pass exactly one of --release-outputs FILE or --since REF" in result.stderr
+def test_matrix_needs_exactly_one_source(mono: GitRepo) -> None:
+    with pytest.raises(
+        UserError, match="pass exactly one of --release-outputs FILE or --since REF"
+    ):
+        run_task("images.matrix", mono.root)
 
 
 OVERLAY = """\
@@ -210,25 +221,21 @@ def test_promote_rewrites_new_tag_and_is_idempotent(mono: GitRepo, inv) -> None:
     assert overlay.read_text() == after
 
 
-def test_promote_without_overlay(mono: GitRepo, inv) -> None:  # type: ignore[no-untyped-def]
-    result = inv("images.promote", "--component", "property", "--version", "1.0.0", cwd=mono.root)
-    assert result.returncode == 1
-    assert "deploy/services/property/kustomization.yaml: missing" in result.stderr
+def test_promote_without_overlay(mono: GitRepo) -> None:
+    with pytest.raises(UserError, match=r"deploy/services/property/kustomization\.yaml: missing"):
+        run_task("images.promote", mono.root, component="property", version="1.0.0")
 
 
-def test_promote_needs_both_options(mono: GitRepo, inv) -> None:  # type: ignore[no-untyped-def]
-    result = inv("images.promote", "--component", "company", cwd=mono.root)
-    assert result.returncode == 2
-    assert "pass --component NAME and --version X.Y.Z" in result.stderr
+def test_promote_needs_both_options(mono: GitRepo) -> None:
+    with pytest.raises(UserError, match=r"pass --component NAME and --version X\.Y\.Z"):
+        run_task("images.promote", mono.root, component="company")
 
 
-def test_promote_bad_version(mono: GitRepo, inv) -> None:  # type: ignore[no-untyped-def]
-    result = inv("images.promote", "--component", "company", "--version", "latest", cwd=mono.root)
-    assert result.returncode == 1
-    assert "version 'latest' is not X.Y.Z" in result.stderr
+def test_promote_bad_version(mono: GitRepo) -> None:
+    with pytest.raises(UserError, match=r"version 'latest' is not X\.Y\.Z"):
+        run_task("images.promote", mono.root, component="company", version="latest")
 
 
-def test_matrix_missing_outputs_file(mono: GitRepo, inv) -> None:  # type: ignore[no-untyped-def]
-    result = inv("images.matrix", "--release-outputs", "nope.json", cwd=mono.root)
-    assert result.returncode == 2
-    assert "--release-outputs nope.json: no such file" in result.stderr
+def test_matrix_missing_outputs_file(mono: GitRepo) -> None:
+    with pytest.raises(UserError, match=r"--release-outputs nope\.json: no such file"):
+        run_task("images.matrix", mono.root, release_outputs="nope.json")

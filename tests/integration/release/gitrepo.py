@@ -95,3 +95,24 @@ def scaffold(repo: GitRepo, versions: dict[str, str] | None = None) -> None:
     repo.write(f"{WEB}/version.txt", versions["landlord-web"] + "\n")
     Runner().execute(config_plan(repo.root, discover(repo.root)))
     repo.commit("chore: scaffold apps")
+
+
+def run_task(name: str, cwd: Path, **kwargs: object) -> None:
+    """Run ``inv <name>`` in-process from ``cwd`` (no interpreter start: for error paths).
+
+    Config defaults come from the root collection, as Invoke loads them. Raises what the task
+    raises (UserError for every user error).
+    """
+    from invoke.config import Config
+    from invoke.context import Context
+
+    from tasks import ns
+
+    config = Config()
+    config.load_collection(ns.configuration())
+    previous = Path.cwd()
+    os.chdir(cwd)
+    try:
+        ns[name](Context(config), **kwargs)
+    finally:
+        os.chdir(previous)

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
-from tests.integration.release.gitrepo import COMPANY, GitRepo, csproj, scaffold
+import pytest
+
+from tasks.core.errors import UserError
+from tests.integration.release.gitrepo import COMPANY, GitRepo, csproj, run_task, scaffold
 
 
 def test_config_check_passes_then_catches_a_new_service(repo: GitRepo, inv) -> None:  # type: ignore[no-untyped-def]
@@ -45,40 +49,40 @@ def test_config_check_passes_then_catches_a_new_service(repo: GitRepo, inv) -> N
     assert inv("release.config", "--check", cwd=repo.root).returncode == 0
 
 
-def test_config_keeps_repository_wide_options(repo: GitRepo, inv) -> None:  # type: ignore[no-untyped-def]
+def test_config_keeps_repository_wide_options(repo: GitRepo) -> None:
     scaffold(repo)
     path = repo.root / "release-please-config.json"
     config = json.loads(path.read_text())
     config["bump-minor-pre-major"] = False
     config["packages"].pop(COMPANY)
     path.write_text(json.dumps(config))
-    assert inv("release.config", cwd=repo.root).returncode == 0
+    run_task("release.config", repo.root)
     regenerated = json.loads(path.read_text())
     assert regenerated["bump-minor-pre-major"] is False
     assert regenerated["packages"][COMPANY]["component"] == "company"
 
 
-def test_config_check_catches_csproj_version_drift(repo: GitRepo, inv) -> None:  # type: ignore[no-untyped-def]
+def test_config_check_catches_csproj_version_drift(repo: GitRepo) -> None:
     scaffold(repo)
     repo.write(f"{COMPANY}/ProperTea.Company.csproj", csproj("company", "0.2.0"))
-    result = inv("release.config", "--check", cwd=repo.root)
-    assert result.returncode == 1
-    assert (
-        f"{COMPANY}/ProperTea.Company.csproj: <Version> 0.2.0 differs from version.txt 0.1.0"
-        in result.stderr
+    with pytest.raises(UserError) as info:
+        run_task("release.config", repo.root, check=True)
+    assert info.value.text == (
+        "release-please files are out of date:\n"
+        f"  {COMPANY}/ProperTea.Company.csproj: <Version> 0.2.0 differs from version.txt 0.1.0;"
+        " set both to the released version"
     )
 
 
-def test_obsolete_container_image_name_is_rejected(repo: GitRepo, inv) -> None:  # type: ignore[no-untyped-def]
+def test_obsolete_container_image_name_is_rejected(repo: GitRepo) -> None:
     scaffold(repo)
     repo.write(
         f"{COMPANY}/ProperTea.Company.csproj",
         "<Project><PropertyGroup><ContainerImageName>x</ContainerImageName>"
         "</PropertyGroup></Project>",
     )
-    result = inv("release.config", "--check", cwd=repo.root)
-    assert result.returncode == 1
-    assert "ContainerImageName is obsolete (CONTAINER003" in result.stderr
+    with pytest.raises(UserError, match=r"ContainerImageName is obsolete \(CONTAINER003"):
+        run_task("release.config", repo.root, check=True)
 
 
 def test_lint_commits_names_the_offending_commit(repo: GitRepo, inv) -> None:  # type: ignore[no-untyped-def]
@@ -97,21 +101,28 @@ def test_lint_commits_names_the_offending_commit(repo: GitRepo, inv) -> None:  #
     assert good.returncode == 0 and "1 commit(s)" in good.stdout
 
 
-def test_lint_commits_bad_range(repo: GitRepo, inv) -> None:  # type: ignore[no-untyped-def]
+def test_lint_commits_bad_range(repo: GitRepo) -> None:
     scaffold(repo)
-    result = inv("release.lint-commits", "nope..HEAD", cwd=repo.root)
-    assert result.returncode == 1
-    assert "git log" in result.stderr and "nope..HEAD" in result.stderr
+    with pytest.raises(UserError) as info:
+        run_task("release.lint-commits", repo.root, revisions="nope..HEAD")
+    assert info.value.text.startswith("git log failed.")
+    assert "nope..HEAD" in info.value.text
 
 
-def test_lint_pr_title(inv) -> None:  # type: ignore[no-untyped-def]
-    good = inv("release.lint-pr-title", "--title", "feat(web): tenant dashboard")
-    assert good.returncode == 0
+def test_lint_pr_title_from_the_environment(inv) -> None:  # type: ignore[no-untyped-def]
     bad = inv("release.lint-pr-title", env={"PR_TITLE": "WIP dashboard"})
     assert bad.returncode == 1
     assert "PR title rejected:\n  'WIP dashboard' is not a Conventional Commit header" in bad.stderr
-    missing = inv("release.lint-pr-title", env={"PR_TITLE": ""})
-    assert missing.returncode == 1
+
+
+def test_lint_pr_title(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    run_task("release.lint-pr-title", tmp_path, title="feat(web): tenant dashboard")
+    with pytest.raises(UserError, match="spans several lines"):
+        run_task("release.lint-pr-title", tmp_path, title="feat: a\nb")
+    monkeypatch.delenv("PR_TITLE", raising=False)
+    with pytest.raises(UserError) as info:
+        run_task("release.lint-pr-title", tmp_path)
+    assert (info.value.code, info.value.text) == (2, "no title: pass --title or set PR_TITLE")
 
 
 def test_dry_run_writes_nothing(repo: GitRepo, inv) -> None:  # type: ignore[no-untyped-def]
@@ -125,9 +136,9 @@ def test_dry_run_writes_nothing(repo: GitRepo, inv) -> None:  # type: ignore[no-
     assert not changelog.exists()
 
 
-def test_bad_repo_option(repo: GitRepo, inv) -> None:  # type: ignore[no-untyped-def]
+def test_bad_repo_option(repo: GitRepo) -> None:
     scaffold(repo)
     repo.commit("fix: x", f"{COMPANY}/X.cs")
-    result = inv("release.changelog", "--repo", "not a repo", cwd=repo.root)
-    assert result.returncode == 1
-    assert "--repo: 'not a repo' is not owner/name or a GitHub URL" in result.stderr
+    with pytest.raises(UserError) as info:
+        run_task("release.changelog", repo.root, repo="not a repo")
+    assert info.value.text == "--repo: 'not a repo' is not owner/name or a GitHub URL"

@@ -13,7 +13,15 @@ from tasks.core.runner import Runner
 from tasks.release import compute_releases
 from tasks.release.changelog import Repo
 from tasks.release.releases import Release
-from tests.integration.release.gitrepo import COMPANY, PROPERTY, PROPS, WEB, GitRepo, scaffold
+from tests.integration.release.gitrepo import (
+    COMPANY,
+    PROPERTY,
+    PROPS,
+    WEB,
+    GitRepo,
+    run_task,
+    scaffold,
+)
 
 URL = "https://github.com/propertea/propertea"
 
@@ -218,22 +226,24 @@ def test_inv_release_changelog_write_prepends(tagged: GitRepo, inv) -> None:  # 
     )
 
 
-def test_inv_release_changelog_prints_nothing_to_do(tagged: GitRepo, inv) -> None:  # type: ignore[no-untyped-def]
+def test_changelog_with_nothing_to_release(
+    tagged: GitRepo, capsys: pytest.CaptureFixture[str]
+) -> None:
     tagged.commit("chore: tidy", f"{COMPANY}/T.cs")
-    result = inv("release.changelog", "--component", "company", cwd=tagged.root)
-    assert result.returncode == 0
-    assert "no user-facing changes since the last release of company" in result.stdout
+    run_task("release.changelog", tagged.root, component=["company"])
+    assert "no user-facing changes since the last release of company" in capsys.readouterr().out
 
 
-def test_inv_unknown_component(tagged: GitRepo, inv) -> None:  # type: ignore[no-untyped-def]
-    result = inv("release.next", "--component", "nope", cwd=tagged.root)
-    assert result.returncode == 1
-    assert "unknown component nope; known: company, landlord-web, property" in result.stderr
+def test_unknown_component(tagged: GitRepo) -> None:
+    with pytest.raises(UserError) as info:
+        run_task("release.next", tagged.root, component=["nope"])
+    assert info.value.text == "unknown component nope; known: company, landlord-web, property"
 
 
-def test_inv_bad_date(tagged: GitRepo, inv) -> None:  # type: ignore[no-untyped-def]
-    result = inv("release.changelog", "--date", "15/01/2026", cwd=tagged.root)
-    assert result.returncode == 2 and "--date '15/01/2026': expected YYYY-MM-DD" in result.stderr
+def test_bad_date(tagged: GitRepo) -> None:
+    with pytest.raises(UserError) as info:
+        run_task("release.changelog", tagged.root, date="15/01/2026")
+    assert (info.value.code, info.value.text) == (2, "--date '15/01/2026': expected YYYY-MM-DD")
 
 
 def test_outside_a_git_repository(repo: GitRepo, inv) -> None:  # type: ignore[no-untyped-def]
@@ -244,9 +254,8 @@ def test_outside_a_git_repository(repo: GitRepo, inv) -> None:  # type: ignore[n
     assert f"{repo.root} is not a git repository with commits" in result.stderr
 
 
-def test_no_components(tmp_path: Path, inv) -> None:  # type: ignore[no-untyped-def]
+def test_no_components(tmp_path: Path) -> None:
     (tmp_path / "apps").mkdir()
     (tmp_path / "apps" / "Directory.Build.props").write_text(PROPS)
-    result = inv("release.config", cwd=tmp_path)
-    assert result.returncode == 1
-    assert "no components (apps/services/*/*.csproj, portals)" in result.stderr
+    with pytest.raises(UserError, match=r"no components \(apps/services/\*/\*\.csproj, portals\)"):
+        run_task("release.config", tmp_path)

@@ -4,9 +4,9 @@ A strategic-merge patch is a partial document, so it is validated against the ma
 of the pinned Talos version with every ``required`` relaxed (``$patch`` directives allowed); typed
 documents (HostnameConfig, UserVolumeConfig ...) keep their own top-level required fields. A JSON
 6902 patch (a list of operations) must have valid ops and paths that exist in the v1alpha1 schema.
-Cross-checks with the spec: hostnames are node names, the installer image carries the pinned
-version, and from Talos 1.12 on the hostname is set with HostnameConfig, not
-machine.network.hostname.
+Cross-checks with the spec: the Image Factory schematic lists the spec's extensions, hostnames
+are node names, the installer image carries the pinned version, and from Talos 1.12 on the
+hostname is set with HostnameConfig, not machine.network.hostname.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ OPS_NEEDING_VALUE = {"add", "replace", "test"}
 OPS_NEEDING_FROM = {"move", "copy"}
 OPS = OPS_NEEDING_VALUE | OPS_NEEDING_FROM | {"remove"}
 V1ALPHA1 = "v1alpha1.Config"
+SCHEMATIC = "deploy/local-cluster/schematic.yaml"
 
 
 def _allow_patch_directives(schema: Any) -> Any:
@@ -106,7 +107,29 @@ class TalosSchema:
 _SCHEMAS: dict[Path, TalosSchema] = {}
 
 
+def check_schematic(ws: Workspace, result: Result) -> None:
+    """The Image Factory schematic bakes in exactly the spec's extensions."""
+    source = ws.tree.files.get(SCHEMATIC)
+    if source is None or ws.spec is None or not source.docs or not source.docs[0].is_object:
+        return
+    doc = source.docs[0]
+    path = ["customization", "systemExtensions", "officialExtensions"]
+    found = doc.data
+    for key in path:
+        found = found.get(key) if isinstance(found, dict) else None
+    wanted = list(ws.spec.spec.image_factory.extensions)
+    if (found or []) != wanted:
+        result.add(
+            source.path,
+            doc.line_of(path),
+            "talos/schematic",
+            f"officialExtensions {found or []} differ from image_factory.extensions {wanted} in "
+            "the cluster spec",
+        )
+
+
 def check_talos(ws: Workspace, result: Result) -> None:
+    check_schematic(ws, result)
     files = list(ws.tree.by_role("talos"))
     if not files:
         return

@@ -285,6 +285,13 @@ MUTATIONS = [
         "resources:\n  - ../base\n  - missing.yaml\n",
     ),
     Mutation(
+        "schematic-extension-dropped",
+        "deploy/local-cluster/schematic.yaml",
+        "talos/schematic",
+        r"^ *- siderolabs/util-linux-tools\n",
+        "",
+    ),
+    Mutation(
         "remote-base",
         "deploy/services/user/kustomization.yaml",
         "manifests/remote-resource",

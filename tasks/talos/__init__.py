@@ -123,8 +123,9 @@ def dashboard(c: Context, node: str | None = None) -> None:
     from tasks.talos import ops, plan
 
     env = _env(c)
+    nodes = env.nodes(node)
     ops.require_talosconfig(env)
-    ops.passthrough(env, plan.dashboard(env.settings, env.spec, env.nodes(node)))
+    ops.passthrough(env, plan.dashboard(env.settings, env.spec, nodes))
 
 
 @task(
@@ -148,8 +149,8 @@ def logs(  # noqa: PLR0917 (Invoke maps positional parameters to options)
     from tasks.talos import ops, plan
 
     env = _env(c)
-    ops.require_talosconfig(env)
     target = env.one_node(node)
+    ops.require_talosconfig(env)
     ops.passthrough(
         env,
         plan.logs(env.settings, target, service, kubernetes=kubernetes, follow=follow, tail=tail),
@@ -168,8 +169,9 @@ def dmesg(c: Context, node: str | None = None, follow: bool = False, tail: bool 
     from tasks.talos import ops, plan
 
     env = _env(c)
+    target = env.one_node(node)
     ops.require_talosconfig(env)
-    ops.passthrough(env, plan.dmesg(env.settings, env.one_node(node), follow=follow, tail=tail))
+    ops.passthrough(env, plan.dmesg(env.settings, target, follow=follow, tail=tail))
 
 
 @task(
@@ -183,8 +185,9 @@ def stats(c: Context, node: str | None = None, kubernetes: bool = False) -> None
     from tasks.talos import ops, plan
 
     env = _env(c)
+    target = env.one_node(node)
     ops.require_talosconfig(env)
-    ops.passthrough(env, plan.stats(env.settings, env.one_node(node), kubernetes=kubernetes))
+    ops.passthrough(env, plan.stats(env.settings, target, kubernetes=kubernetes))
 
 
 ns = Collection(

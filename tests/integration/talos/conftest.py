@@ -17,9 +17,14 @@ from typing import Any
 
 import pytest
 
+from tasks.core.config import load_spec
+from tasks.infra.schematic import installer_image
 from tests.conftest import REPO, InvResult
 from tests.fakes import FakeTools
 
+SPEC = load_spec(REPO / "deploy" / "local-cluster" / "cluster.yaml").spec
+VERSIONS = SPEC.versions
+INSTALLER = installer_image(SPEC)
 CLUSTER = "propertea-local"
 CP, W1, W2 = "192.168.50.10", "192.168.50.11", "192.168.50.12"
 BUNDLE = Path("deploy/local-cluster/talos/secrets.yaml")
@@ -211,7 +216,7 @@ def write_components(root: Path, recipient: str) -> None:
         "deploy/local-cluster/patches/worker.yaml": "machine: {}\n",
         "deploy/infrastructure/cilium/Chart.yaml": (
             "apiVersion: v2\nname: cilium\nversion: 1.0.0\ndependencies:\n"
-            "  - name: cilium\n    version: 1.18.6\n    repository: https://helm.cilium.io/\n"
+            f"  - name: cilium\n    version: {VERSIONS.cilium}\n    repository: https://helm.cilium.io/\n"
         ),
         "deploy/infrastructure/cilium/values.yaml": (
             "cilium:\n  kubeProxyReplacement: true\n  k8sServicePort: 7445\n"

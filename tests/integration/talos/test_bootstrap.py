@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from tests.integration.talos.conftest import CP, W1, W2, Workspace
+from tests.integration.talos.conftest import CP, VERSIONS, W1, W2, Workspace
 
 pytestmark = pytest.mark.integration
 
@@ -80,7 +80,7 @@ def expected_after_config(ws: Workspace) -> dict[str, list[list[str]]]:
                 "cilium",
                 "cilium/cilium",
                 "--version",
-                "1.18.6",
+                VERSIONS.cilium,
                 "--namespace",
                 "kube-system",
                 "--values",
@@ -205,7 +205,8 @@ def test_waits_are_bounded_by_the_configured_timeout(ws: Workspace) -> None:
     result = ws.inv("talos.bootstrap", INVOKE_TALOS_TIMEOUTS_CILIUM="1.5")
     assert result.returncode == 1, result.output
     assert (
-        "Timed out after 2s waiting for Cilium 1.18.6 to install (1 attempt(s))." in result.stderr
+        f"Timed out after 2s waiting for Cilium {VERSIONS.cilium} to install (1 attempt(s))."
+        in result.stderr
     )
     assert "timed out after" in result.stderr
     assert ws.phases() == sorted(ALL_PHASES[: ALL_PHASES.index("cilium")])

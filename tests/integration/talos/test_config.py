@@ -6,14 +6,9 @@ import pytest
 from ruamel.yaml import YAML
 
 from tests.conftest import SHARED_SCHEMAS
-from tests.integration.talos.conftest import CP, Workspace
+from tests.integration.talos.conftest import CP, INSTALLER, VERSIONS, Workspace
 
 pytestmark = pytest.mark.integration
-
-INSTALLER = (
-    "factory.talos.dev/metal-installer/"
-    "613e1592b2da41ae5e265e8789429f22e121aab91cb4deb6bc3c0b6262961245:v1.13.9"
-)
 
 
 def test_generates_patches_and_validates_every_node(ws: Workspace) -> None:
@@ -28,7 +23,7 @@ def test_generates_patches_and_validates_every_node(ws: Workspace) -> None:
             "--with-secrets", str(decrypted),
             "--install-image", INSTALLER,
             "--install-disk", "/dev/vda",
-            "--kubernetes-version", "1.36.0",
+            "--kubernetes-version", VERSIONS.kubernetes,
             "--talos-version", "v1.13",
             "--config-patch", "@deploy/local-cluster/patches/common.yaml",
             "--config-patch-control-plane", "@deploy/local-cluster/patches/controlplane.yaml",
@@ -141,4 +136,6 @@ def test_patches_checked_against_the_talos_schema_when_configured(ws: Workspace)
     assert ok.returncode == 0, ok.output
     missing = ws.inv("talos.config", INVOKE_TALOS_SCHEMA_DIR=str(ws.root))
     assert missing.returncode == 1
-    assert f"Talos schema {ws.root}/v1.13.9.config.schema.json unreadable" in missing.stderr
+    assert (
+        f"Talos schema {ws.root}/v{VERSIONS.talos}.config.schema.json unreadable" in missing.stderr
+    )

@@ -8,14 +8,12 @@ from typing import Any
 
 import pytest
 
-from tests.integration.talos.conftest import CP, W1, W2, Workspace
+from tests.integration.talos.conftest import CP, INSTALLER, VERSIONS, W1, W2, Workspace
 
 pytestmark = pytest.mark.integration
 
-INSTALLER = (
-    "factory.talos.dev/metal-installer/"
-    "613e1592b2da41ae5e265e8789429f22e121aab91cb4deb6bc3c0b6262961245:v1.13.9"
-)
+TALOS = VERSIONS.talos
+OLD = "1.12.0"
 
 
 def target(ws: Workspace, ip: str = CP) -> list[str]:
@@ -138,15 +136,13 @@ def test_day2_needs_a_talosconfig(ws: Workspace) -> None:
 
 
 def version_reply(ip: str, version: str) -> dict[str, Any]:
-    out = f"Client:\n\tTag: v1.13.9\nServer:\n\tNODE: {ip}\n\tTag: v{version}\n"
+    out = f"Client:\n\tTag: v{TALOS}\nServer:\n\tNODE: {ip}\n\tTag: v{version}\n"
     return {"tool": "talosctl", "match": ["version", "--nodes", ip], "stdout": out}
 
 
 def test_upgrade_rolls_one_node_at_a_time_after_a_snapshot(ws: Workspace) -> None:
     ws.seed(["config"])
-    ws.scenario(
-        [version_reply(CP, "1.13.9"), version_reply(W1, "1.13.8"), version_reply(W2, "1.13.8")]
-    )
+    ws.scenario([version_reply(CP, TALOS), version_reply(W1, OLD), version_reply(W2, OLD)])
     result = ws.inv("talos.upgrade")
     assert result.returncode == 0, result.output
     made = ws.calls("talosctl")
@@ -163,8 +159,8 @@ def test_upgrade_rolls_one_node_at_a_time_after_a_snapshot(ws: Workspace) -> Non
         ["upgrade", *target(ws, W2), "--image", INSTALLER, "--wait", "--timeout", "5s"],
         health,
     ]
-    assert "talos-cp-01: already at v1.13.9" in result.stdout
-    assert "talos-worker-01: v1.13.8 -> v1.13.9" in result.stdout
+    assert f"talos-cp-01: already at v{TALOS}" in result.stdout
+    assert f"talos-worker-01: v{OLD} -> v{TALOS}" in result.stdout
     assert (ws.cluster_state / "backups").stat().st_mode & 0o777 == 0o700
 
 
@@ -172,9 +168,9 @@ def test_upgrade_stops_when_the_cluster_is_unhealthy(ws: Workspace) -> None:
     ws.seed(["config"])
     ws.scenario(
         [
-            version_reply(CP, "1.13.8"),
-            version_reply(W1, "1.13.8"),
-            version_reply(W2, "1.13.8"),
+            version_reply(CP, OLD),
+            version_reply(W1, OLD),
+            version_reply(W2, OLD),
             {"tool": "talosctl", "match": ["health"], "exit": 1, "stderr": "etcd unhealthy"},
         ]
     )
@@ -188,10 +184,10 @@ def test_upgrade_stops_when_the_cluster_is_unhealthy(ws: Workspace) -> None:
 
 def test_upgrade_with_nothing_to_do(ws: Workspace) -> None:
     ws.seed(["config"])
-    ws.scenario([version_reply(ip, "1.13.9") for ip in (CP, W1, W2)])
+    ws.scenario([version_reply(ip, TALOS) for ip in (CP, W1, W2)])
     result = ws.inv("talos.upgrade")
     assert result.returncode == 0, result.output
-    assert "every node runs Talos v1.13.9: nothing to do." in result.stdout
+    assert f"every node runs Talos v{TALOS}: nothing to do." in result.stdout
     assert [m[0] for m in ws.calls("talosctl")] == ["version"] * 3
     ws.fake.reset_log()
     forced = ws.inv("talos.upgrade", "--node", "talos-worker-02", "--force")
@@ -204,8 +200,8 @@ def test_upgrade_k8s(ws: Workspace) -> None:
     assert ws.inv("talos.upgrade-k8s", "--preview").returncode == 0
     assert ws.inv("talos.upgrade-k8s").returncode == 0
     assert ws.calls("talosctl") == [
-        ["upgrade-k8s", *target(ws), "--to", "1.36.0", "--dry-run"],
-        ["upgrade-k8s", *target(ws), "--to", "1.36.0"],
+        ["upgrade-k8s", *target(ws), "--to", VERSIONS.kubernetes, "--dry-run"],
+        ["upgrade-k8s", *target(ws), "--to", VERSIONS.kubernetes],
     ]
 
 

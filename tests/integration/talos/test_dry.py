@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.talos.conftest import CP, Workspace
+from tests.integration.talos.conftest import CP, VERSIONS, Workspace
 
 pytestmark = pytest.mark.integration
 
@@ -36,7 +36,7 @@ def snapshot(root: Path) -> dict[str, tuple[int, float]]:
             "$ kubectl --kubeconfig {state}/kubeconfig --context propertea-local apply",
             "# write {state}/cilium-values.yaml",
             "$ helm repo add cilium https://helm.cilium.io/ --force-update",
-            "$ helm upgrade --install cilium cilium/cilium --version 1.18.6",
+            f"$ helm upgrade --install cilium cilium/cilium --version {VERSIONS.cilium}",
             "$ KUBECONFIG={state}/kubeconfig cilium status --wait",
             "wait --for=condition=Ready nodes --all",
         ]),

@@ -39,7 +39,7 @@ def test_gen_config_argv(spec: ClusterSpec, settings: Settings) -> None:
         "--with-secrets", str(settings.state.path("secrets.decrypted.yaml")),
         "--install-image", "factory.talos.dev/metal-installer/x:v1.13.9",
         "--install-disk", "/dev/vda",
-        "--kubernetes-version", "1.36.0",
+        "--kubernetes-version", spec.versions.kubernetes,
         "--talos-version", "v1.13",
         "--config-patch", "@deploy/local-cluster/patches/common.yaml",
         "--config-patch-control-plane", "@deploy/local-cluster/patches/controlplane.yaml",
@@ -77,7 +77,7 @@ def test_cilium_install_uses_a_local_chart_when_configured(
         "cilium",
         "cilium/cilium",
         "--version",
-        "1.18.6",
+        spec.versions.cilium,
     )
     assert "--timeout" in from_repo and from_repo[from_repo.index("--timeout") + 1] == "300s"
     local = plan.cilium_install(make_settings(cilium_chart="/c/cilium.tgz"), spec, values, 300).argv

@@ -18,8 +18,6 @@ APPS = Path("apps")
 SERVICES = APPS / "services"
 PORTALS = APPS / "portals"
 IMAGE_PREFIX = "propertea-"
-#: The runtime image every service builds on (DESIGN: pinned by tag in Directory.Build.props).
-DOTNET_BASE_IMAGE = "mcr.microsoft.com/dotnet/aspnet:10.0"
 VERSION_FILE = "version.txt"
 CHANGELOG = "CHANGELOG.md"
 
@@ -39,9 +37,6 @@ class Component:
     #: ``<Version>`` of the csproj (kept equal to version.txt by release-please).
     project_version: str | None = None
     repository_url: str | None = None
-
-    def image_ref(self, registry: str) -> str:
-        return f"{registry.rstrip('/')}/{self.image}"
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)

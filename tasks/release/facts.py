@@ -34,16 +34,20 @@ def git(root: Path, *args: str, step: str = "") -> Command:
     return Command(("git", "-C", str(root), *args), step=step or f"git {args[0]}", read_only=True)
 
 
-def log_command(root: Path, rev: str = "HEAD", *, files: bool = True) -> Command:
+def log_command(root: Path, rev: str = "HEAD") -> Command:
     """Every commit reachable from ``rev``, newest first, with the files each one changed.
 
     A merge lists the files it changes against its first parent, as GitHub reports them to
     release-please; renames count as a delete plus an add.
     """
-    argv = ["-c", "core.quotePath=false", "log", "--no-color", f"--format={LOG_FORMAT}"]
-    if files:
-        argv += ["--no-renames", "--diff-merges=first-parent", "--name-only"]
-    return git(root, *argv, rev, "--", step="read the commit history")
+    return git(
+        root,
+        *("-c", "core.quotePath=false", "log", "--no-color", f"--format={LOG_FORMAT}"),
+        *("--no-renames", "--diff-merges=first-parent", "--name-only"),
+        rev,
+        "--",
+        step="read the commit history",
+    )
 
 
 def parse_log(output: str) -> Iterator[RawCommit]:
@@ -145,10 +149,6 @@ def ensure_repo(runner: Runner, root: Path) -> None:
             f"{root} is not a git repository with commits: {result.stderr.strip()}\n"
             "release tasks read the history of the repository they run in."
         )
-
-
-def short_sha(runner: Runner, root: Path, rev: str = "HEAD") -> str:
-    return runner.capture(git(root, "rev-parse", "--short=7", rev)).strip()
 
 
 def full_sha(runner: Runner, root: Path, rev: str = "HEAD") -> str:

@@ -131,10 +131,13 @@ def node_patches(env: Env) -> dict[str, str]:
 
     source = str(spec_path(env.c))
     schema = None
-    if env.settings.schema_dir:
+    s = env.settings
+    path = (
+        machineconfig.schema_file(s.schema_dir, env.spec.versions.talos) if s.schema_dir else None
+    )
+    if path is not None and (s.schema_required or path.is_file()):
         import json
 
-        path = machineconfig.schema_file(env.settings.schema_dir, env.spec.versions.talos)
         try:
             schema = json.loads(path.read_text())
         except (OSError, ValueError) as exc:

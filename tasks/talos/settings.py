@@ -35,7 +35,8 @@ DEFAULTS: dict[str, Any] = {
     # Where the admin kubeconfig is merged; default: <state>/kubeconfig.
     "kubeconfig": None,
     # Directory holding v<talos>.config.schema.json; the generated per-node patches are checked
-    # against it when set.
+    # against it. Unset: the one `inv validate` uses (validate.talos_schema_dir, or
+    # validate.shared_schemas/talos) when the file is there.
     "schema_dir": None,
     # The libvirt guests have one virtio disk.
     "install_disk": "/dev/vda",
@@ -84,6 +85,8 @@ class Settings:
     gateway_api_crds: Path
     kubeconfig: Path
     schema_dir: Path | None
+    #: False when schema_dir was derived from the validate settings (a missing file is skipped).
+    schema_required: bool
     install_disk: str
     gitops_handover: bool
     poll_interval: float
@@ -113,7 +116,8 @@ class Settings:
             cilium_chart=optional("cilium_chart"),
             gateway_api_crds=Path(raw["gateway_api_crds"]),
             kubeconfig=optional("kubeconfig") or state.kubeconfig,
-            schema_dir=optional("schema_dir"),
+            schema_dir=optional("schema_dir") or _validate_talos_schemas(c),
+            schema_required=bool(raw.get("schema_dir")),
             install_disk=str(raw["install_disk"]),
             gitops_handover=bool(raw["gitops_handover"]),
             poll_interval=interval,
@@ -156,6 +160,15 @@ class Settings:
 
     def patch(self, name: str) -> Path:
         return self.patches_dir / f"{name}.yaml"
+
+
+def _validate_talos_schemas(c: Context) -> Path | None:
+    validate = c.config.get("validate", {}) or {}
+    if validate.get("talos_schema_dir"):
+        return Path(str(validate["talos_schema_dir"])).expanduser()
+    if validate.get("shared_schemas"):
+        return Path(str(validate["shared_schemas"])).expanduser() / "talos"
+    return None
 
 
 def _merged(defaults: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:

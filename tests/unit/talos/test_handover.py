@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from tasks.core.config import ClusterSpec
+from tasks.core.errors import UserError
 from tasks.core.runner import Runner
 from tasks.talos import facts, ops, phases
 from tasks.talos.settings import Settings
@@ -55,3 +56,22 @@ def test_the_gitops_namespace_provides_install_and_bootstrap() -> None:
     steps = facts.gitops_handover()
     assert [name for name, _ in steps] == ["gitops.install", "gitops.bootstrap"]
     assert all(callable(fn) for _, fn in steps)
+
+
+def test_a_derived_schema_dir_without_the_file_is_skipped(
+    tmp_path: Path, spec: ClusterSpec
+) -> None:
+    from invoke.config import Config
+    from invoke.context import Context
+
+    c = Context(Config(overrides={"validate": {"shared_schemas": str(tmp_path)}}))
+    env = ops.Env(c, spec, Settings.from_context(c, spec), Runner(out=lambda _: None))
+    assert sorted(ops.node_patches(env)) == sorted(n.name for n in spec.nodes)
+    required = ops.Env(
+        c,
+        spec,
+        env.settings.__class__(**{**env.settings.__dict__, "schema_required": True}),
+        env.runner,
+    )
+    with pytest.raises(UserError, match=r"Talos schema .*/talos/v.*unreadable"):
+        ops.node_patches(required)

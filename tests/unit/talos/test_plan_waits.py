@@ -209,3 +209,21 @@ def test_until_polls_a_probe() -> None:
             sleep=clock.sleep,
             clock=clock,
         )
+
+
+def test_schema_dir_falls_back_to_the_validate_settings(tmp_path: Path, spec: ClusterSpec) -> None:
+    from invoke.config import Config
+    from invoke.context import Context
+
+    def settings_for(config: dict[str, object]) -> Settings:
+        return Settings.from_context(Context(Config(overrides=config)), spec)
+
+    assert settings_for({}).schema_dir is None
+    shared = settings_for({"validate": {"shared_schemas": str(tmp_path)}})
+    assert (shared.schema_dir, shared.schema_required) == (tmp_path / "talos", False)
+    own = settings_for(
+        {"validate": {"talos_schema_dir": "/v"}, "talos": {"schema_dir": str(tmp_path)}}
+    )
+    assert (own.schema_dir, own.schema_required) == (tmp_path, True)
+    derived = settings_for({"validate": {"talos_schema_dir": "/v"}})
+    assert derived.schema_dir == Path("/v")

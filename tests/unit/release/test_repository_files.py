@@ -9,6 +9,7 @@ import pytest
 from tasks.release.components import discover
 from tasks.release.releases import parse_repo
 from tasks.release.settings import drift
+from tasks.release.validation import check_release, unpinned_base
 
 REPO = Path(__file__).resolve().parents[3]
 
@@ -59,3 +60,32 @@ def test_parse_repo(value: str, expected: tuple[str, str, str]) -> None:
 
 def test_parse_repo_rejects_other_text() -> None:
     assert parse_repo("just words") is None
+
+
+@pytest.mark.parametrize(
+    ("image", "problem"),
+    [
+        ("mcr.microsoft.com/dotnet/aspnet:10.0", None),
+        ("nginxinc/nginx-unprivileged@sha256:abc", None),
+        (
+            "localhost:5000/nginx",
+            "base image localhost:5000/nginx has no tag: pin one (e.g. :10.0)",
+        ),
+        ("node:latest", "base image node:latest uses :latest: pin a version tag"),
+        ("", "no base image set (ContainerBaseImage or FROM): pin one by tag"),
+    ],
+)
+def test_unpinned_base_images(image: str, problem: str | None) -> None:
+    assert unpinned_base(image) == problem
+
+
+def test_validate_family_on_the_monorepo() -> None:
+    from tasks.validate.model import Result
+
+    class Workspace:
+        root = REPO
+
+    result = Result()
+    check_release(Workspace(), result)  # type: ignore[arg-type]
+    assert result.problems == []
+    assert result.files == {"release-please-config.json", ".release-please-manifest.json"}

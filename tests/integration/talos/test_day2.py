@@ -323,3 +323,13 @@ def test_phases_file_is_valid_json_after_reset(ws: Workspace) -> None:
     assert ws.inv("talos.reset", "--yes", "--node", "talos-worker-02").returncode == 0
     data = json.loads((ws.cluster_state / "phases.json").read_text())
     assert data == {}
+
+
+def test_missing_talosctl_names_how_to_install_it(ws: Workspace, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    ws.seed(["config"])
+    empty = tmp_path / "empty-bin"
+    empty.mkdir()
+    result = ws.inv("talos.health", PATH=str(empty))
+    assert result.returncode == 1
+    assert "`talosctl` is not installed or not on PATH (check cluster health)." in result.stderr
+    assert "Install: curl -sL https://talos.dev/install" in result.stderr

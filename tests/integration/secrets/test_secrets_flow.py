@@ -364,3 +364,37 @@ def test_configured_recipients_win_over_the_local_key(secrets_repo: SecretsRepo)
             ).returncode
             == 0
         )
+
+
+def test_decrypt_edit_and_reencrypt(secrets_repo: SecretsRepo, inv: Any, tmp_path: Path) -> None:
+    repo = secrets_repo
+    init(repo, inv)
+    target = "deploy/infrastructure/cert-manager/secrets.yaml"
+    token = repo.prompt_env()["PROPERTEA_SECRET_CLOUDFLARE_API_TOKEN"]
+    shown = inv("secrets.decrypt", target, cwd=repo.root)
+    assert shown.returncode == 0, shown.output
+    assert token in shown.stdout
+
+    editor = tmp_path / "editor.sh"
+    editor.write_text('#!/bin/sh\nprintf "added: by-the-editor\\n" >> "$1"\n')
+    editor.chmod(0o755)
+    edited = inv("secrets.edit", target, cwd=repo.root, env={"EDITOR": str(editor)})
+    assert edited.returncode == 0, edited.output
+    assert "by-the-editor" not in (repo.root / target).read_text()
+    assert "added: by-the-editor" in sops(repo, "decrypt", target).stdout
+
+    opened = inv("secrets.decrypt", target, "--in-place", cwd=repo.root)
+    assert opened.returncode == 0 and "run inv secrets.encrypt" in opened.output
+    assert token in (repo.root / target).read_text()
+    assert inv("secrets.check", cwd=repo.root).returncode == 1
+    assert inv("secrets.encrypt", "--path", target, cwd=repo.root).returncode == 0
+    assert token not in (repo.root / target).read_text()
+    assert inv("secrets.check", cwd=repo.root).returncode == 0
+
+
+def test_decrypt_refuses_a_file_no_rule_covers(secrets_repo: SecretsRepo, inv: Any) -> None:
+    result = inv("secrets.decrypt", "deploy/CONVENTIONS.md", cwd=secrets_repo.root)
+    assert result.returncode == 1
+    assert "no creation rule in .sops.yaml matches it" in result.output
+    missing = inv("secrets.decrypt", "deploy/nope.yaml", cwd=secrets_repo.root)
+    assert "deploy/nope.yaml: no such file" in missing.output

@@ -2,7 +2,7 @@
 
 ``release_please_goldens.json`` holds entries produced by release-please's own code
 (parseConventionalCommits + DefaultChangelogNotes, node) for the same commit messages, sha N = the
-hex digit N repeated 40 times, and the date pinned to 2026-01-15.
+hex digit (N mod 15) + 1 repeated 40 times, and the date pinned to 2026-01-15.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ REPO = Repo("propertea", "propertea")
 
 
 def _render(messages: list[str], previous: str | None, **kwargs: object) -> str:
-    commits = parse_commits([(f"{j + 1:x}" * 40, m) for j, m in enumerate(messages)])
+    commits = parse_commits([(f"{j % 15 + 1:x}" * 40, m) for j, m in enumerate(messages)])
     return render(
         commits,
         version="1.2.0",

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import posixpath
 import re
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -92,11 +93,11 @@ class Tree:
         """The files directly inside ``directory`` (indexed on first use)."""
         if not self._by_dir:
             for f in self.files.values():
-                self._by_dir.setdefault(str(Path(f.path).parent), []).append(f)
+                self._by_dir.setdefault(posixpath.dirname(f.path), []).append(f)
         return self._by_dir.get(directory, [])
 
     def component_dirs(self) -> set[str]:
-        return {str(Path(f.path).parent) for f in self.by_role("component")}
+        return {posixpath.dirname(f.path) for f in self.by_role("component")}
 
 
 def _rel(root: Path, path: Path) -> str:
@@ -115,15 +116,14 @@ def iter_yaml_files(base: Path) -> Iterator[Path]:
 
 
 def _ancestors(path: str) -> Iterator[str]:
-    parent = Path(path).parent
-    while str(parent) not in ("", "."):
-        yield parent.as_posix()
-        parent = parent.parent
+    parent = posixpath.dirname(path)
+    while parent:
+        yield parent
+        parent = posixpath.dirname(parent)
 
 
 def _role(path: str, spec_path: str, kustomize_dirs: set[str], chart_dirs: set[str]) -> str:
-    name = Path(path).name
-    directory = str(Path(path).parent)
+    directory, name = posixpath.split(path)
     if path == spec_path:
         return "spec"
     if name == ".sops.yaml":
@@ -165,9 +165,10 @@ def read_tree(
             tree.problems.append(
                 Finding(rel, None, "io/unreadable", f"cannot read: {exc.strerror or exc}")
             )
-    kustomize_dirs = {str(Path(p).parent) for p in texts if Path(p).name in KUSTOMIZATION_NAMES}
-    chart_dirs = {str(Path(p).parent) for p in texts if Path(p).name == "Chart.yaml"}
-    component_dirs = {str(Path(p).parent) for p in texts if Path(p).name == "component.yaml"}
+    split = [posixpath.split(p) for p in texts]
+    kustomize_dirs = {d for d, name in split if name in KUSTOMIZATION_NAMES}
+    chart_dirs = {d for d, name in split if name == "Chart.yaml"}
+    component_dirs = {d for d, name in split if name == "component.yaml"}
 
     def component_of(path: str) -> str | None:
         return next((a for a in _ancestors(path) if a in component_dirs), None)
@@ -190,7 +191,7 @@ def read_tree(
 
     for rel, source in tree.files.items():
         if source.role == "kustomization" and source.docs and source.docs[0].is_object:
-            directory = str(Path(rel).parent)
+            directory = posixpath.dirname(rel)
             k = Kustomization(directory, rel, source.docs[0].data, source.docs[0])
             tree.kustomizations[directory] = k
     for k in tree.kustomizations.values():

@@ -22,18 +22,20 @@ class _Constructor(yaml.constructor.SafeConstructor):  # type: ignore[misc]
         self.duplicates: list[tuple[int, str]] = []
 
     def construct_mapping(self, node: Any, deep: bool = False) -> dict[Any, Any]:
-        if isinstance(node, yaml.MappingNode):
-            seen: set[str] = set()
-            for key_node, _ in node.value:
-                if (
-                    isinstance(key_node, yaml.ScalarNode)
-                    and key_node.tag != "tag:yaml.org,2002:merge"
-                ):
-                    if key_node.value in seen:
-                        self.duplicates.append((key_node.start_mark.line + 1, key_node.value))
-                    seen.add(key_node.value)
+        if isinstance(node, yaml.MappingNode) and len(node.value) > 1:
+            keys = [k.value for k, _ in node.value if isinstance(k, yaml.ScalarNode)]
+            if len(set(keys)) != len(keys):
+                self._record_duplicates(node)
         mapping: dict[Any, Any] = super().construct_mapping(node, deep=deep)
         return mapping
+
+    def _record_duplicates(self, node: Any) -> None:
+        seen: set[str] = set()
+        for key_node, _ in node.value:
+            if isinstance(key_node, yaml.ScalarNode) and key_node.tag != "tag:yaml.org,2002:merge":
+                if key_node.value in seen:
+                    self.duplicates.append((key_node.start_mark.line + 1, key_node.value))
+                seen.add(key_node.value)
 
 
 _Constructor.add_constructor(

@@ -347,9 +347,10 @@ def cilium_status(settings: Settings, timeout: float) -> Command:
         "--wait",
         "--wait-duration",
         seconds(timeout),
+        "--kubeconfig",
+        settings.kubeconfig,
         "--context",
         settings.cluster,
-        env={"KUBECONFIG": str(settings.kubeconfig)},
         step="wait for Cilium to be healthy",
         timeout=timeout + 60,
     )

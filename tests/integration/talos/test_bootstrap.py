@@ -95,7 +95,17 @@ def expected_after_config(ws: Workspace) -> dict[str, list[list[str]]]:
             ],
         ],
         "nodes-ready": [
-            ["cilium", "status", "--wait", "--wait-duration", "1s", "--context", "propertea-local"],
+            [
+                "cilium",
+                "status",
+                "--wait",
+                "--wait-duration",
+                "1s",
+                "--kubeconfig",
+                ws.kubeconfig,
+                "--context",
+                "propertea-local",
+            ],
             [*kube, "wait", "--for=condition=Ready", "nodes", "--all", "--timeout=1s"],
         ],
     }

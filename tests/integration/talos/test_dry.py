@@ -37,7 +37,7 @@ def snapshot(root: Path) -> dict[str, tuple[int, float]]:
             "# write {state}/cilium-values.yaml",
             "$ helm repo add cilium https://helm.cilium.io/ --force-update",
             f"$ helm upgrade --install cilium cilium/cilium --version {VERSIONS.cilium}",
-            "$ KUBECONFIG={state}/kubeconfig cilium status --wait",
+            "$ cilium status --wait --wait-duration 1s --kubeconfig {state}/kubeconfig",
             "wait --for=condition=Ready nodes --all",
         ]),
         (["talos.health"], ["$ talosctl health --talosconfig"]),

@@ -25,6 +25,14 @@ from tests.conftest import REPO
 
 FLAGS_FILE = REPO.parent / "shared" / "reference" / "cli-flags.json"
 
+#: cilium-cli is not in the reference file: `cilium status` options and the inherited ones, from
+#: https://docs.cilium.io/en/latest/cmdref/cilium_status/
+CILIUM_STATUS = {
+    "--ignore-warnings", "--interactive", "--output", "-o", "--verbose", "--wait",
+    "--wait-duration", "--worker-count", "--as", "--as-group", "--context",
+    "--helm-release-name", "--kubeconfig", "--namespace", "-n",
+}  # fmt: skip
+
 
 @pytest.fixture(scope="module")
 def reference() -> dict[str, Any]:
@@ -57,6 +65,7 @@ def every_command(spec: ClusterSpec, settings: Settings) -> list[Command]:
         plan.cilium_repo(settings),
         plan.cilium_install(settings, spec, values, 600),
         plan.nodes_ready(settings, 600),
+        plan.cilium_status(settings, 600),
         plan.health(settings, spec, 300),
         plan.etcd_snapshot(settings, spec, Path("snap")),
         plan.upgrade_node(settings, worker, image, 600),
@@ -141,8 +150,11 @@ def test_every_flag_exists_upstream(
             sub = kubectl_subcommand(argv)
             allowed = set(kubectl_flags(sub))
             where = f"kubectl {sub}"
+        elif tool == "cilium":
+            assert argv[1] == "status", argv
+            allowed, where = CILIUM_STATUS, "cilium status"
         else:
-            continue
+            raise AssertionError(f"no flag reference for {tool}")
         for flag in flags(argv):
             checked.add((where, flag))
             if flag not in allowed:
@@ -151,6 +163,7 @@ def test_every_flag_exists_upstream(
     assert ("talosctl gen config", "--config-patch-control-plane") in checked
     assert ("helm upgrade", "--kube-context") in checked
     assert ("kubectl apply", "--server-side") in checked
+    assert ("cilium status", "--wait-duration") in checked
 
 
 def test_checker_rejects_a_flag_that_does_not_exist(reference: dict[str, Any]) -> None:

@@ -85,13 +85,13 @@ def in_parallel(env: Env, nodes: Sequence[Node], work: Callable[[Node], T]) -> d
 # -- secrets ---------------------------------------------------------------------------------
 
 
-def secrets(env: Env) -> bool:
-    """Generate the secrets bundle once and commit it sops-encrypted. True when it was created."""
+def secrets(env: Env) -> None:
+    """Generate the secrets bundle once and commit it sops-encrypted; never overwrite it."""
     s = env.settings
     state = facts.bundle_state(s.secrets_file)
     if state is facts.Bundle.ENCRYPTED:
         console.ok(f"{s.secrets_file} exists (sops-encrypted): nothing to do.")
-        return False
+        return
     if state is facts.Bundle.PLAINTEXT:
         raise UserError(facts.plaintext_message(s.secrets_file))
     if not s.sops_config.is_file():
@@ -110,7 +110,7 @@ def secrets(env: Env) -> bool:
         s.secrets_file.parent.mkdir(parents=True, exist_ok=True)
     env.runner.execute(steps)
     if env.dry:
-        return True
+        return
     if facts.bundle_state(s.secrets_file) is not facts.Bundle.ENCRYPTED:
         s.secrets_file.unlink(missing_ok=True)
         raise UserError(
@@ -119,7 +119,6 @@ def secrets(env: Env) -> bool:
         )
     s.generated_secrets.unlink()
     console.ok(f"wrote {s.secrets_file} (sops-encrypted): commit it.")
-    return True
 
 
 # -- machine configs -------------------------------------------------------------------------
@@ -203,6 +202,14 @@ def require_talosconfig(env: Env) -> None:
 # -- nodes -----------------------------------------------------------------------------------
 
 
+def mode_of(env: Env, node: Node) -> facts.NodeMode:
+    """The node's mode; under --dry an unreachable node is assumed fresh (maintenance)."""
+    found = facts.node_mode(env.runner, env.settings, node)
+    if env.dry and found.mode is facts.Mode.UNREACHABLE:
+        return facts.NodeMode(facts.Mode.MAINTENANCE)
+    return found
+
+
 def wait_for_nodes(env: Env, nodes: Sequence[Node]) -> dict[str, facts.Mode]:
     """Wait until every node answers on the Talos API, in maintenance mode or configured."""
     s = env.settings
@@ -213,11 +220,11 @@ def wait_for_nodes(env: Env, nodes: Sequence[Node]) -> dict[str, facts.Mode]:
         for node in nodes:
             if node.name in modes:
                 continue
-            found = facts.node_mode(env.runner, s, node)
-            if found.mode is facts.Mode.UNREACHABLE and not env.dry:
+            found = mode_of(env, node)
+            if found.mode is facts.Mode.UNREACHABLE:
                 last[node.name] = found.detail
                 continue
-            mode = facts.Mode.MAINTENANCE if env.dry else found.mode
+            mode = found.mode
             modes[node.name] = mode
             console.info(f"{node.name} ({node.ip}): {mode.value}")
         pending = [n for n in nodes if n.name not in modes]
@@ -245,8 +252,8 @@ def apply(env: Env, nodes: Sequence[Node]) -> dict[str, facts.Mode]:
         applied: list[facts.Mode] = []
 
         def attempt() -> tuple[bool, str]:
-            found = facts.node_mode(env.runner, s, node)
-            mode = facts.Mode.MAINTENANCE if env.dry else found.mode
+            found = mode_of(env, node)
+            mode = found.mode
             if mode is facts.Mode.UNREACHABLE:
                 return False, found.detail or "no answer on the Talos API"
             command = plan.apply_config(s, node, insecure=mode is facts.Mode.MAINTENANCE)

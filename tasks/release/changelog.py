@@ -101,6 +101,19 @@ def _section_for(commit: ConventionalCommit, sections: Sequence[Section]) -> Sec
     return None
 
 
+def _shown(commit: ConventionalCommit, sections: Sequence[Section]) -> bool:
+    """The preset shows breaking changes and Release-As commits of any type, else visible types."""
+    if commit.breaking or commit.release_as is not None:
+        return True
+    entry = _section_for(commit, sections)
+    return entry is not None and not entry.hidden
+
+
+def user_facing(commits: Sequence[ConventionalCommit], sections: Sequence[Section]) -> bool:
+    """Whether the notes would hold more than their heading: release-please releases only then."""
+    return any(_shown(c, sections) for c in commits)
+
+
 def render(
     commits: Sequence[ConventionalCommit],
     *,
@@ -116,10 +129,9 @@ def render(
     notes: list[str] = []
     groups: dict[str, list[dict[str, Any]]] = {}
     for commit in commits:
-        entry = _section_for(commit, sections)
-        shown = commit.breaking or commit.release_as is not None
-        if not shown and (entry is None or entry.hidden):
+        if not _shown(commit, sections):
             continue
+        entry = _section_for(commit, sections)
         scope = None if commit.scope == "*" else commit.scope
         if commit.breaking_note is not None:
             text = re.sub(r"\(#(\d+)\)", rf"([#\1]({issue_url}\1))", commit.breaking_note, count=1)
@@ -169,11 +181,6 @@ def render(
             out += line + "\n"
         out += "\n"
     return out.strip()
-
-
-def is_empty(entry: str) -> bool:
-    """release-please opens no release when the notes are only the heading."""
-    return len(entry.split("\n")) <= 1
 
 
 _VERSION_HEADER_RE = re.compile(r"\n###? v?[0-9\[]")

@@ -58,6 +58,8 @@ class ConventionalCommit:
 
 def split_messages(message: str) -> list[str]:
     """One raw message -> the commit messages it holds (release-please ``splitMessages``)."""
+    if "BEGIN_NESTED_COMMIT" not in message and "\n\n" not in message.replace("\r", ""):
+        return [message] if message else []
     parts = message.split("BEGIN_NESTED_COMMIT")
     main = parts[0]
     nested: list[str] = []

@@ -5,10 +5,11 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from tasks.core.errors import UserError
-from tasks.release.changelog import Repo, is_empty, render
+from tasks.release.changelog import Repo, Section, render, user_facing
 from tasks.release.conventional import ConventionalCommit, parse_commits
 from tasks.release.facts import RawCommit
 from tasks.release.settings import PackageSettings
@@ -25,8 +26,23 @@ class Release:
     previous_tag: str | None
     commits: int
     release: bool
-    notes: str
     conventional: tuple[ConventionalCommit, ...] = field(default=(), repr=False)
+    repo: Repo = field(default=Repo("owner", "repo"), repr=False)
+    date: str = field(default="", repr=False)
+    sections: tuple[Section, ...] = field(default=(), repr=False)
+
+    @cached_property
+    def notes(self) -> str:
+        """The CHANGELOG entry (rendered on first use: release.next never needs it)."""
+        return render(
+            self.conventional,
+            version=self.next,
+            current_tag=self.tag,
+            previous_tag=self.previous_tag,
+            repo=self.repo,
+            date=self.date,
+            sections=self.sections,
+        )
 
     def summary(self) -> dict[str, Any]:
         return {
@@ -78,27 +94,19 @@ def next_release(
         nxt = bump(current, conventional, settings.rules)
     else:
         nxt = _version(settings.initial_version, f"initial-version of {settings.path}")
-    tag = settings.tag(str(nxt))
-    notes = render(
-        conventional,
-        version=str(nxt),
-        current_tag=tag,
-        previous_tag=previous_tag,
-        repo=repo,
-        date=date,
-        sections=settings.sections,
-    )
     return Release(
         component=settings.component,
         path=settings.path,
         current=str(current) if current is not None else None,
         next=str(nxt),
-        tag=tag,
+        tag=settings.tag(str(nxt)),
         previous_tag=previous_tag,
         commits=len(raw),
-        release=bool(conventional) and not is_empty(notes),
-        notes=notes,
+        release=user_facing(conventional, settings.sections),
         conventional=tuple(conventional),
+        repo=repo,
+        date=date,
+        sections=tuple(settings.sections),
     )
 
 

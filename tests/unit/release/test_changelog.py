@@ -12,7 +12,15 @@ from pathlib import Path
 
 import pytest
 
-from tasks.release.changelog import Repo, Section, is_empty, prepend, render, sections_from_config
+from tasks.release.changelog import (
+    DEFAULT_SECTIONS,
+    Repo,
+    Section,
+    prepend,
+    render,
+    sections_from_config,
+    user_facing,
+)
 from tasks.release.conventional import parse_commits
 
 GOLDENS = json.loads(Path(__file__).with_name("release_please_goldens.json").read_text())
@@ -52,9 +60,17 @@ def test_sections_order_and_blank_lines() -> None:
     )
 
 
-def test_only_hidden_types_is_empty() -> None:
-    assert is_empty(_render(["chore: deps", "docs: readme"], "company-v1.1.0"))
-    assert not is_empty(_render(["chore: deps", "fix: x"], "company-v1.1.0"))
+@pytest.mark.parametrize("case", sorted(GOLDENS))
+def test_user_facing_means_more_than_the_heading(case: str) -> None:
+    golden = GOLDENS[case]
+    commits = parse_commits([("a" * 40, m) for m in golden["messages"]])
+    assert user_facing(commits, DEFAULT_SECTIONS) == (len(golden["notes"].split("\n")) > 1)
+
+
+def test_only_hidden_types_is_not_user_facing() -> None:
+    hidden = parse_commits([("a" * 40, "chore: deps"), ("b" * 40, "docs: readme")])
+    assert not user_facing(hidden, DEFAULT_SECTIONS)
+    assert _render(["chore: deps", "docs: readme"], "company-v1.1.0").count("\n") == 0
 
 
 def test_changelog_sections_from_config_unhide_a_type() -> None:

@@ -28,7 +28,7 @@ def changing_lines(output: str) -> list[str]:
     ]
 
 
-def test_up_creates_network_and_vms_then_converges_and_destroy_leaves_nothing(
+def test_up_converges_stop_waits_or_forces_start_and_destroy_leaves_nothing(
     libvirt: Any, tiny_cluster: Any, inv_here: Any, inv: Any
 ) -> None:
     cl = tiny_cluster
@@ -89,6 +89,37 @@ def test_up_creates_network_and_vms_then_converges_and_destroy_leaves_nothing(
         (v["vm"], v["state"], v["vcpus"], v["memory_mib"], v["mac"]) for v in report["vms"]
     ] == [(name, "running", 1, 256, node_mac) for name, node_mac in cl.nodes.items()]
 
+    names = list(cl.nodes)
+
+    # The guests have no OS, so nothing answers the ACPI power button.
+    patient = inv_here("infra.stop", "--timeout", "1", env=env)
+    assert patient.returncode != 0
+    assert "Still running after 1s" in patient.output and "--force" in patient.output
+
+    forced = inv_here("--echo", "infra.stop", "--timeout", "1", "--force", env=env)
+    assert forced.returncode == 0, forced.output
+    assert [a[3:] for a in commands(forced.stdout, "virsh") if a[3] in {"shutdown", "destroy"}] == [
+        *[["shutdown", n] for n in names],
+        *[["destroy", n] for n in names],
+    ]
+    for name in names:
+        assert libvirt.virsh("domstate", name).strip() == "shut off"
+
+    libvirt.virsh("setmaxmem", names[0], "300M", "--config")
+    drift = inv_here("--echo", "infra.vms", env=env)
+    assert drift.returncode == 0, drift.output
+    assert f"{names[0]}: memory 300 MiB, spec 256 MiB" in drift.output
+    assert changing_lines(drift.stdout) == []
+
+    started = inv_here("--echo", "infra.start", env=env)
+    assert started.returncode == 0, started.output
+    assert [a[3:] for a in commands(started.stdout, "virsh") if a[3] == "start"] == [
+        ["start", n] for n in names
+    ]
+    for name in names:
+        assert libvirt.virsh("domstate", "--reason", name).strip() == "running (booted)"
+    assert "nothing to do" in inv_here("infra.start", env=env).stdout
+
     refused = inv_here("infra.destroy", env=env)
     assert refused.returncode != 0
     assert "pass --yes" in refused.output
@@ -147,40 +178,3 @@ def test_network_with_a_different_definition_is_replaced_only_with_yes(
     converged = inv_here("infra.network", env=cl.env)
     assert converged.returncode == 0
     assert "nothing to do" in converged.stdout
-
-
-def test_stop_waits_then_force_powers_off_start_and_drift(
-    libvirt: Any, tiny_cluster: Any, inv_here: Any
-) -> None:
-    cl = tiny_cluster
-    assert inv_here("infra.up", "--offline", "--iso", str(cl.iso), env=cl.env).returncode == 0
-    names = list(cl.nodes)
-
-    # The guests have no OS, so nothing answers the ACPI power button.
-    patient = inv_here("infra.stop", "--timeout", "1", env=cl.env)
-    assert patient.returncode != 0
-    assert "Still running after 1s" in patient.output and "--force" in patient.output
-
-    forced = inv_here("--echo", "infra.stop", "--timeout", "1", "--force", env=cl.env)
-    assert forced.returncode == 0, forced.output
-    assert [a[3:] for a in commands(forced.stdout, "virsh") if a[3] in {"shutdown", "destroy"}] == [
-        *[["shutdown", n] for n in names],
-        *[["destroy", n] for n in names],
-    ]
-    for name in names:
-        assert libvirt.virsh("domstate", name).strip() == "shut off"
-
-    libvirt.virsh("setmaxmem", names[0], "300M", "--config")
-    drift = inv_here("--echo", "infra.vms", env=cl.env)
-    assert drift.returncode == 0, drift.output
-    assert f"{names[0]}: memory 300 MiB, spec 256 MiB" in drift.output
-    assert changing_lines(drift.stdout) == []
-
-    started = inv_here("--echo", "infra.start", env=cl.env)
-    assert started.returncode == 0, started.output
-    assert [a[3:] for a in commands(started.stdout, "virsh") if a[3] == "start"] == [
-        ["start", n] for n in names
-    ]
-    for name in names:
-        assert libvirt.virsh("domstate", "--reason", name).strip() == "running (booted)"
-    assert "nothing to do" in inv_here("infra.start", env=cl.env).stdout

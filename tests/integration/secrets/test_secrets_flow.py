@@ -54,9 +54,7 @@ def assert_no_key_material(repo: SecretsRepo, text: str, *key_files: Path) -> No
             assert base64.b64encode(content.encode()).decode() not in text
 
 
-def init(repo: SecretsRepo, inv: Any, *, trim: bool = True) -> Any:
-    if trim:
-        repo.trim()
+def init(repo: SecretsRepo, inv: Any) -> Any:
     result = inv("secrets.init", cwd=repo.root, env=repo.prompt_env())
     assert result.returncode == 0, result.output
     return result
@@ -64,7 +62,7 @@ def init(repo: SecretsRepo, inv: Any, *, trim: bool = True) -> Any:
 
 def test_init_encrypts_every_template_and_check_passes(secrets_repo: SecretsRepo, inv: Any) -> None:
     repo = secrets_repo
-    result = init(repo, inv, trim=False)
+    result = init(repo, inv)
     assert repo.key_file.stat().st_mode & 0o777 == 0o600
     assert repo.key_file.parent.stat().st_mode & 0o777 == 0o700
     me = public_key(repo, repo.key_file)
@@ -132,9 +130,8 @@ def test_missing_prompt_values_fail_before_anything_is_written(
     assert not any(p.exists() for p in secret_files(repo))
 
 
-def test_planted_plaintext_fails_check_with_its_path(secrets_repo: SecretsRepo, inv: Any) -> None:
-    repo = secrets_repo
-    init(repo, inv)
+def test_planted_plaintext_fails_check_with_its_path(ready_repo: SecretsRepo, inv: Any) -> None:
+    repo = ready_repo
     planted = repo.root / "deploy/platform/extra/secrets.yaml"
     planted.parent.mkdir(parents=True)
     planted.write_text("password: hunter2-Plain-9\n")
@@ -158,9 +155,8 @@ def test_planted_plaintext_fails_check_with_its_path(secrets_repo: SecretsRepo, 
     assert "nothing to do" in inv("secrets.encrypt", cwd=repo.root).output
 
 
-def test_a_file_for_other_recipients_is_reported(secrets_repo: SecretsRepo, inv: Any) -> None:
-    repo = secrets_repo
-    init(repo, inv)
+def test_a_file_for_other_recipients_is_reported(ready_repo: SecretsRepo, inv: Any) -> None:
+    repo = ready_repo
     other = public_key(repo, new_key(repo, "other.txt"))
     target = repo.root / "deploy/platform/extra/secrets.yaml"
     target.parent.mkdir(parents=True)
@@ -182,9 +178,8 @@ def test_a_file_for_other_recipients_is_reported(secrets_repo: SecretsRepo, inv:
     assert any("does not decrypt with the local key" in m for m in mine)
 
 
-def test_rotate_moves_every_file_to_the_new_key(secrets_repo: SecretsRepo, inv: Any) -> None:
-    repo = secrets_repo
-    init(repo, inv)
+def test_rotate_moves_every_file_to_the_new_key(ready_repo: SecretsRepo, inv: Any) -> None:
+    repo = ready_repo
     old = public_key(repo, repo.key_file)
     new_file = new_key(repo, "new.txt")
     new = public_key(repo, new_file)
@@ -208,9 +203,8 @@ def test_rotate_moves_every_file_to_the_new_key(secrets_repo: SecretsRepo, inv: 
     assert check.returncode == 0, check.output
 
 
-def test_rotate_remove_needs_confirmation(secrets_repo: SecretsRepo, inv: Any) -> None:
-    repo = secrets_repo
-    init(repo, inv)
+def test_rotate_remove_needs_confirmation(ready_repo: SecretsRepo, inv: Any) -> None:
+    repo = ready_repo
     other = public_key(repo, new_key(repo, "other.txt"))
     me = public_key(repo, repo.key_file)
     assert inv("secrets.rotate", "--add", other, cwd=repo.root).returncode == 0
@@ -232,18 +226,14 @@ def test_rotate_remove_needs_confirmation(secrets_repo: SecretsRepo, inv: Any) -
         ),
     ],
 )
-def test_rotate_bad_input(
-    secrets_repo: SecretsRepo, inv: Any, args: list[str], message: str
-) -> None:
-    init(secrets_repo, inv)
-    result = inv("secrets.rotate", *args, "--yes", cwd=secrets_repo.root)
+def test_rotate_bad_input(ready_repo: SecretsRepo, inv: Any, args: list[str], message: str) -> None:
+    result = inv("secrets.rotate", *args, "--yes", cwd=ready_repo.root)
     assert result.returncode == 1
     assert message in result.output and "Traceback" not in result.output
 
 
-def test_rotate_refuses_to_remove_every_recipient(secrets_repo: SecretsRepo, inv: Any) -> None:
-    repo = secrets_repo
-    init(repo, inv)
+def test_rotate_refuses_to_remove_every_recipient(ready_repo: SecretsRepo, inv: Any) -> None:
+    repo = ready_repo
     me = public_key(repo, repo.key_file)
     result = inv("secrets.rotate", "--remove", me, "--yes", cwd=repo.root)
     assert result.returncode == 1
@@ -257,10 +247,9 @@ def test_encrypt_before_init_says_what_to_run(secrets_repo: SecretsRepo, inv: An
 
 
 def test_bootstrap_pipes_the_key_secret_and_never_shows_the_key(
-    secrets_repo: SecretsRepo, inv: Any, tmp_path: Path
+    ready_repo: SecretsRepo, inv: Any, tmp_path: Path
 ) -> None:
-    repo = secrets_repo
-    init(repo, inv)
+    repo = ready_repo
     state = tmp_path / "state"
     kubeconfig = state / "propertea-local" / "kubeconfig"
     kubeconfig.parent.mkdir(parents=True)
@@ -280,9 +269,8 @@ def test_bootstrap_pipes_the_key_secret_and_never_shows_the_key(
     assert_no_key_material(repo, result.output)
 
 
-def test_validate_runs_the_sops_family(secrets_repo: SecretsRepo, inv: Any) -> None:
-    repo = secrets_repo
-    init(repo, inv)
+def test_validate_runs_the_sops_family(ready_repo: SecretsRepo, inv: Any) -> None:
+    repo = ready_repo
     ok = inv("validate", "--only", "sops", cwd=repo.root)
     assert ok.returncode == 0, ok.output
     planted = repo.root / "deploy/platform/extra/secrets.yaml"
@@ -294,7 +282,7 @@ def test_validate_runs_the_sops_family(secrets_repo: SecretsRepo, inv: Any) -> N
 
 
 def test_verification_catches_a_removed_key_that_still_opens_a_file(
-    secrets_repo: SecretsRepo, inv: Any
+    ready_repo: SecretsRepo, inv: Any
 ) -> None:
     from plumbum import local
 
@@ -302,8 +290,7 @@ def test_verification_catches_a_removed_key_that_still_opens_a_file(
     from tasks.core.runner import Runner
     from tasks.secrets import ops
 
-    repo = secrets_repo
-    init(repo, inv)
+    repo = ready_repo
     me = public_key(repo, repo.key_file)
     [identity] = identities(repo.key_file.read_text())
     files = [p.relative_to(repo.root).as_posix() for p in secret_files(repo)]
@@ -366,9 +353,8 @@ def test_configured_recipients_win_over_the_local_key(secrets_repo: SecretsRepo)
         )
 
 
-def test_decrypt_edit_and_reencrypt(secrets_repo: SecretsRepo, inv: Any, tmp_path: Path) -> None:
-    repo = secrets_repo
-    init(repo, inv)
+def test_decrypt_edit_and_reencrypt(ready_repo: SecretsRepo, inv: Any, tmp_path: Path) -> None:
+    repo = ready_repo
     target = "deploy/infrastructure/cert-manager/secrets.yaml"
     token = repo.prompt_env()["PROPERTEA_SECRET_CLOUDFLARE_API_TOKEN"]
     shown = inv("secrets.decrypt", target, cwd=repo.root)

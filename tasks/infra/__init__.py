@@ -194,9 +194,11 @@ def _converge_vms(
             raise UserError(
                 f"No Talos ISO at {iso_path}: run `inv infra.image` first, or pass --iso PATH."
             )
-        if facts.reachable and facts.network is None and not network_planned:
+        usable = facts.network is not None and facts.network.state.active
+        if facts.reachable and not usable and not network_planned:
+            what = "is not active" if facts.network else "does not exist"
             raise UserError(
-                f"The network {spec.network.name} does not exist at {settings.uri}: "
+                f"The network {spec.network.name} {what} at {settings.uri}: "
                 "run `inv infra.network` (or `inv infra.up`) first."
             )
         variants = known_os_variants(runner)

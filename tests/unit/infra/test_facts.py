@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from tasks.core.runner import Command, Result, Runner
 from tasks.infra.facts import (
     Disk,
     DomainInfo,
     Interface,
     NetworkState,
+    known_os_variants,
     parse_dhcp_leases,
     parse_domblklist,
     parse_domiflist,
@@ -89,3 +91,21 @@ def test_dhcp_leases_map_mac_to_ip() -> None:
         "52:54:00:50:00:11": "192.168.50.11",
     }
     assert parse_dhcp_leases(LEASES.split("\n 2026", maxsplit=1)[0] + "\n") == {}
+
+
+class _OsinfoRunner(Runner):
+    def __init__(self, result: Result) -> None:
+        super().__init__()
+        self.result = result
+        self.asked: list[tuple[str, ...]] = []
+
+    def check(self, command: Command) -> Result:
+        self.asked.append(command.argv)
+        return self.result
+
+
+def test_known_os_variants_reads_virt_install_osinfo_list() -> None:
+    runner = _OsinfoRunner(Result(0, "almalinux9\nlinux2022\nwin10, win10-x64\n", ""))
+    assert known_os_variants(runner) == {"almalinux9", "linux2022", "win10", "win10-x64"}
+    assert runner.asked == [("virt-install", "--osinfo", "list")]
+    assert known_os_variants(_OsinfoRunner(Result(1, "", "unknown option"))) == set()

@@ -75,6 +75,8 @@ def install(
         if current == inputs.values:
             say(f"Argo CD (argo-cd {release.chart_version}) has these values: nothing to do")
             return
+    wrapped = " (the argo-cd part of the wrapper chart's values)" if inputs.wrapper_version else ""
+    say(f"values on stdin from {', '.join(str(f) for f in files)}{wrapped}")
     steps = []
     if chart is None:
         steps.append(plan.repo_add(inputs.repo_url or plan.DEFAULT_REPO_URL))

@@ -5,6 +5,7 @@ Tasks in ``__init__`` only parse options; the bootstrap phases reuse these funct
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -260,6 +261,8 @@ def apply(env: Env, nodes: Sequence[Node]) -> dict[str, facts.Mode]:
             try:
                 env.runner.run(command)
             except CommandFailed as exc:
+                if not any(re.search(p, exc.stderr) for p in plan.TRANSIENT):
+                    raise
                 return False, exc.text
             applied.append(mode)
             return True, ""

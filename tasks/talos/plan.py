@@ -39,6 +39,19 @@ LOOK_AT_CILIUM = (
 LOOK_AT_NODES = "`kubectl get nodes -o wide`, `cilium status`, `inv talos.logs kubelet --node NODE`"
 LOOK_AT_HEALTH = "`inv talos.dashboard`, `inv talos.logs kubelet`, `inv talos.dmesg`"
 
+#: talosctl errors that mean "the node is not answering yet" (booting, installing, rebooting);
+#: anything else (a config the node rejects) is not retried.
+TRANSIENT = (
+    r"connection refused",
+    r"Unavailable",
+    r"[Dd]eadline ?[Ee]xceeded",
+    r"i/o timeout",
+    r"no route to host",
+    r"connection reset",
+    r"\bEOF\b",
+    r"timed out",
+)
+
 SOPS_HINT = (
     "check that .sops.yaml has a creation rule for the bundle and that your age key is in "
     "SOPS_AGE_KEY_FILE (see `inv secrets.*`)"
@@ -235,6 +248,8 @@ def apply_config(settings: Settings, node: Node, *, insecure: bool) -> Command:
         settings.node_config(node),
         step=f"apply the machine config to {node.name}"
         + (" (maintenance mode)" if insecure else ""),
+        hint=f"`talosctl validate --config {settings.node_config(node)} --mode metal`, "
+        + LOOK_AT_NODE.replace("NODE", node.name),
     )
 
 

@@ -19,7 +19,7 @@ class TimedOut(UserError):
 
 
 def timeout_message(what: str, timeout: float, attempts: int, last: str, look_at: str) -> str:
-    lines = [f"Timed out after {timeout:.0f}s waiting for {what} ({attempts} attempt(s))."]
+    lines = [f"Timed out after {timeout:g}s waiting for {what} ({attempts} attempt(s))."]
     if last:
         lines.append("  last error:")
         lines += [f"    {line}" for line in last.strip().splitlines()]
@@ -51,7 +51,7 @@ def until_ok(
         if clock() + interval >= deadline:
             raise TimedOut(timeout_message(what, timeout, attempts, last, look_at))
         if attempts == 1:
-            runner.say(f"    waiting for {what} (up to {timeout:.0f}s)")
+            runner.say(f"    waiting for {what} (up to {timeout:g}s)")
         sleep(interval)
 
 
@@ -77,5 +77,5 @@ def until(
         if clock() + interval >= deadline:
             raise TimedOut(timeout_message(what, timeout, attempts, detail, look_at))
         if attempts == 1:
-            say(f"    waiting for {what} (up to {timeout:.0f}s)")
+            say(f"    waiting for {what} (up to {timeout:g}s)")
         sleep(interval)

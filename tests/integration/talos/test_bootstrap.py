@@ -170,7 +170,7 @@ SHORT = {
 LOOK_AT = {
     "config": "generate the machine configs failed",
     "wait-maintenance": "look at: `inv infra.status`",
-    "apply": "look at: `inv talos.dmesg --node talos-",
+    "apply": "try: `talosctl validate --config",
     "bootstrap-etcd": "look at: `inv talos.logs etcd`",
     "kubeconfig": "look at: `inv talos.logs kubelet`",
     "gateway-api-crds": "look at: `inv talos.logs kubelet`",
@@ -215,7 +215,7 @@ def test_waits_are_bounded_by_the_configured_timeout(ws: Workspace) -> None:
     result = ws.inv("talos.bootstrap", INVOKE_TALOS_TIMEOUTS_CILIUM="1.5")
     assert result.returncode == 1, result.output
     assert (
-        f"Timed out after 2s waiting for Cilium {VERSIONS.cilium} to install (1 attempt(s))."
+        f"Timed out after 1.5s waiting for Cilium {VERSIONS.cilium} to install (1 attempt(s))."
         in result.stderr
     )
     assert "timed out after" in result.stderr

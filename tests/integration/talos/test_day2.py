@@ -81,11 +81,26 @@ def test_apply_failures_are_reported_per_node(ws: Workspace) -> None:
             }
         ]
     )
-    result = ws.inv("talos.apply", INVOKE_TALOS_TIMEOUTS_APPLY="0.3")
+    result = ws.inv("talos.apply", INVOKE_TALOS_TIMEOUTS_APPLY="30")
     assert result.returncode == 1
     assert "1 of 3 node(s) failed:" in result.stderr
-    assert "- talos-worker-02: Timed out after 0s waiting for talos-worker-02" in result.stderr
+    assert "- talos-worker-02: apply the machine config to talos-worker-02" in result.stderr
     assert "invalid config" in result.stderr
+    # A rejected config is not retried; the other nodes still got theirs.
+    applies = [a for a in ws.calls("talosctl") if a[0] == "apply-config"]
+    assert len(applies) == 3
+    assert "talos-worker-01: config applied" in result.stdout
+
+
+def test_apply_gives_up_on_a_node_that_never_answers(ws: Workspace) -> None:
+    ws.seed(["config"])
+    ws.scenario(
+        [{"tool": "talosctl", "match": ["apply-config", "--nodes", W2], "exit": 1,
+          "stderr": "rpc error: code = Unavailable desc = connection refused"}]
+    )  # fmt: skip
+    result = ws.inv("talos.apply", "--node", "talos-worker-02", INVOKE_TALOS_TIMEOUTS_APPLY="0.3")
+    assert result.returncode == 1
+    assert "Timed out after 0.3s waiting for talos-worker-02 (192.168.50.12)" in result.stderr
     assert "look at: `inv talos.dmesg --node talos-worker-02`" in result.stderr
 
 

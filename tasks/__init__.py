@@ -25,6 +25,8 @@ CONFIG_DEFAULTS = {
     "infra": {"virt_type": "kvm", "cpu_model": "host-passthrough", "image_dir": None},
     "images": {"registry": "ghcr.io/propertea"},
     "validate": {"schema_dir": None, "allow_unknown_kinds": {}},
+    # Extra age recipients for .sops.yaml; empty means the local key's public key only.
+    "secrets": {"age_recipients": []},
 }
 
 

@@ -7,7 +7,6 @@ fixtures build FROM scratch.
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import socket
@@ -16,23 +15,12 @@ import tempfile
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
+from tests.integration.images.engine import Engine
 from tests.integration.release.gitrepo import GitRepo
-
-
-@dataclass(frozen=True)
-class Engine:
-    docker_host: str
-    registry: str  # 127.0.0.1:<port>
-
-    def tags(self, repository: str) -> list[str]:
-        url = f"http://{self.registry}/v2/{repository}/tags/list"
-        with urllib.request.urlopen(url, timeout=10) as response:  # loopback only
-            return sorted(json.load(response).get("tags") or [])
 
 
 def _free_port() -> int:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.integration.images.conftest import Engine
+from tests.integration.images.engine import Engine
 from tests.integration.release.gitrepo import GitRepo
 
 # One engine for these tests under xdist (`--dist loadgroup`): they share a worker.

@@ -21,6 +21,18 @@ if TYPE_CHECKING:
 NODE_HELP = "node name from the cluster spec (default: {})"
 
 
+def _lines(value: str | None) -> int | None:
+    """Invoke passes an option without a typed default as text."""
+    from tasks.core.errors import UserError
+
+    if value is None:
+        return None
+    try:
+        return int(value)
+    except ValueError:
+        raise UserError(f"--tail {value!r}: expected a number of lines.", code=2) from None
+
+
 def _env(c: Context) -> Env:
     from tasks.talos.ops import Env
 
@@ -143,17 +155,18 @@ def logs(  # noqa: PLR0917 (Invoke maps positional parameters to options)
     node: str | None = None,
     kubernetes: bool = False,
     follow: bool = False,
-    tail: int | None = None,
+    tail: str | None = None,
 ) -> None:
     """Logs of a Talos service on a node."""
     from tasks.talos import ops, plan
 
+    lines = _lines(tail)
     env = _env(c)
     target = env.one_node(node)
     ops.require_talosconfig(env)
     ops.passthrough(
         env,
-        plan.logs(env.settings, target, service, kubernetes=kubernetes, follow=follow, tail=tail),
+        plan.logs(env.settings, target, service, kubernetes=kubernetes, follow=follow, tail=lines),
     )
 
 

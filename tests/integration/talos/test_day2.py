@@ -348,3 +348,9 @@ def test_missing_talosctl_names_how_to_install_it(ws: Workspace, tmp_path) -> No
     assert result.returncode == 1
     assert "`talosctl` is not installed or not on PATH (check cluster health)." in result.stderr
     assert "Install: curl -sL https://talos.dev/install" in result.stderr
+
+
+def test_tail_must_be_a_number(ws: Workspace) -> None:
+    result = ws.inv("talos.logs", "etcd", "--tail", "lots")
+    assert result.returncode == 2
+    assert "--tail 'lots': expected a number of lines." in result.stderr

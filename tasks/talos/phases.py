@@ -170,13 +170,15 @@ NAMES = tuple(p.name for p in PHASES)
 
 def _check_name(option: str, name: str) -> None:
     if name not in NAMES:
-        raise UserError(f"{option} {name!r}: not a phase. Phases, in order: {', '.join(NAMES)}.")
+        raise UserError(
+            f"{option} {name!r}: not a phase. Phases, in order: {', '.join(NAMES)}.", code=2
+        )
 
 
 def selected(from_: str | None, only: str | None) -> list[str]:
     """The phases a run considers (done ones are still skipped unless forced)."""
     if from_ and only:
-        raise UserError("--from and --only exclude each other: pick one.")
+        raise UserError("--from and --only exclude each other: pick one.", code=2)
     if only:
         _check_name("--only", only)
         return [only]

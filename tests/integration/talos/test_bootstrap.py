@@ -307,7 +307,7 @@ def test_from_reruns_later_phases_and_only_runs_one(ws: Workspace) -> None:
 
 def test_bad_phase_name(ws: Workspace) -> None:
     result = ws.inv("talos.bootstrap", "--from", "etcd")
-    assert result.returncode == 1
+    assert result.returncode == 2
     assert (
         "--from 'etcd': not a phase. Phases, in order: config, wait-maintenance, apply"
         in result.stderr

@@ -105,3 +105,37 @@ def test_strictify_closes_objects_that_list_properties() -> None:
 def test_relax_required_removes_every_required() -> None:
     schema = {"required": ["a"], "properties": {"a": {"required": ["b"], "type": "object"}}}
     assert relax_required(schema) == {"properties": {"a": {"type": "object"}}}
+
+
+def test_recursive_core_definitions_validate_after_inlining() -> None:
+    """CRD openAPIV3Schema (JSONSchemaProps) refers to itself; inlining makes a cycle, not a loop."""
+    store = SchemaStore("1.36.0", None, {})
+    validator = store.validator("apiextensions.k8s.io/v1", "CustomResourceDefinition")
+    nested = {"type": "object", "properties": {"a": {"type": "object", "properties": {}}}}
+    crd = {
+        "apiVersion": "apiextensions.k8s.io/v1",
+        "kind": "CustomResourceDefinition",
+        "metadata": {"name": "widgets.example.com"},
+        "spec": {
+            "group": "example.com",
+            "names": {"kind": "Widget", "plural": "widgets"},
+            "scope": "Namespaced",
+            "versions": [
+                {
+                    "name": "v1",
+                    "served": True,
+                    "storage": True,
+                    "schema": {"openAPIV3Schema": nested},
+                }
+            ],
+        },
+    }
+    assert list(schema_errors(validator, crd)) == []
+    nested["properties"]["a"]["properties"] = {"b": {"tpye": "string"}}
+    path = ["spec", "versions", 0, "schema", "openAPIV3Schema", "properties", "a"]
+    assert list(schema_errors(validator, crd)) == [
+        (
+            [*path, "properties", "b", "tpye"],
+            "spec.versions[0].schema.openAPIV3Schema.properties.a.properties.b.tpye: unknown field",
+        )
+    ]

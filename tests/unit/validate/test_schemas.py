@@ -108,7 +108,7 @@ def test_relax_required_removes_every_required() -> None:
 
 
 def test_recursive_core_definitions_validate_after_inlining() -> None:
-    """CRD openAPIV3Schema (JSONSchemaProps) refers to itself; inlining makes a cycle, not a loop."""
+    """JSONSchemaProps (a CRD schema) refers to itself: inlining makes a cycle, not a loop."""
     store = SchemaStore("1.36.0", None, {})
     validator = store.validator("apiextensions.k8s.io/v1", "CustomResourceDefinition")
     nested = {"type": "object", "properties": {"a": {"type": "object", "properties": {}}}}
@@ -133,9 +133,10 @@ def test_recursive_core_definitions_validate_after_inlining() -> None:
     assert list(schema_errors(validator, crd)) == []
     nested["properties"]["a"]["properties"] = {"b": {"tpye": "string"}}
     path = ["spec", "versions", 0, "schema", "openAPIV3Schema", "properties", "a"]
+    where = "spec.versions[0].schema.openAPIV3Schema.properties.a"
     assert list(schema_errors(validator, crd)) == [
         (
             [*path, "properties", "b", "tpye"],
-            "spec.versions[0].schema.openAPIV3Schema.properties.a.properties.b.tpye: unknown field",
+            f"{where}.properties.b.tpye: unknown field",
         )
     ]

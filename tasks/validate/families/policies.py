@@ -126,6 +126,8 @@ class Context:
     result: Result
     spec: ClusterSpec | None
     components: dict[str, dict[str, Any]]
+    #: Families and id prefixes a skip annotation may name besides the policy rules.
+    families: set[str]
 
     def report(self, doc: Doc, check: str, message: str, path: list[Any] | None = None) -> None:
         if self.ws.skipped(check, doc):
@@ -152,7 +154,10 @@ def check_policies(ws: Workspace, result: Result) -> None:
     for source in tree.by_role("component"):
         if source.docs and source.docs[0].is_object:
             components[str(Path(source.path).parent)] = source.docs[0].data
-    ctx = Context(ws, tree, result, ws.spec.spec if ws.spec else None, components)
+    from tasks.validate.registry import families
+
+    known = {*families(), "secrets", "manifests", "component", "yaml"}
+    ctx = Context(ws, tree, result, ws.spec.spec if ws.spec else None, components, known)
     objects = [d for d in tree.objects if d.is_object and d.kind]
     for doc in objects:
         _skip_reason(ctx, doc)
@@ -181,12 +186,9 @@ def _skip_reason(ctx: Context, doc: Doc) -> None:
             f"{SKIP_ANNOTATION} needs a {SKIP_REASON_ANNOTATION} annotation saying why",
             doc.ref,
         )
-    from tasks.validate.registry import families
-
     for check in (s.strip() for s in str(listed).split(",")):
         family = check.split("/", 1)[0]
-        known = check in RULES or (family in {"secrets"} and check.startswith("secrets/"))
-        if not known and family not in families():
+        if check not in RULES and family not in ctx.families:
             ctx.result.add(
                 doc.path,
                 doc.line_of(path),

@@ -148,6 +148,11 @@ def test_network_with_a_different_definition_is_replaced_only_with_yes(
     libvirt: Any, tiny_cluster: Any, inv_here: Any
 ) -> None:
     cl = tiny_cluster
+    check = inv_here("infra.check", "--json", env=cl.env)
+    assert check.returncode == 0, check.output
+    checks = {c["name"]: c["status"] for c in json.loads(check.stdout)["checks"]}
+    assert checks["libvirtd reachable"] == "OK"
+
     created = inv_here("infra.network", env=cl.env)
     assert created.returncode == 0, created.output
 

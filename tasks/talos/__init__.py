@@ -1,6 +1,6 @@
 """``talos``: bootstrap and day-2 operations of the Talos cluster, from the dev VM.
 
-Thin tasks: options and config in, ``ops``/``bootstrap`` do the work through the runner. Heavy
+Thin tasks: options and config in; ``ops`` and ``phases`` do the work through the runner. Heavy
 modules (pydantic, jsonschema) load inside the task bodies so ``inv --list`` stays fast.
 """
 

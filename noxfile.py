@@ -53,20 +53,20 @@ def typecheck(session: nox.Session) -> None:
 @nox.session
 def tests(session: nox.Session) -> None:
     """The test suite: real git, sops, age, kubectl, libvirtd, podman; fakes for the rest."""
-    install(session, "test", "validate")
+    install(session, "test")
     session.run("pytest", "-n", "auto", "--dist", "loadgroup", *session.posargs)
 
 
 @nox.session
 def validate(session: nox.Session) -> None:
     """Offline validation of the monorepo (`inv validate`): run before every commit."""
-    install(session, "validate", "test")
+    install(session, "test")
     session.run("inv", "validate", *session.posargs, env=schema_env())
 
 
 @nox.session(default=False)
 def bench(session: nox.Session) -> None:
     """Benchmarks: print numbers, never assert on time."""
-    install(session, "validate", "test")
+    install(session, "test")
     for script in sorted(Path("benchmarks").glob("*.py")):
         session.run("python", str(script), *session.posargs, env=schema_env())

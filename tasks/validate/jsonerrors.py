@@ -28,7 +28,7 @@ def schema_errors(
 
     ``prefix`` is where ``data`` sits in its document, for messages (paths returned exclude it).
     """
-    from jsonschema.exceptions import best_match  # type: ignore[import-untyped]
+    from jsonschema.exceptions import best_match
 
     for error in validator.iter_errors(data):
         err = error

@@ -154,7 +154,7 @@ def relax_required(schema: Any) -> Any:
 
 
 def compile_schema(schema: dict[str, Any], registry: Any = None) -> Any:
-    import jsonschema  # type: ignore[import-untyped]
+    import jsonschema
 
     cls = jsonschema.validators.validator_for(schema, default=jsonschema.Draft202012Validator)
     if registry is not None:

@@ -11,12 +11,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import yaml  # type: ignore[import-untyped]  # no stubs in the lint group
+import yaml
 
 _Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
-class _Constructor(yaml.constructor.SafeConstructor):  # type: ignore[misc]
+class _Constructor(yaml.constructor.SafeConstructor):
     def __init__(self) -> None:
         super().__init__()
         self.duplicates: list[tuple[int, str]] = []
@@ -38,8 +38,10 @@ class _Constructor(yaml.constructor.SafeConstructor):  # type: ignore[misc]
                 seen.add(key_node.value)
 
 
+# Timestamps stay strings, as Kubernetes reads them.
 _Constructor.add_constructor(
-    "tag:yaml.org,2002:timestamp", yaml.constructor.SafeConstructor.construct_yaml_str
+    "tag:yaml.org,2002:timestamp",
+    yaml.constructor.SafeConstructor.construct_yaml_str,  # type: ignore[type-var]
 )
 
 

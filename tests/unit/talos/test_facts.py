@@ -23,8 +23,8 @@ def test_bundle_state(tmp_path: Path) -> None:
     assert facts.bundle_state(bundle) is facts.Bundle.ENCRYPTED
 
 
-def test_plaintext_bundle_is_refused_with_the_fix(settings: Settings) -> None:
-    settings.secrets_file.parent.mkdir(parents=True, exist_ok=True)
+def test_plaintext_bundle_is_refused_with_the_fix(make_settings, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    settings = make_settings(secrets_file=str(tmp_path / "secrets.yaml"))
     settings.secrets_file.write_text("cluster: {}\n")
     with pytest.raises(UserError, match=r"is NOT sops-encrypted.*sops --encrypt --in-place"):
         facts.require_encrypted_bundle(settings)

@@ -68,8 +68,8 @@ def schema_file(schema_dir: Path, talos_version: str) -> Path:
 def schema_problems(documents: Sequence[Mapping[str, Any]], schema: Mapping[str, Any]) -> list[str]:
     """Each document checked against the definition of its kind (v1alpha1 when it has none)."""
     # No type stubs for jsonschema in the lint group (types-jsonschema is requested).
-    from jsonschema import Draft202012Validator  # type: ignore[import-untyped]
-    from jsonschema.exceptions import best_match  # type: ignore[import-untyped]
+    from jsonschema import Draft202012Validator
+    from jsonschema.exceptions import best_match
 
     defs: Mapping[str, Any] = schema.get("$defs", {})
     problems: list[str] = []

@@ -100,10 +100,19 @@ def _count(rule_index: int) -> int:
     state = os.environ.get("FAKE_TOOLS_STATE")
     if not state:
         return 0
+    import fcntl
+
     counter = Path(state) / f"rule-{rule_index}.count"
-    seen = int(counter.read_text()) if counter.exists() else 0
     counter.parent.mkdir(parents=True, exist_ok=True)
-    counter.write_text(str(seen + 1))
+    # Parallel callers (nodes applied at once) share the counter: read-modify-write under a lock.
+    with counter.open("a+") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        fh.seek(0)
+        text = fh.read().strip()
+        seen = int(text) if text else 0
+        fh.seek(0)
+        fh.truncate()
+        fh.write(str(seen + 1))
     return seen
 
 

@@ -60,3 +60,19 @@ def test_writes_files_the_real_tool_would(fake_tools: FakeTools, tmp_path: Path)
     out = tmp_path / "out"
     call(fake_tools, "talosctl", "gen", "config", "c", "https://x:6443", f"--output={out}")
     assert (out / "talosconfig").read_text() == "ctx"
+
+
+def test_fail_counter_is_shared_safely_by_parallel_calls(fake_tools: FakeTools) -> None:
+    fake_tools.scenario([{"match": ["apply-config"], "fail_times": 3}])
+    procs = [
+        subprocess.Popen(
+            [str(fake_tools.bin / "talosctl"), "apply-config"],
+            env=fake_tools.env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for _ in range(8)
+    ]
+    codes = sorted(p.wait() for p in procs)
+    assert codes == [0] * 5 + [1] * 3

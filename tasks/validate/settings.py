@@ -18,6 +18,8 @@ Keys (all optional):
 - ``skip``: ``[{check: id, match: "Kind/namespace/name" or a path glob, reason: "..."}]``
 - ``chart_crds``: ``{chart: [group or group/Kind, ...]}`` CRDs a wrapped chart installs (added to
   the built-in table)
+- ``remote_crds``: ``{URL pattern (fnmatch): [group or group/Kind, ...]}`` CRDs a pinned remote
+  Kustomize resource installs (added to the built-in table)
 - ``workers``: threads for external tools and Kustomize renders (default: CPU count, at least 2)
 """
 
@@ -79,6 +81,7 @@ class Settings:
     values_schema_urls: dict[str, str] = field(default_factory=lambda: dict(VALUES_SCHEMA_URLS))
     skip: tuple[SkipRule, ...] = ()
     chart_crds: dict[str, list[str]] = field(default_factory=dict)
+    remote_crds: dict[str, list[str]] = field(default_factory=dict)
     workers: int = max(2, os.cpu_count() or 2)
     shared_schemas: Path | None = None
 
@@ -146,6 +149,14 @@ def _mapping(key: str, value: Any) -> dict[str, Any]:
     return {str(k): v for k, v in value.items()}
 
 
+def _strings(key: str, name: str, value: Any) -> list[str]:
+    if not isinstance(value, list):
+        raise UserError(
+            f"validate.{key}[{name!r}] must be a list of strings, got {value!r}", code=2
+        )
+    return [str(x) for x in value]
+
+
 def load(c: Context | None) -> Settings:
     """Settings from config and environment; a malformed value is a usage error (exit 2)."""
     skip_raw = _raw(c, "skip") or []
@@ -182,6 +193,7 @@ def load(c: Context | None) -> Settings:
         except ValueError:
             raise UserError(f"validate.workers must be a number, got {workers!r}", code=2) from None
     chart_crds = _mapping("chart_crds", _raw(c, "chart_crds"))
+    remote_crds = _mapping("remote_crds", _raw(c, "remote_crds"))
     shared = _path(_raw(c, "shared_schemas"))
     schema_dir = _path(_raw(c, "schema_dir"))
     talos_dir = _path(_raw(c, "talos_schema_dir"))
@@ -205,5 +217,6 @@ def load(c: Context | None) -> Settings:
         values_schema_urls=urls,
         skip=tuple(rules),
         chart_crds={k: [str(x) for x in v] for k, v in chart_crds.items()},
+        remote_crds={k: _strings("remote_crds", k, v) for k, v in remote_crds.items()},
         **kwargs,
     )

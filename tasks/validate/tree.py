@@ -32,6 +32,15 @@ TALOS_PATCH_DIR = "deploy/local-cluster/patches"
 LOCAL_CLUSTER_DIR = "deploy/local-cluster"
 #: A kustomization entry that is fetched, not read from the repository.
 REMOTE = re.compile(r"^(https?://|ssh://|git@|git::)|^github\.com/|\?ref=|\.git(//|$)")
+#: A version tag (v1.6.1, 0.0.37, v2.0.0-rc.1) or a full commit: what a remote reference may pin.
+VERSION_TAG = re.compile(r"^v?\d+(\.\d+)*([-+][0-9A-Za-z.-]+)?$")
+COMMIT = re.compile(r"^[0-9a-f]{40}$")
+_REF = re.compile(r"[?&]ref=([^&#]*)")
+_RELEASE_DOWNLOAD = re.compile(r"/releases/download/([^/?#]+)/")
+_HOW_TO_PIN = (
+    "pin it: append ?ref=<version tag or 40-hex commit> to a Git URL, or use a release asset "
+    "URL .../releases/download/<version>/<file>"
+)
 #: Bumped when the cached render format changes.
 _CACHE_VERSION = "1"
 
@@ -81,6 +90,8 @@ class Tree:
     renders: dict[str, list[Doc]] = field(default_factory=dict)
     problems: list[Finding] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    #: Kustomize roots not rendered (remote resources in their build) -> those references.
+    unrendered: dict[str, list[str]] = field(default_factory=dict)
     spec_path: str = ""
     _by_dir: dict[str, list[SourceFile]] = field(default_factory=dict, repr=False)
 
@@ -208,17 +219,27 @@ def read_tree(
     for directory in roots:
         remote = _remote_in_closure(tree, directory, set())
         for path, line, entry in remote:
-            finding = Finding(
-                path,
-                line,
-                "manifests/remote-resource",
-                f"{entry} is fetched from the network: vendor it into the repository so the "
-                "tree validates offline and syncs reproducibly",
-            )
+            if entry.startswith("helmCharts"):
+                message = (
+                    f"{entry}: inflate the chart in a wrapper Chart.yaml instead "
+                    "(deploy/CONVENTIONS.md)"
+                )
+            elif pin_of(entry) is None:
+                message = unpinned_message(entry)
+            else:
+                continue
+            finding = Finding(path, line, "manifests/remote-resource", message)
             if finding not in tree.problems:
                 tree.problems.append(finding)
-        if not remote:
+        if remote:
+            tree.unrendered[directory] = [entry for _, _, entry in remote]
+        else:
             offline.append(directory)
+    if tree.unrendered:
+        tree.notes.append(
+            "not rendered offline (pinned remote resources, validated by Argo CD at sync; "
+            "their local files and patches are checked here): " + ", ".join(sorted(tree.unrendered))
+        )
     _render_all(
         tree,
         runner=runner,
@@ -230,7 +251,57 @@ def read_tree(
     for source in tree.files.values():
         if source.role == "manifest":
             tree.objects.extend(source.docs)
+    tree.objects.extend(_local_resources(tree, sorted(tree.unrendered)))
     return tree
+
+
+def _local_resources(tree: Tree, roots: list[str]) -> Iterator[Doc]:
+    """Documents of the local resource files of builds that cannot be rendered offline, so they
+    are still validated (as written: the build's transformers are not applied)."""
+    seen: set[str] = set()
+    pending = list(roots)
+    while pending:
+        directory = pending.pop()
+        k = tree.kustomizations.get(directory)
+        if k is None or directory in seen:
+            continue
+        seen.add(directory)
+        entries = k.data.get("resources")
+        for entry in entries if isinstance(entries, list) else []:
+            if not isinstance(entry, str) or REMOTE.search(entry):
+                continue
+            rel = posixpath.normpath(posixpath.join(directory, entry))
+            if rel in tree.kustomizations:
+                pending.append(rel)
+            elif rel in tree.files and rel not in seen:
+                seen.add(rel)
+                yield from tree.files[rel].docs
+
+
+def pin_of(entry: str) -> str | None:
+    """The version tag or commit a remote reference is pinned to, or None when it floats.
+
+    Pinned: a Git URL with ``?ref=``/``ref=`` naming a version tag or a full commit, or a release
+    asset URL ``.../releases/download/<version>/...``. A branch (main, master, HEAD...), an
+    abbreviated commit or no ref at all floats.
+    """
+    match = _REF.search(entry)
+    if match is not None:
+        ref = match.group(1)
+        return ref if VERSION_TAG.match(ref) or COMMIT.match(ref) else None
+    match = _RELEASE_DOWNLOAD.search(entry)
+    if match is not None and VERSION_TAG.match(match.group(1)):
+        return match.group(1)
+    return None
+
+
+def unpinned_message(entry: str) -> str:
+    match = _REF.search(entry)
+    if match is not None:
+        why = f"ref {match.group(1)!r} is a branch or an abbreviated commit, which moves"
+    else:
+        why = "it names no version, so every sync may fetch something different"
+    return f"{entry} is fetched from the network unpinned ({why}): {_HOW_TO_PIN}"
 
 
 def _remote_in_closure(tree: Tree, directory: str, seen: set[str]) -> list[tuple[str, int, str]]:

@@ -4,7 +4,9 @@ Checks: every object has apiVersion and kind; it validates strictly against its 
 from kubernetes-validate, CRDs from the schema directory); a kind with no schema is an error unless
 allow-listed (``validate.allow_unknown_kinds``); no object is defined twice; every Kustomize root
 builds; component.yaml matches its schema (CONVENTIONS.md), names are unique and the files it names
-exist.
+exist. Every kustomization (rendered or not: Components and builds with pinned remote resources are
+not) has only the fields kustomize knows, well-formed patches, and remote references pinned to the
+spec's version where the spec has one (``REMOTE_VERSIONS``).
 """
 
 from __future__ import annotations
@@ -19,12 +21,17 @@ from tasks.validate.jsonerrors import schema_errors
 from tasks.validate.model import Doc
 from tasks.validate.registry import register_family
 from tasks.validate.schemas import SchemaFileError, compile_schema
-from tasks.validate.tree import LAYERS
+from tasks.validate.tree import LAYERS, REMOTE, pin_of
+from tasks.validate.yamlio import load_all
 
 if TYPE_CHECKING:
     from tasks.validate.engine import Workspace
     from tasks.validate.model import Result
-    from tasks.validate.tree import Tree
+    from tasks.validate.tree import Kustomization, Tree
+
+#: Remote references whose pin must equal a version of the spec: URL part -> ``versions`` field.
+REMOTE_VERSIONS = {"github.com/kubernetes-sigs/gateway-api/": "gateway_api"}
+JSON6902_OPS = {"add", "remove", "replace", "move", "copy", "test"}
 
 
 def check_manifests(ws: Workspace, result: Result) -> None:
@@ -77,6 +84,104 @@ def check_manifests(ws: Workspace, result: Result) -> None:
             result.add(doc.path, doc.line_of(path), "manifests/schema", message, doc.ref)
     _duplicates(tree, result)
     _components(ws, tree, result)
+    for k in tree.kustomizations.values():
+        _kustomization(ws, k, result)
+
+
+@cache
+def _kustomization_validator() -> Any:
+    schema = json.loads((Path(__file__).parent.parent / "kustomization.schema.json").read_text())
+    return compile_schema(schema)
+
+
+def _kustomization(ws: Workspace, k: Kustomization, result: Result) -> None:
+    """What can be checked without a build: the fields, the patches, the remote pins."""
+    for path, message in schema_errors(_kustomization_validator(), k.data):
+        result.add(k.path, k.doc.line_of(path), "manifests/kustomization", message)
+    for key in ("patches", "patchesJson6902"):
+        entries = k.data.get(key)
+        for i, entry in enumerate(entries if isinstance(entries, list) else []):
+            if not isinstance(entry, dict):
+                continue
+            for field_name, message in _patch_problems(ws.root / k.dir, entry):
+                result.add(k.path, k.doc.line_of([key, i, field_name]), "manifests/patch", message)
+    versions = ws.spec.spec.versions if ws.spec is not None else None
+    if versions is None:
+        return
+    for line, entry in k.remote():
+        pin = pin_of(entry)
+        for part, field_name in REMOTE_VERSIONS.items():
+            wanted = getattr(versions, field_name)
+            if part in entry and pin is not None and pin.removeprefix("v") != wanted:
+                result.add(
+                    k.path,
+                    line,
+                    "manifests/remote-version",
+                    f"{entry} is pinned to {pin} but versions.{field_name} in the cluster spec "
+                    f"is {wanted}: run `inv gitops.generate`",
+                )
+
+
+def _patch_problems(directory: Path, entry: dict[str, Any]) -> Iterator[tuple[str, str]]:
+    """(field, message) for a patch kustomize would reject or apply to nothing."""
+    text = entry.get("patch")
+    field_name = "patch"
+    if isinstance(entry.get("path"), str):
+        field_name = "path"
+        if REMOTE.search(entry["path"]):
+            yield field_name, f"{entry['path']}: a patch must be a file in the repository"
+            return
+        try:
+            text = (directory / entry["path"]).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            yield field_name, f"{entry['path']}: no such patch file"
+            return
+    if not isinstance(text, str):
+        return  # the schema reports a missing or mistyped patch
+    loaded = load_all(text)
+    if loaded.errors:
+        line, _, message = loaded.errors[0]
+        yield field_name, f"the patch is not valid YAML (its line {line}): {message}"
+        return
+    docs = [data for data, _, _ in loaded.docs if data is not None]
+    if not docs:
+        yield field_name, "the patch is empty"
+        return
+    targeted = isinstance(entry.get("target"), dict)
+    for data in docs:
+        if isinstance(data, list):
+            if not targeted:
+                yield field_name, "a JSON 6902 patch (a list of operations) needs a target"
+            yield from ((field_name, m) for m in _json6902_problems(data))
+        elif isinstance(data, dict):
+            meta = data.get("metadata")
+            named = isinstance(meta, dict) and isinstance(meta.get("name"), str)
+            if not targeted and (not isinstance(data.get("kind"), str) or not named):
+                yield (
+                    field_name,
+                    "a strategic-merge patch without a target needs kind and metadata.name to "
+                    "find the object it patches",
+                )
+        else:
+            yield field_name, f"a patch is a mapping or a list of operations, not {data!r}"
+
+
+def _json6902_problems(ops: list[Any]) -> Iterator[str]:
+    for i, op in enumerate(ops):
+        if not isinstance(op, dict):
+            yield f"operation {i}: not a mapping"
+            continue
+        name = op.get("op")
+        if name not in JSON6902_OPS:
+            yield f"operation {i}: op {name!r} is not one of {', '.join(sorted(JSON6902_OPS))}"
+            continue
+        path = op.get("path")
+        if not isinstance(path, str) or (path and not path.startswith("/")):
+            yield f"operation {i} ({name}): path {path!r} is not a JSON pointer (/a/b/0)"
+        if name in ("add", "replace", "test") and "value" not in op:
+            yield f"operation {i} ({name}): no value"
+        if name in ("move", "copy") and not isinstance(op.get("from"), str):
+            yield f"operation {i} ({name}): no from"
 
 
 def _unknown(ws: Workspace, doc: Doc) -> str:

@@ -7,6 +7,7 @@ config ``validate.skip``. Rules (id: why):
 
 from __future__ import annotations
 
+import fnmatch
 import ipaddress
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -93,6 +94,36 @@ CHART_CRDS: dict[str, list[str]] = {
     "external-secrets": ["external-secrets.io"],
     "kube-prometheus-stack": ["monitoring.coreos.com"],
     "prometheus-operator-crds": ["monitoring.coreos.com"],
+}
+#: CRDs a pinned remote Kustomize resource installs (fnmatch pattern of the URL -> group or
+#: group/Kind), for builds that cannot be rendered offline.
+_GATEWAY_API_RELEASE = "https://github.com/kubernetes-sigs/gateway-api/releases/download/*"
+REMOTE_CRDS: dict[str, list[str]] = {
+    f"{_GATEWAY_API_RELEASE}/standard-install.yaml": ["gateway.networking.k8s.io"],
+    f"{_GATEWAY_API_RELEASE}/experimental-install.yaml": [
+        "gateway.networking.k8s.io",
+        "gateway.networking.x-k8s.io",
+    ],
+}
+
+
+@dataclass(frozen=True)
+class ChartService:
+    """A Service a wrapped chart creates in its release namespace when a value enables it."""
+
+    name: str
+    ports: frozenset[int]
+    #: Dotted path in the chart's values (under the dependency's key) that must be true.
+    enabled_by: str
+
+
+#: Services created by wrapped charts (invisible offline, since helm cannot render here).
+CHART_SERVICES: dict[str, list[ChartService]] = {
+    "cilium": [
+        ChartService("hubble-ui", frozenset({80}), "hubble.ui.enabled"),
+        # 443 when hubble.relay.tls.server.enabled, else 80.
+        ChartService("hubble-relay", frozenset({80, 443}), "hubble.relay.enabled"),
+    ],
 }
 
 
@@ -427,9 +458,38 @@ def _namespaces(ctx: Context, objects: list[Doc]) -> None:
                 )
 
 
+def _chart_values(ctx: Context, directory: str) -> list[Any]:
+    """The plain values files a Helm component lists, parsed (secrets never enable Services)."""
+    files = _get(ctx.components.get(directory), "valueFiles") or []
+    out = []
+    for name in files:
+        if isinstance(name, str) and not name.startswith("secrets://"):
+            source = ctx.tree.files.get(f"{directory}/{name}")
+            if source is not None and source.docs:
+                out.append(source.docs[0].data)
+    return out
+
+
+def _chart_services(ctx: Context) -> dict[tuple[str | None, str], set[int]]:
+    found: dict[tuple[str | None, str], set[int]] = {}
+    for chart in ctx.tree.by_role("chart"):
+        directory = str(Path(chart.path).parent)
+        namespace = _get(ctx.components.get(directory), "namespace")
+        deps = _get(chart.docs[0].data, "dependencies") if chart.docs else None
+        for dep in deps if isinstance(deps, list) else []:
+            name = str(_get(dep, "name"))
+            values = _chart_values(ctx, directory)
+            for service in CHART_SERVICES.get(name, []):
+                path = [name, *service.enabled_by.split(".")]
+                enabled = [v for v in (_get(d, *path) for d in values) if v is not None]
+                if enabled and enabled[-1] is True:
+                    found[(namespace, service.name)] = set(service.ports)
+    return found
+
+
 def _routes(ctx: Context, objects: list[Doc]) -> None:
     gateways = {(ctx.namespace_of(d), d.name) for d in objects if d.kind == "Gateway"}
-    services: dict[tuple[str | None, str], set[int]] = {}
+    services: dict[tuple[str | None, str], set[int]] = _chart_services(ctx)
     for d in objects:
         if d.kind == "Service" and d.api_version == "v1":
             ports = _get(d.data, "spec", "ports") or []
@@ -733,6 +793,21 @@ def _crds(ctx: Context, objects: list[Doc]) -> None:
             kind = _get(doc.data, "spec", "names", "kind")
             if isinstance(group, str) and isinstance(kind, str):
                 provide(f"{group}/{kind}", doc.component)
+    from tasks.validate.tree import pin_of
+
+    remote_table = {**REMOTE_CRDS, **ctx.ws.settings.remote_crds}
+    for directory, entries in ctx.tree.unrendered.items():
+        component = next(
+            (c for c in (directory, *map(str, Path(directory).parents)) if c in ctx.components),
+            None,
+        )
+        for entry in entries:
+            if pin_of(entry) is None:
+                continue  # manifests/remote-resource reports it; a floating bundle proves nothing
+            for pattern, keys in remote_table.items():
+                if fnmatch.fnmatchcase(entry, pattern):
+                    for key in keys:
+                        provide(key, component)
     table = {**CHART_CRDS, **ctx.ws.settings.chart_crds}
     for chart in ctx.tree.by_role("chart"):
         directory = str(Path(chart.path).parent)
@@ -751,8 +826,9 @@ def _crds(ctx: Context, objects: list[Doc]) -> None:
             ctx.report(
                 doc,
                 "policy/crd-installed",
-                f"no component installs the CRD for {doc.group} {doc.kind} (vendor the CRD in a "
-                "component or wrap the chart that ships it; see validate.chart_crds)",
+                f"no component installs the CRD for {doc.group} {doc.kind} (wrap the chart that "
+                "ships it, or reference its pinned release bundle; see validate.chart_crds and "
+                "validate.remote_crds)",
             )
             continue
         wave = ctx.wave_of(doc)

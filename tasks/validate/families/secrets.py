@@ -139,14 +139,33 @@ _PLAINTEXT = (
 )
 
 
-#: Kinds that only point at secrets kept elsewhere (``secretKey`` there names a key, not a value).
-REFERENCE_GROUPS = {"external-secrets.io"}
+#: Fields that name a key of a Secret rather than hold a value, by kind: External Secrets'
+#: ``secretKey`` is the key written into the target Secret (or read from the source one).
+KEY_NAME_FIELDS: dict[tuple[str, str], tuple[tuple[str, ...], ...]] = {
+    ("external-secrets.io", "ExternalSecret"): (("spec", "data", "*", "secretKey"),),
+    ("external-secrets.io", "ClusterExternalSecret"): (
+        ("spec", "externalSecretSpec", "data", "*", "secretKey"),
+    ),
+    ("external-secrets.io", "PushSecret"): (("spec", "data", "*", "match", "secretKey"),),
+    ("external-secrets.io", "ClusterPushSecret"): (
+        ("spec", "pushSecretSpec", "data", "*", "match", "secretKey"),
+    ),
+}
+
+
+def _names_a_key(doc: Doc, path: tuple[Any, ...]) -> bool:
+    for pattern in KEY_NAME_FIELDS.get((doc.group, doc.kind), ()):
+        if len(pattern) == len(path) and all(
+            (p == "*" and isinstance(v, int)) or p == v for p, v in zip(pattern, path, strict=True)
+        ):
+            return True
+    return False
 
 
 def _check_values(ws: Workspace, doc: Doc, result: Result) -> None:
-    if doc.group in REFERENCE_GROUPS:
-        return
     for path, key in secret_values(doc.data):
+        if _names_a_key(doc, path):
+            continue
         if ws.skipped("secrets/secret-value", doc):
             return
         result.add(

@@ -1,0 +1,76 @@
+"""Check families the gitops namespace adds to ``inv validate``.
+
+- ``generated``: the drift check behind ``inv gitops.generate --check``; each file that differs
+  from what the cluster spec derives is one ``generated/drift`` finding.
+- ``capacity``: the resource requests in ``deploy/`` against the nodes of the spec and the
+  strategy's memory budget (:mod:`tasks.gitops.capacity`); each problem is one
+  ``capacity/budget`` finding.
+
+Both need a valid cluster spec; when it is not, the ``cluster`` family says why and these stay
+quiet.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from tasks.validate.registry import register_family
+
+if TYPE_CHECKING:
+    from tasks.gitops.capacity import Manifest, Render
+    from tasks.validate.engine import Workspace
+    from tasks.validate.model import Result
+
+
+def check_generated(ws: Workspace, result: Result) -> None:
+    from tasks.gitops import tree
+
+    if ws.spec is None:
+        return
+    for change in tree.generate(ws.spec.spec, tree.Workspace(ws.root)):
+        line = 1 if change.before is not None else None
+        result.add(
+            change.path.as_posix(),
+            line,
+            "generated/drift",
+            f"differs from what {ws.spec_rel} derives ({change.describe()}): run "
+            "`inv gitops.generate`",
+        )
+
+
+def check_capacity(ws: Workspace, result: Result) -> None:
+    from tasks.gitops.capacity import capacity_report, kustomize_renderer
+
+    if ws.spec is None:
+        return
+    deploy = ws.root / "deploy"
+    report = capacity_report(
+        deploy, ws.spec.spec, _reusing_renders(ws, kustomize_renderer(ws.runner))
+    )
+    for problem in report.problems:
+        # "<layer>/<dir>: ..." names a component; anything else is about the tree as a whole.
+        where = problem.split(":", 1)[0]
+        component = deploy / where / "component.yaml"
+        path = ws.rel(component) if "/" in where and component.is_file() else ws.rel(deploy)
+        result.add(path, None, "capacity/budget", problem)
+
+
+def _reusing_renders(ws: Workspace, render: Render) -> Render:
+    """``render``, except that a build ``inv validate`` already rendered is not run again."""
+
+    def cached(path: Path) -> list[Manifest]:
+        docs = ws.tree.renders.get(ws.rel(path))
+        if docs is None:
+            return render(path)
+        return [d.data for d in docs if isinstance(d.data, dict)]
+
+    return cached
+
+
+register_family(
+    "generated", check_generated, "deploy/ files derived from the cluster spec have not drifted"
+)
+register_family(
+    "capacity", check_capacity, "resource requests fit the nodes and the strategy's memory budget"
+)

@@ -23,7 +23,6 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import pytest
 from ruamel.yaml import YAML
@@ -323,37 +322,3 @@ def tiny_cluster(libvirt: Libvirt, tmp_path: Path) -> Iterator[TinyCluster]:
         libvirt.virsh("undefine", name, check=False)
     libvirt.virsh("net-destroy", cluster.network, check=False)
     libvirt.virsh("net-undefine", cluster.network, check=False)
-
-
-@dataclass(frozen=True)
-class InvResult:
-    returncode: int
-    stdout: str
-    stderr: str
-
-    @property
-    def output(self) -> str:
-        return self.stdout + self.stderr
-
-
-@pytest.fixture
-def inv_here(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> Any:
-    """`inv ARGS` in this process through Invoke's own Program: same parsing and exits, faster."""
-    from invoke import Program
-
-    from tasks import ns
-
-    def run(*args: str, env: dict[str, str] | None = None) -> InvResult:
-        with monkeypatch.context() as patch:
-            for key, value in (env or {}).items():
-                patch.setenv(key, value)
-            code: int | str | None = 0
-            capsys.readouterr()
-            try:
-                Program(namespace=ns, version="test").run(["inv", *args], exit=True)
-            except SystemExit as exc:
-                code = exc.code
-            out = capsys.readouterr()
-        return InvResult(int(code or 0), out.out, out.err)
-
-    return run

@@ -118,37 +118,3 @@ def http_server() -> Iterator[HttpServer]:
 @pytest.fixture(scope="session")
 def spec() -> ClusterSpec:
     return load_spec(REPO / "deploy/local-cluster/cluster.yaml").spec
-
-
-@dataclass(frozen=True)
-class InvResult:
-    returncode: int
-    stdout: str
-    stderr: str
-
-    @property
-    def output(self) -> str:
-        return self.stdout + self.stderr
-
-
-@pytest.fixture
-def inv_here(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> Any:
-    """`inv ARGS` in this process through Invoke's own Program: same parsing and exits, faster."""
-    from invoke import Program
-
-    from tasks import ns
-
-    def run(*args: str, env: dict[str, str] | None = None) -> InvResult:
-        with monkeypatch.context() as patch:
-            for key, value in (env or {}).items():
-                patch.setenv(key, value)
-            code: int | str | None = 0
-            capsys.readouterr()
-            try:
-                Program(namespace=ns, version="test").run(["inv", *args], exit=True)
-            except SystemExit as exc:
-                code = exc.code
-            out = capsys.readouterr()
-        return InvResult(int(code or 0), out.out, out.err)
-
-    return run

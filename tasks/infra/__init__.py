@@ -9,7 +9,6 @@ virt-install call.
 from __future__ import annotations
 
 import time
-from dataclasses import asdict
 from typing import TYPE_CHECKING
 
 from invoke.collection import Collection
@@ -114,23 +113,17 @@ def image(
 @task(help={"json": "print the checks as JSON instead of a table"})
 def check(c: Context, json: bool = False) -> None:
     """Check this host can run the spec's VMs: tools, KVM, libvirtd, RAM, disk."""
-    from tasks.doctor import failing
+    from tasks.doctor import failing, report
     from tasks.infra.check import gather, verdict
 
     spec, settings, runner = _setup(c)
     checks = verdict(gather(runner, settings), spec, settings)
+    report(
+        checks,
+        title=f"infra.check ({settings.uri}, virt_type {settings.virt_type})",
+        as_json=json,
+    )
     bad = failing(checks)
-    if json:
-        console.print_json({"ok": not bad, "checks": [asdict(x) for x in checks]})
-    else:
-        console.table(
-            ["check", "status", "found", "wanted", "fix"],
-            [
-                (x.name, x.status, x.found, x.wanted, x.hint if x.status != "OK" else "")
-                for x in checks
-            ],
-            title=f"infra.check ({settings.uri}, virt_type {settings.virt_type})",
-        )
     if bad:
         raise UserError(
             f"{len(bad)} infra prerequisite(s) missing: {', '.join(x.name for x in bad)} "

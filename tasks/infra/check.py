@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from tasks.doctor import MISSING, OK, WARN, Check, read_host_facts
+from tasks.doctor import MISSING, OK, WARN, Check
 
 if TYPE_CHECKING:
     from tasks.core.config import ClusterSpec
@@ -46,6 +46,31 @@ def closed_ancestors(path: Path) -> tuple[str, ...]:
         if not mode & 0o001:
             closed.append(str(parent))
     return tuple(closed)
+
+
+@dataclass(frozen=True)
+class HostFacts:
+    kvm: bool
+    mem_available_mib: int | None
+    disk_free_gib: int | None
+
+
+def read_host_facts(image_dir: Path) -> HostFacts:
+    """/dev/kvm, available memory and free disk where the node disks will live."""
+    mem: int | None = None
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                mem = int(line.split()[1]) // 1024
+    except OSError:
+        mem = None
+    probe = next((p for p in [image_dir, *image_dir.parents] if p.exists()), Path("/"))
+    try:
+        stat = os.statvfs(probe)
+        disk: int | None = stat.f_bavail * stat.f_frsize // 2**30
+    except OSError:
+        disk = None
+    return HostFacts(kvm=Path("/dev/kvm").exists(), mem_available_mib=mem, disk_free_gib=disk)
 
 
 def _cpu_virt_flags() -> bool:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from tasks.doctor import MISMATCH, MISSING, OK, HostFacts, failing, host_checks, tool_checks
+from tasks.doctor import MISMATCH, MISSING, OK, failing, tool_checks
 from tests.fakes import FakeTools
 
 
@@ -24,19 +24,13 @@ def test_podman_stands_in_for_docker() -> None:
     assert not checks["docker"].required
 
 
-def test_host_checks_report_kvm_and_memory(repo_root) -> None:  # type: ignore[no-untyped-def]
-    from tasks.core.config import load_spec
-
-    spec = load_spec(repo_root / "deploy/local-cluster/cluster.yaml").spec
-    facts = HostFacts(
-        kvm=False, nested=False, libvirt_socket=True, mem_available_mib=1000, disk_free_gib=500
-    )
-    checks = {c.name: c for c in host_checks(facts, spec)}
-    assert checks["/dev/kvm"].status == MISSING
-    assert checks["nested virtualization"].status == MISSING
-    assert checks["free RAM"].status == MISSING
-    assert checks["free RAM"].wanted == ">= 20480 MiB"
-    assert checks["free disk"].status == OK
+def test_doctor_for_infra_includes_infra_check_host_verdict(inv_here) -> None:  # type: ignore[no-untyped-def]
+    result = inv_here("doctor", "--for", "infra", "--json")
+    data = json.loads(result.stdout)
+    names = {c["name"] for c in data["checks"]}
+    assert {"virsh", "KVM (/dev/kvm usable)", "libvirtd reachable", "free RAM"} <= names
+    assert data["purpose"] == "infra"
+    assert result.returncode == (0 if data["ok"] else 1)
 
 
 def test_doctor_json_reports_fake_versions(inv, fake_tools: FakeTools) -> None:  # type: ignore[no-untyped-def]

@@ -30,6 +30,8 @@ FAMILY_OF = {
     "secrets": "secrets",
     "workflows": "workflows",
     "dockerfiles": "dockerfiles",
+    "generated": "generated",
+    "capacity": "capacity",
 }
 
 
@@ -296,7 +298,56 @@ MUTATIONS = [
         "deploy/services/user/kustomization.yaml",
         "manifests/remote-resource",
         r"resources:\n  - \.\./base\n",
-        "resources:\n  - ../base\n  - https://github.com/example/app//deploy?ref=v1.0.0\n",
+        "resources:\n  - ../base\n  - https://github.com/example/app//deploy?ref=main\n",
+    ),
+    Mutation(
+        "remote-unpinned",
+        "deploy/infrastructure/local-path-provisioner/kustomization.yaml",
+        "manifests/remote-resource",
+        r"/deploy\?ref=v[0-9.]+",
+        "/deploy",
+    ),
+    Mutation(
+        "gateway-api-tag-not-spec",
+        "deploy/infrastructure/gateway-api-crds/kustomization.yaml",
+        "manifests/remote-version",
+        r"/download/v[0-9.]+/",
+        "/download/v1.5.0/",
+    ),
+    Mutation(
+        "remote-patch-malformed",
+        "deploy/infrastructure/local-path-provisioner/env/aks/kustomization.yaml",
+        "manifests/patch",
+        r"- op: replace\n",
+        "- op: rplace\n",
+    ),
+    Mutation(
+        "drift-from-spec",
+        "deploy/infrastructure/argocd/Chart.yaml",
+        "generated/drift",
+        r"version: 10\.3\.3",
+        "version: 10.3.2",
+    ),
+    Mutation(
+        "over-capacity-budget",
+        "deploy/platform/postgres/cluster.yaml",
+        "capacity/budget",
+        r"memory: 384Mi",
+        "memory: 2Gi",
+    ),
+    Mutation(
+        "chart-service-disabled",
+        "deploy/infrastructure/cilium/values.yaml",
+        "policy/route-backend",
+        r"ui:\n      enabled: true",
+        "ui:\n      enabled: false",
+    ),
+    Mutation(
+        "external-secret-literal",
+        "deploy/aks/bootstrap/velero-credentials.yaml",
+        "secrets/secret-value",
+        r"    template:\n      data:\n",
+        "    template:\n      data:\n        password: hunter2hunter2\n",
     ),
     Mutation(
         "workflow-schema",

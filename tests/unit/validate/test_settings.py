@@ -92,3 +92,12 @@ def test_environment_json_that_does_not_parse(monkeypatch: pytest.MonkeyPatch) -
         settings.load(ctx())
     assert err.value.code == 2
     assert "INVOKE_VALIDATE_VALUES_SCHEMAS: not valid JSON" in err.value.text
+
+
+def test_remote_crds_come_from_config_and_must_be_lists() -> None:
+    pattern = "https://example.com/releases/download/*/crds.yaml"
+    s = settings.load(ctx(remote_crds={pattern: ["example.com", "other.io/Thing"]}))
+    assert s.remote_crds == {pattern: ["example.com", "other.io/Thing"]}
+    with pytest.raises(UserError, match=r"remote_crds\[.*\] must be a list of strings") as info:
+        settings.load(ctx(remote_crds={pattern: "example.com"}))
+    assert info.value.code == 2

@@ -48,6 +48,11 @@ def check_capacity(ws: Workspace, result: Result) -> None:
     report = capacity_report(
         deploy, ws.spec.spec, _reusing_renders(ws, kustomize_renderer(ws.runner))
     )
+    if report.skipped:
+        result.notes.append(
+            "capacity: not counted (remote resources, not rendered offline): "
+            + ", ".join(report.skipped)
+        )
     for problem in report.problems:
         # "<layer>/<dir>: ..." names a component; anything else is about the tree as a whole.
         where = problem.split(":", 1)[0]

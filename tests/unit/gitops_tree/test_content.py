@@ -278,3 +278,30 @@ def test_generated_applications_pick_the_environment_backend(env: str) -> None:
 def test_generated_applications_match_the_application_schema(shared_schemas: Path) -> None:
     for name, app in _expand_infrastructure("local").items():
         assert (name, _crd_errors(shared_schemas, app)) == (name, [])
+
+
+def test_service_routes_leave_canary_weights_to_argo_rollouts(tmp_path: Path) -> None:
+    """The Gateway API plugin of Argo Rollouts moves backendRef weights during a canary: every
+    services Application (ServerSideApply or not) ignores them and does not revert them on sync."""
+    from tasks.gitops.appset import Cluster, expand
+
+    root = tmp_path / "repo"
+    shutil.copytree(DEPLOY, root / "deploy")
+    user = root / "deploy/services/user/component.yaml"
+    user.write_text(user.read_text() + "serverSideApply: true\n")
+    (appset,) = _docs(DEPLOY / "bootstrap/apps/services.yaml")
+    cluster = Cluster("in-cluster", "https://kubernetes.default.svc", {"propertea.io/env": "local"})
+    apps = {
+        a["metadata"]["name"]: a["spec"] for a in expand(appset, root, "services.yaml", [cluster])
+    }
+    assert "user" in apps and len(apps) >= 6
+    for name, spec in apps.items():
+        assert spec["ignoreDifferences"] == [
+            {
+                "group": "gateway.networking.k8s.io",
+                "kind": "HTTPRoute",
+                "jqPathExpressions": [".spec.rules[].backendRefs[].weight"],
+            }
+        ], name
+        assert "RespectIgnoreDifferences=true" in spec["syncPolicy"]["syncOptions"], name
+    assert "ServerSideApply=true" in apps["user"]["syncPolicy"]["syncOptions"]

@@ -116,3 +116,39 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else report.longrepr
         report.outcome = "failed"
         report.longrepr = f"skipped on CI, where every test must run: {reason}"
+
+
+def _work_tree_status() -> str:
+    proc = subprocess.run(
+        ["git", "status", "--porcelain", "--untracked-files=all"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return proc.stdout if proc.returncode == 0 else ""
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    if not hasattr(session.config, "workerinput"):  # the xdist controller, or a plain run
+        session.config.stash[_TREE_KEY] = _work_tree_status()
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Tests work in tmp dirs: a file they leave in the repository fails the run."""
+    before = session.config.stash.get(_TREE_KEY, None)
+    if before is None:
+        return
+    after = _work_tree_status()
+    if after != before:
+        added = sorted(set(after.splitlines()) - set(before.splitlines()))
+        writer = session.config.get_terminal_writer()
+        writer.line("")
+        writer.line(
+            "tests changed the repository work tree: " + ("; ".join(added) or after.strip()),
+            red=True,
+        )
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+_TREE_KEY = pytest.StashKey[str]()

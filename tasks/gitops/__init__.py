@@ -26,6 +26,28 @@ if TYPE_CHECKING:
 ENV_HELP = "environment overlay: also values-<env>.yaml of the argocd component (default local)"
 
 
+def _seconds(option: str, value: object, default: float) -> float:
+    """A duration option (Invoke passes it as a string): a number, at least 1."""
+    if value is None:
+        return default
+    try:
+        seconds = float(str(value))
+    except ValueError:
+        raise UserError(f"--{option} {value!r}: expected a number of seconds.", code=2) from None
+    if not seconds >= 1:  # also rejects nan
+        raise UserError(f"--{option} {value!r}: must be at least 1 second.", code=2)
+    return seconds
+
+
+def _port(value: object) -> int:
+    if value is None:
+        return 8080
+    text = str(value)
+    if not text.isdigit() or not 1 <= int(text) <= 65535:
+        raise UserError(f"--port {value!r}: expected a TCP port, 1-65535.", code=2)
+    return int(text)
+
+
 @task(
     help={
         "env": ENV_HELP,
@@ -34,21 +56,29 @@ ENV_HELP = "environment overlay: also values-<env>.yaml of the argocd component 
     }
 )
 def install(
-    c: Context, env: str | None = None, chart: str | None = None, timeout: int | None = None
+    c: Context, env: str | None = None, chart: str | None = None, timeout: str | None = None
 ) -> None:
     """Install or upgrade Argo CD with helm and the committed values (idempotent)."""
     from tasks.core import config
     from tasks.gitops import kube, ops
 
+    seconds = _seconds("timeout", timeout, 600)
+    if chart is not None and not Path(chart).exists():
+        raise UserError(
+            f"--chart {chart}: no such file or directory (a packaged argo-cd chart .tgz or an "
+            "unpacked chart directory; leave it out to use the argo repository).",
+            code=2,
+        )
     spec = config.load(c)
+    files = ops.values_files(Path.cwd(), spec.gitops.path, env or ops.DEFAULT_ENV)
     runner = Runner.from_context(c)
     ops.install(
         runner,
         kube.resolve(c),
         version=spec.versions.argocd_chart,
-        files=ops.values_files(Path.cwd(), spec.gitops.path, env or "local"),
+        files=files,
         chart=chart,
-        timeout=float(timeout or 600),
+        timeout=seconds,
         say=runner.say,
     )
 
@@ -61,17 +91,20 @@ def install(
     }
 )
 def bootstrap(
-    c: Context, env: str | None = None, timeout: int | None = None, interval: int | None = None
+    c: Context, env: str | None = None, timeout: str | None = None, interval: str | None = None
 ) -> None:
     """Helm-secrets key, the root Application, then wait for the infrastructure layer."""
     from tasks.core import config
     from tasks.gitops import appset, facts, kube, ops
     from tasks.secrets.keys import default_key_file
 
+    wait_for = _seconds("timeout", timeout, 1200)
+    poll = _seconds("interval", interval, 10)
     spec = config.load(c)
     root = Path.cwd()
     runner = Runner.from_context(c)
-    values = facts.install_inputs(ops.values_files(root, spec.gitops.path, env or "local")).values
+    files = ops.values_files(root, spec.gitops.path, env or ops.DEFAULT_ENV)
+    values = facts.install_inputs(files).values
     ops.bootstrap(
         runner,
         kube.resolve(c),
@@ -79,8 +112,8 @@ def bootstrap(
         gitops_path=spec.gitops.path,
         key_file=default_key_file(),
         clusters=appset.clusters_from_values(values),
-        timeout=float(1200 if timeout is None else timeout),
-        interval=float(10 if interval is None else interval),
+        timeout=wait_for,
+        interval=poll,
         say=runner.say,
     )
 
@@ -110,14 +143,15 @@ def status(c: Context, json: bool = False) -> None:
         "timeout": "seconds to wait for the sync to finish (default 300)",
     }
 )
-def sync(c: Context, app: str, prune: bool = False, timeout: int | None = None) -> None:
+def sync(c: Context, app: str, prune: bool = False, timeout: str | None = None) -> None:
     """Sync one application now (argocd app sync --core)."""
     from tasks.gitops import kube, ops, plan
 
+    seconds = _seconds("timeout", timeout, 300)
     access = kube.resolve(c)
     runner = Runner.from_context(c)
     ops.prepare_argocd(runner, access)
-    runner.run(plan.sync(access, app, prune=prune, timeout=float(timeout or 300)))
+    runner.run(plan.sync(access, app, prune=prune, timeout=seconds))
     if not runner.dry:
         runner.say(f"{app}: synced")
 
@@ -129,15 +163,20 @@ def sync(c: Context, app: str, prune: bool = False, timeout: int | None = None) 
         "timeout": "seconds to wait (default 600)",
     },
 )
-def wait(c: Context, app: list[str] | None = None, timeout: int | None = None) -> None:
+def wait(c: Context, app: list[str] | None = None, timeout: str | None = None) -> None:
     """Wait until applications are Synced and Healthy (argocd app wait --core)."""
     from tasks.gitops import kube, ops, plan
 
+    seconds = _seconds("timeout", timeout, 600)
     access = kube.resolve(c)
     runner = Runner.from_context(c)
     names = ops.names_or_all(runner, access, list(app or []))
+    if not names:
+        # Only under --dry: a real run without applications stopped in names_or_all.
+        runner.say("# no application in the cluster yet: nothing to wait for")
+        return
     ops.prepare_argocd(runner, access)
-    runner.run(plan.wait(access, names, float(timeout or 600)))
+    runner.run(plan.wait(access, names, seconds))
     if not runner.dry:
         runner.say(f"{len(names)} application(s) Synced and Healthy")
 
@@ -164,16 +203,16 @@ def diff(c: Context, app: str | None = None) -> None:
         "show": "print the initial admin password instead of masking it",
     }
 )
-def ui(c: Context, port: int | None = None, show: bool = False) -> None:
+def ui(c: Context, port: str | None = None, show: bool = False) -> None:
     """Port-forward the Argo CD UI and print the initial admin password (masked)."""
     from tasks.gitops import kube, ops, plan
 
+    local_port = _port(port)
     access = kube.resolve(c)
     runner = Runner.from_context(c)
     line = ops.password_line(ops.initial_password(runner, access), show=show)
     # Printed directly: the runner would mask the password that --show asks for.
     print(line, flush=True)
-    local_port = port or 8080
     runner.say(f"Argo CD UI on http://localhost:{local_port} (Ctrl-C to stop)")
     code = runner.stream(plan.port_forward(access, local_port))
     if code not in (0, 130):
@@ -193,7 +232,8 @@ def render(c: Context, json: bool = False, env: str | None = None) -> None:
 
     gitops_path = config.load(c).gitops.path
     root = Path.cwd()
-    values = facts.install_inputs(ops.values_files(root, gitops_path, env or "local")).values
+    files = ops.values_files(root, gitops_path, env or ops.DEFAULT_ENV)
+    values = facts.install_inputs(files).values
     clusters = appset.clusters_from_values(values)
     apps = appset.render_tree(root, ops.bootstrap_dir(gitops_path), clusters)
     if json:

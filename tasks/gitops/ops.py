@@ -21,11 +21,31 @@ def bootstrap_dir(gitops_path: str) -> Path:
     return Path(gitops_path) / "bootstrap"
 
 
+#: The environment the local cluster is; it needs no values overlay.
+DEFAULT_ENV = "local"
+
+
 def values_files(root: Path, gitops_path: str, env: str | None) -> list[Path]:
-    """The argocd component's values.yaml, plus values-<env>.yaml when it exists."""
+    """The argocd component's values.yaml, plus values-<env>.yaml when it exists.
+
+    Any environment other than the default must have its overlay: a mistyped ``--env`` would
+    otherwise silently install or render the base values.
+    """
     base = root / gitops_path / facts.ARGOCD_COMPONENT / "values.yaml"
-    overlay = base.with_name(f"values-{env}.yaml") if env else None
-    return [base, *([overlay] if overlay is not None and overlay.is_file() else [])]
+    if not env:
+        return [base]
+    overlay = base.with_name(f"values-{env}.yaml")
+    if overlay.is_file():
+        return [base, overlay]
+    if env != DEFAULT_ENV:
+        overlays = base.parent.glob("values-*.yaml")
+        known = sorted({DEFAULT_ENV, *(p.stem.removeprefix("values-") for p in overlays)})
+        raise UserError(
+            f"--env {env!r}: there is no {overlay.name} beside {base}. "
+            f"Environments: {', '.join(known)}.",
+            code=2,
+        )
+    return [base]
 
 
 def dump_values(values: dict[str, Any]) -> str:
@@ -111,7 +131,12 @@ def prepare_argocd(runner: Runner, kube: Kube) -> None:
 
 
 def statuses(runner: Runner, kube: Kube, timeout: float = 30.0) -> list[facts.AppStatus]:
-    return facts.parse_applications(runner.capture(plan.list_applications(kube, timeout)))
+    listing = plan.list_applications(kube, timeout)
+    if runner.dry and not kube.kubeconfig.exists():
+        # --dry before the cluster exists plans for a fresh world: no application yet.
+        runner.say(f"$ {listing.display()}")
+        return []
+    return facts.parse_applications(runner.capture(listing))
 
 
 @dataclass

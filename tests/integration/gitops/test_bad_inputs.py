@@ -1,0 +1,59 @@
+"""gitops.* options a person mistypes: one actionable message, exit 2, nothing run."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.integration.gitops.conftest import Cluster
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["gitops.install", "--timeout", "soon"], "--timeout 'soon': expected a number of seconds"),
+        (["gitops.bootstrap", "--timeout", "ten"], "--timeout 'ten': expected a number of seconds"),
+        (["gitops.bootstrap", "--interval", "0"], "--interval '0': must be at least 1 second."),
+        (["gitops.sync", "cilium", "--timeout", "5m"], "--timeout '5m': expected a number"),
+        (["gitops.wait", "--timeout", "-3"], "--timeout '-3': must be at least 1 second."),
+        (["gitops.ui", "--port", "http"], "--port 'http': expected a TCP port, 1-65535."),
+        (["gitops.ui", "--port", "70000"], "--port '70000': expected a TCP port, 1-65535."),
+        (["gitops.install", "--chart", "/no/such/argo.tgz"], "--chart /no/such/argo.tgz: no such"),
+        (["gitops.install", "--env", "staging"], "--env 'staging': there is no values-staging"),
+        (["gitops.render", "--env", "prod"], "Environments: aks, local."),
+    ],
+)
+def test_bad_option_is_a_usage_error_before_any_command(
+    cluster: Cluster, inv_here: Any, args: list[str], message: str
+) -> None:
+    result = inv_here(*args, env=cluster.env)
+    assert result.returncode == 2, result.output
+    assert message in result.output
+    assert "Traceback" not in result.output
+    assert cluster.fake.calls("helm") == [] and cluster.fake.calls("argocd") == []
+    assert cluster.fake.calls("kubectl") == []
+
+
+def test_known_env_overlay_is_accepted(cluster: Cluster, inv_here: Any) -> None:
+    result = inv_here("gitops.render", "--env", "aks", "--json", env=cluster.env)
+    assert result.returncode == 0, result.output
+
+
+def test_dry_wait_and_diff_before_the_cluster_exists_plan_for_no_application(
+    tmp_path: Path, inv_here: Any
+) -> None:
+    """No kubeconfig yet: --dry prints the probe and plans for a fresh world instead of failing."""
+    state = tmp_path / "fresh-state"
+    env = {"INVOKE_STATE_DIR": str(state), "KUBECONFIG": str(tmp_path / "none")}
+    waited = inv_here("--dry", "gitops.wait", env=env)
+    assert waited.returncode == 0, waited.output
+    assert "$ kubectl --kubeconfig" in waited.stdout
+    assert "get applications.argoproj.io" in waited.stdout
+    assert "# no application in the cluster yet: nothing to wait for" in waited.stdout
+    diffed = inv_here("--dry", "gitops.diff", env=env)
+    assert diffed.returncode == 0, diffed.output
+    assert not state.exists()

@@ -146,7 +146,10 @@ def status(c: Context, json: bool = False) -> None:
 def sync(c: Context, app: str, prune: bool = False, timeout: str | None = None) -> None:
     """Sync one application now (argocd app sync --core)."""
     from tasks.gitops import kube, ops, plan
+    from tasks.infra.taskhelp import asked_for_help
 
+    if asked_for_help(app, "gitops", sync):
+        return
     seconds = _seconds("timeout", timeout, 300)
     access = kube.resolve(c)
     runner = Runner.from_context(c)

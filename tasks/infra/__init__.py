@@ -377,7 +377,10 @@ def destroy(c: Context, yes: bool = False) -> None:
 def console_(c: Context, node: str) -> None:
     """Attach to a node's serial console (virsh console; leave with Ctrl+])."""
     from tasks.infra.plan import console_command
+    from tasks.infra.taskhelp import asked_for_help
 
+    if asked_for_help(node, "infra", console_):
+        return
     spec, settings, runner = _setup(c)
     spec.node(node)
     code = runner.stream(console_command(settings, node))

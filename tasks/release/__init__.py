@@ -222,9 +222,12 @@ def changelog(
 def lint_commits(c: Context, revisions: str | None = None) -> None:
     """Reject commits whose message is not a Conventional Commit (merge commits are skipped)."""
     from tasks.core.runner import Runner
+    from tasks.infra.taskhelp import asked_for_help
     from tasks.release import facts
     from tasks.release.conventional import lint_message
 
+    if asked_for_help(revisions, "release", lint_commits):
+        return
     runner = Runner.from_context(c)
     root = repo_root()
     revision_range = revisions or "origin/main..HEAD"

@@ -86,8 +86,11 @@ def encrypt(c: Context, path: list[str] | None = None) -> None:
 )
 def decrypt(c: Context, path: str, in_place: bool = False) -> None:
     """Print a secret file's plaintext (or decrypt it in place with --in-place)."""
+    from tasks.infra.taskhelp import asked_for_help
     from tasks.secrets import ops, plan
 
+    if asked_for_help(path, "secrets", decrypt):
+        return
     root = ops.repo_root()
     [relpath] = ops.selected(root, [path])
     runner = Runner.from_context(c)
@@ -104,8 +107,11 @@ def decrypt(c: Context, path: str, in_place: bool = False) -> None:
 @task(help={"path": "the encrypted file to open in $EDITOR (via sops edit)"})
 def edit(c: Context, path: str) -> None:
     """Edit a secret file in $EDITOR; sops re-encrypts it on save."""
+    from tasks.infra.taskhelp import asked_for_help
     from tasks.secrets import ops, plan
 
+    if asked_for_help(path, "secrets", edit):
+        return
     root = ops.repo_root()
     [relpath] = ops.selected(root, [path])
     code = Runner.from_context(c).stream(plan.edit(root, relpath))
@@ -154,7 +160,8 @@ def rotate(
         _key_file(),
         add=_list(add),
         remove=_list(remove),
-        confirm=lambda question: confirm(question, yes=yes),
+        # --dry changes nothing, so it needs no confirmation (as infra.destroy).
+        confirm=lambda question: confirm(question, yes=yes or runner.dry),
         say=runner.say,
     )
 

@@ -66,8 +66,9 @@ def apply(c: Context, node: str | None = None) -> None:
 
 @task(
     help={
-        "from_": "start at this phase, re-running it and every later one",
-        "only": "run just this phase (even if it finished before)",
+        "from_": "start at this phase (one of the Phases above), re-running it and every later "
+        "one (default: every phase not finished yet)",
+        "only": "run just this phase (one of the Phases above), even if it finished before",
     }
 )
 def bootstrap(c: Context, from_: str | None = None, only: str | None = None) -> None:
@@ -145,8 +146,8 @@ def dashboard(c: Context, node: str | None = None) -> None:
         "service": "service name (machined, etcd, kubelet, apid, ...), or a container id with -k",
         "node": NODE_HELP.format("the first control plane"),
         "kubernetes": "the service is a Kubernetes container (k8s.io namespace)",
-        "follow": "keep streaming",
-        "tail": "only the last N lines",
+        "follow": "keep streaming new lines (Ctrl-C stops)",
+        "tail": "only the last N lines (default: every line)",
     }
 )
 def logs(  # noqa: PLR0917 (Invoke maps positional parameters to options)
@@ -158,8 +159,11 @@ def logs(  # noqa: PLR0917 (Invoke maps positional parameters to options)
     tail: str | None = None,
 ) -> None:
     """Logs of a Talos service on a node."""
+    from tasks.infra.taskhelp import asked_for_help
     from tasks.talos import ops, plan
 
+    if asked_for_help(service, "talos", logs):
+        return
     lines = _lines(tail)
     env = _env(c)
     target = env.one_node(node)

@@ -213,7 +213,13 @@ def selected(root: Path, paths: list[str]) -> list[str]:
     chosen = []
     for raw in paths:
         path = Path(raw)
-        relpath = rel(root, path.resolve() if path.is_absolute() else (Path.cwd() / path).resolve())
+        full = path.resolve() if path.is_absolute() else (Path.cwd() / path).resolve()
+        if not full.is_relative_to(root):
+            raise UserError(
+                f"{raw}: outside the repository {root}; the secret files are under deploy/ "
+                "(inv secrets.check lists them)."
+            )
+        relpath = rel(root, full)
         if not (root / relpath).is_file():
             raise UserError(f"{raw}: no such file")
         if sopsconfig.rule_for(relpath) is None:

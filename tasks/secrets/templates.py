@@ -181,7 +181,13 @@ def load_values_file(path: Path) -> dict[str, str]:
     except FileNotFoundError:
         raise UserError(f"--values-file {path}: no such file") from None
     except YAMLError as exc:
-        raise UserError(f"--values-file {path}: not valid YAML ({exc})") from None
+        # Never str(exc): its snippet quotes the offending line, i.e. a secret value.
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+        context = getattr(exc, "context", None)
+        problem = getattr(exc, "problem", None) or "a syntax error"
+        problem = f"{context}: {problem}" if context else problem
+        raise UserError(f"--values-file {path}: not valid YAML{where} ({problem})") from None
     if not isinstance(data, dict) or not all(isinstance(v, str | int) for v in data.values()):
         raise UserError(
             f"--values-file {path}: expected a mapping of prompt label to value, "

@@ -384,3 +384,42 @@ def test_decrypt_refuses_a_file_no_rule_covers(secrets_repo: SecretsRepo, inv: A
     assert "no creation rule in .sops.yaml matches it" in result.output
     missing = inv("secrets.decrypt", "deploy/nope.yaml", cwd=secrets_repo.root)
     assert "deploy/nope.yaml: no such file" in missing.output
+
+
+def test_dry_rotate_remove_previews_without_asking(ready_repo: SecretsRepo, inv: Any) -> None:
+    """--dry changes nothing, so removing a recipient needs no --yes to preview it."""
+    repo = ready_repo
+    other = public_key(repo, new_key(repo, "other.txt"))
+    assert inv("secrets.rotate", "--add", other, cwd=repo.root).returncode == 0
+    before = (repo.root / ".sops.yaml").read_text()
+    result = inv("--dry", "secrets.rotate", "--remove", other, cwd=repo.root)
+    assert result.returncode == 0, result.output
+    assert "$ " in result.stdout and "updatekeys" in result.stdout
+    assert "# write" in result.stdout and ".sops.yaml" in result.stdout
+    assert (repo.root / ".sops.yaml").read_text() == before
+
+
+@pytest.mark.parametrize("task", ["secrets.decrypt", "secrets.edit"])
+def test_file_outside_the_repository_is_named(
+    ready_repo: SecretsRepo, inv: Any, tmp_path: Path, task: str
+) -> None:
+    outside = tmp_path / "secrets.yaml"
+    outside.write_text("a: b\n")
+    result = inv(task, str(outside), cwd=ready_repo.root)
+    assert result.returncode == 1
+    assert f"{outside}: outside the repository" in result.output
+    assert "the secret files are under deploy/" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_values_file_syntax_error_does_not_echo_the_values(
+    secrets_repo: SecretsRepo, inv: Any
+) -> None:
+    values = secrets_repo.home / "values.yaml"
+    values.write_text('Cloudflare API token: "s3cr3t-Tok3n-value\n')
+    result = inv("secrets.init", "--values-file", str(values), cwd=secrets_repo.root)
+    assert result.returncode == 1
+    assert f"--values-file {values}: not valid YAML at line 2, column 1" in result.output
+    assert "while scanning a quoted scalar" in result.output
+    assert "s3cr3t-Tok3n-value" not in result.output
+    assert "Traceback" not in result.output

@@ -341,7 +341,9 @@ def upgrade(env: Env, nodes: Sequence[Node], *, force: bool) -> None:
             what=f"the cluster to be healthy after upgrading {node.name}",
             look_at=plan.LOOK_AT_HEALTH,
         )
-    console.ok(f"upgraded {', '.join(n.name for n in pending)} to v{target}; snapshot {snapshot}")
+    if not env.dry:
+        names = ", ".join(n.name for n in pending)
+        console.ok(f"upgraded {names} to v{target}; snapshot {snapshot}")
 
 
 def upgrade_k8s(env: Env, *, preview: bool) -> None:
@@ -358,11 +360,14 @@ def reset(env: Env, nodes: Sequence[Node], *, yes: bool) -> None:
         n for n in env.spec.control_planes if n in nodes
     ]
     names = ", ".join(n.name for n in ordered)
-    confirm(f"Wipe {names} (all data, etcd included) and reboot into maintenance mode?", yes=yes)
+    question = f"Wipe {names} (all data, etcd included) and reboot into maintenance mode?"
+    # --dry changes nothing, so it needs no confirmation (as infra.destroy).
+    confirm(question, yes=yes or env.dry)
     for node in ordered:
         env.runner.run(plan.reset_node(env.settings, node))
-    if not env.dry:
-        env.settings.state.forget(FLOW)
+    if env.dry:
+        return
+    env.settings.state.forget(FLOW)
     console.ok(f"reset {names}; they reboot into maintenance mode: run `inv talos.bootstrap`.")
 
 
@@ -374,5 +379,7 @@ def kubeconfig(env: Env, path: str | None) -> None:
     if not env.dry:
         target.parent.mkdir(parents=True, exist_ok=True)
     env.runner.run(plan.fetch_kubeconfig(env.settings, env.spec, target))
+    if env.dry:
+        return
     console.ok(f"context {env.spec.cluster.name} merged into {target}")
     console.info(f"use it: export KUBECONFIG={target}  (or kubectl --kubeconfig {target})")

@@ -219,4 +219,7 @@ def run(env: ops.Env, *, from_: str | None = None, only: str | None = None) -> N
             state.mark_done(FLOW, phase.name)
     ran = ", ".join(chosen) if (from_ or only) else "all phases"
     left = f" (still to do: {', '.join(unfinished)})" if unfinished else ""
+    if env.dry:
+        console.info(f"{FLOW}: {ran} planned (--dry: nothing was changed)")
+        return
     console.ok(f"{FLOW}: {ran} done{left}")

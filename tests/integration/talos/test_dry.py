@@ -45,6 +45,7 @@ def snapshot(root: Path) -> dict[str, tuple[int, float]]:
                              "$ talosctl upgrade --talosconfig", "$ talosctl health"]),
         (["talos.upgrade-k8s"], ["$ talosctl upgrade-k8s --talosconfig"]),
         (["talos.reset", "--yes"], ["$ talosctl reset --talosconfig"]),
+        (["talos.reset"], ["$ talosctl reset --talosconfig"]),  # --dry needs no --yes
         (["talos.kubeconfig"], ["$ talosctl kubeconfig {state}/kubeconfig"]),
         (["talos.dashboard"], ["$ talosctl dashboard --talosconfig"]),
         (["talos.logs", "kubelet"], ["$ talosctl logs kubelet --talosconfig"]),
@@ -76,3 +77,19 @@ def test_the_real_command_line(ws: Workspace) -> None:
     assert bad.returncode == 1
     assert "No node named 'nope' in the cluster spec" in bad.stderr
     assert "Traceback" not in bad.output
+
+
+@pytest.mark.parametrize(
+    ("args", "claim"),
+    [
+        (["talos.bootstrap"], "all phases done"),
+        (["talos.upgrade"], "upgraded"),
+        (["talos.reset"], "reset talos-"),
+        (["talos.kubeconfig"], "merged into"),
+    ],
+)
+def test_dry_run_claims_no_success(ws: Workspace, args: list[str], claim: str) -> None:
+    """Nothing ran, so nothing is reported done."""
+    result = ws.inv("--dry", *args)
+    assert result.returncode == 0, result.output
+    assert claim not in result.output

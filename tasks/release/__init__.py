@@ -31,6 +31,19 @@ def repo_root() -> Path:
     return Path.cwd()
 
 
+def _is_date(text: str) -> bool:
+    import re
+    from datetime import date
+
+    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+        return False
+    try:
+        date.fromisoformat(text)
+    except ValueError:
+        return False
+    return True
+
+
 def _today() -> str:
     from datetime import UTC, datetime
 
@@ -184,13 +197,11 @@ def changelog(
     date: str | None = None,
 ) -> None:
     """The CHANGELOG entry release-please would write, printed or prepended."""
-    import re
-
     from tasks.core.runner import Runner
     from tasks.release.plan import changelog_plan
 
-    if date is not None and not re.fullmatch(r"\d{4}-\d{2}-\d{2}", date):
-        raise UserError(f"--date {date!r}: expected YYYY-MM-DD", code=2)
+    if date is not None and not _is_date(date):
+        raise UserError(f"--date {date!r}: expected a calendar date YYYY-MM-DD", code=2)
     runner = Runner.from_context(c)
     root = repo_root()
     releases = compute_releases(

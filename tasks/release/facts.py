@@ -30,8 +30,20 @@ class RawCommit:
     parents: tuple[str, ...] = ()
 
 
-def git(root: Path, *args: str, step: str = "") -> Command:
-    return Command(("git", "-C", str(root), *args), step=step or f"git {args[0]}", read_only=True)
+#: What to try when git does not know a revision the person named.
+UNKNOWN_REVISION_HINT = (
+    "is it a commit, branch or tag of this clone? `git fetch origin --tags` brings the "
+    "remote ones; in GitHub Actions check out with `fetch-depth: 0`"
+)
+
+
+def git(root: Path, *args: str, step: str = "", hint: str = "") -> Command:
+    return Command(
+        ("git", "-C", str(root), *args),
+        step=step or f"git {args[0]}",
+        hint=hint,
+        read_only=True,
+    )
 
 
 def log_command(root: Path, rev: str = "HEAD") -> Command:
@@ -47,6 +59,7 @@ def log_command(root: Path, rev: str = "HEAD") -> Command:
         rev,
         "--",
         step="read the commit history",
+        hint=UNKNOWN_REVISION_HINT,
     )
 
 
@@ -157,14 +170,26 @@ def full_sha(runner: Runner, root: Path, rev: str = "HEAD") -> str:
 
 def changed_files(runner: Runner, root: Path, base: str, rev: str = "HEAD") -> list[str]:
     """Files changed between the merge base of ``base`` and ``rev``, and ``rev``."""
-    out = runner.capture(git(root, "diff", "--name-only", "--no-renames", f"{base}...{rev}"))
+    out = runner.capture(
+        git(
+            root,
+            *("diff", "--name-only", "--no-renames", f"{base}...{rev}"),
+            step=f"list the files changed since {base}",
+            hint=UNKNOWN_REVISION_HINT,
+        )
+    )
     return [line for line in out.splitlines() if line]
 
 
 def range_messages(runner: Runner, root: Path, revision_range: str) -> list[RawCommit]:
     """Non-merge commits in ``revision_range`` (for the commit linter)."""
     out = runner.capture(
-        git(root, "log", "--no-color", "--no-merges", f"--format={LOG_FORMAT}", revision_range)
+        git(
+            root,
+            *("log", "--no-color", "--no-merges", f"--format={LOG_FORMAT}", revision_range),
+            step=f"read the commits in {revision_range}",
+            hint=UNKNOWN_REVISION_HINT,
+        )
     )
     return list(parse_log(out))
 

@@ -105,8 +105,25 @@ def test_lint_commits_bad_range(repo: GitRepo) -> None:
     scaffold(repo)
     with pytest.raises(UserError) as info:
         run_task("release.lint-commits", repo.root, revisions="nope..HEAD")
-    assert info.value.text.startswith("git log failed.")
-    assert "nope..HEAD" in info.value.text
+    assert info.value.text.startswith("read the commits in nope..HEAD failed.")
+    assert "`git fetch origin --tags`" in info.value.text and "fetch-depth: 0" in info.value.text
+
+
+def test_next_from_an_unknown_revision_says_what_to_fetch(repo: GitRepo) -> None:
+    scaffold(repo)
+    with pytest.raises(UserError) as info:
+        run_task("release.next", repo.root, rev="no-such-tag")
+    assert info.value.text.startswith("read the commit history failed.")
+    assert "try: is it a commit, branch or tag of this clone?" in info.value.text
+
+
+@pytest.mark.parametrize("date", ["2024-13-45", "2024-02-30", "yesterday"])
+def test_changelog_rejects_a_date_that_is_not_a_calendar_date(repo: GitRepo, date: str) -> None:
+    scaffold(repo)
+    with pytest.raises(UserError) as info:
+        run_task("release.changelog", repo.root, date=date)
+    assert info.value.text == f"--date {date!r}: expected a calendar date YYYY-MM-DD"
+    assert info.value.code == 2
 
 
 def test_lint_pr_title_from_the_environment(inv) -> None:  # type: ignore[no-untyped-def]

@@ -60,10 +60,18 @@ def _image(
     sha256: str | None,
     offline: bool,
 ) -> Iso:
+    from pathlib import Path
+
+    from tasks.infra.download import normalize_sha256
     from tasks.infra.factory import confirm_schematic, schematics_url
     from tasks.infra.iso import ensure_iso
     from tasks.infra.schematic import installer_image, schematic_id
 
+    # Bad options fail before anything slow (the Image Factory round trip).
+    if sha256:
+        normalize_sha256(sha256)
+    if iso and not Path(iso).expanduser().is_file():
+        raise UserError(f"--iso {iso}: no such file.")
     extensions = list(spec.image_factory.extensions)
     sid = schematic_id(extensions)
     console.step(f"Image Factory schematic {sid}")

@@ -217,3 +217,33 @@ def test_image_confirms_the_schematic_downloads_once_then_reuses_the_cache(
     mismatch = inv_here("infra.image", env=env)
     assert mismatch.returncode == 1
     assert f"computed schematic {'0' * 64}, but the toolkit computed {sid}" in mismatch.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--sha256", "abc"], "--sha256 'abc' is not a SHA-256 digest"),
+        (["--iso", "/nonexistent/talos.iso"], "--iso /nonexistent/talos.iso: no such file"),
+    ],
+)
+def test_bad_image_options_fail_before_the_factory_is_asked(
+    inv_here: Any,
+    env: dict[str, str],
+    tmp_path: Path,
+    http_server: Any,
+    repo_root: Path,
+    args: list[str],
+    message: str,
+) -> None:
+    from ruamel.yaml import YAML
+
+    yaml = YAML()
+    data = yaml.load((repo_root / "deploy/local-cluster/cluster.yaml").read_text())
+    data["image_factory"]["url"] = http_server.url
+    spec_path = tmp_path / "cluster.yaml"
+    with spec_path.open("w") as f:
+        yaml.dump(data, f)
+    result = inv_here("infra.image", *args, env={**env, "INVOKE_CLUSTER_FILE": str(spec_path)})
+    assert result.returncode != 0
+    assert message in result.stderr
+    assert http_server.behaviour.requests == []

@@ -40,7 +40,7 @@ def generate(c: Context, check: bool = False) -> None:
 @task(
     name="set-repo",
     help={
-        "repo_url": "the Git repository Argo CD pulls (https://, ssh:// or git@)",
+        "repo_url": "the Git repository Argo CD pulls: https://, ssh:// or git@ (required)",
         "branch": "the branch Argo CD follows (default: keep gitops.branch)",
         "domain": "the public base domain, services are <name>.<domain> (default: keep it)",
     },
@@ -57,6 +57,12 @@ def set_repo(
     if not repo_url:
         raise UserError(
             "gitops.set-repo needs --repo-url URL (e.g. https://github.com/me/propertea.git).",
+            code=2,
+        )
+    if branch is not None and not _is_branch_name(branch):
+        raise UserError(
+            f"--branch {branch!r} is not a valid Git branch name (no spaces, '..', '~^:?*[\\', "
+            "leading '-' or '/', trailing '/', '.' or '.lock'; see git check-ref-format).",
             code=2,
         )
     loaded = config.load_spec(config.spec_path(c))
@@ -78,6 +84,17 @@ def set_repo(
             f"{loaded.path}: the new gitops settings are invalid: {problems}"
         ) from None
     _apply(c, changes, "cluster.yaml and deploy/ already use that repository")
+
+
+def _is_branch_name(name: str) -> bool:
+    """What ``git check-ref-format --branch`` accepts (Argo CD's targetRevision must resolve)."""
+    import re
+
+    if not name or name == "@" or name.startswith(("-", "/")) or name.endswith(("/", ".", ".lock")):
+        return False
+    if re.search(r"[\x00-\x20\x7f~^:?*\[\\]|\.\.|@\{|//", name):
+        return False
+    return not any(part.startswith(".") or part.endswith(".lock") for part in name.split("/"))
 
 
 def _root(spec_file: Path) -> Path:

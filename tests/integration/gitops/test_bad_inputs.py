@@ -25,6 +25,10 @@ pytestmark = pytest.mark.integration
         (["gitops.install", "--chart", "/no/such/argo.tgz"], "--chart /no/such/argo.tgz: no such"),
         (["gitops.install", "--env", "staging"], "--env 'staging': there is no values-staging"),
         (["gitops.render", "--env", "prod"], "Environments: aks, local."),
+        (
+            ["gitops.set-repo", "--repo-url", "https://example.com/r.git", "--branch", "my fix"],
+            "--branch 'my fix' is not a valid Git branch name",
+        ),
     ],
 )
 def test_bad_option_is_a_usage_error_before_any_command(

@@ -242,10 +242,10 @@ def promote(c: Context, component: str | None = None, version: str | None = None
     if pr.current_tag(text, path, image) == tag:
         console.ok(f"{target.name} already at {tag}: nothing to do")
         return
-    Runner.from_context(c).write(
-        WriteFile(path, pr.set_tag(text, path, image, tag), step=f"promote {target.name}")
-    )
-    console.ok(f"{path.relative_to(root)}: {image} -> {tag}")
+    runner = Runner.from_context(c)
+    runner.write(WriteFile(path, pr.set_tag(text, path, image, tag), step=f"promote {target.name}"))
+    if not runner.dry:
+        console.ok(f"{path.relative_to(root)}: {image} -> {tag}")
 
 
 ns = Collection("images", list_, tags, build, push, matrix, promote)

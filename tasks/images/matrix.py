@@ -19,6 +19,14 @@ def entry(component: Component, version: str | None = None) -> dict[str, str]:
     }
 
 
+#: What the workflow should hand to --release-outputs.
+HINT = (
+    "pass the release step's outputs as JSON, as .github/workflows/release.yml does: "
+    "env RELEASE_OUTPUTS: ${{ toJSON(steps.release.outputs) }}, then "
+    "`printf '%s' \"$RELEASE_OUTPUTS\" | inv images.matrix --release-outputs -`"
+)
+
+
 def from_release_outputs(text: str, components: Sequence[Component]) -> list[dict[str, str]]:
     """release-please-action outputs (``toJSON(steps.release.outputs)``) -> matrix entries.
 
@@ -27,9 +35,9 @@ def from_release_outputs(text: str, components: Sequence[Component]) -> list[dic
     try:
         outputs: Any = json.loads(text) if text.strip() else {}
     except json.JSONDecodeError as exc:
-        raise UserError(f"release-please outputs are not JSON: {exc}") from None
+        raise UserError(f"release-please outputs are not JSON ({exc}): {HINT}") from None
     if not isinstance(outputs, dict):
-        raise UserError("release-please outputs: expected a JSON object of step outputs")
+        raise UserError(f"release-please outputs: expected a JSON object of step outputs: {HINT}")
     raw_paths = outputs.get("paths_released", "[]")
     try:
         paths = json.loads(raw_paths) if isinstance(raw_paths, str) else raw_paths

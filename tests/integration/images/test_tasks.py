@@ -211,6 +211,10 @@ def test_promote_rewrites_new_tag_and_is_idempotent(mono: GitRepo, inv) -> None:
     else:
         overlay.write_text(OVERLAY)
     before = overlay.read_text()
+    dry = inv("--dry", "images.promote", "-c", "company", "-v", "1.4.0", cwd=mono.root)
+    assert dry.returncode == 0, dry.output
+    assert dry.stdout == f"# write {overlay}\n"  # announces the write, claims nothing done
+    assert overlay.read_text() == before
     result = inv("images.promote", "--component", "company", "--version", "1.4.0", cwd=mono.root)
     assert result.returncode == 0, result.output
     after = overlay.read_text()

@@ -76,3 +76,11 @@ def test_from_changed_files() -> None:
         "company",
         "landlord-web",
     ]
+
+
+@pytest.mark.parametrize("text", ["{not json", "[]"])
+def test_unreadable_outputs_say_how_to_pass_them(text: str) -> None:
+    with pytest.raises(UserError) as info:
+        from_release_outputs(text, COMPONENTS)
+    assert "toJSON(steps.release.outputs)" in info.value.text
+    assert "inv images.matrix --release-outputs -" in info.value.text

@@ -156,7 +156,8 @@ def init(
         answers = answer_prompts(labels, values=values, env=env, ask=ask)
     runner.add_secret(*answers.values())
     created = ensure_key(runner, key_file, root)
-    say(f"age key: {key_file} ({'created' if created else 'exists, kept'})")
+    made = "to create" if runner.dry else "created"
+    say(f"age key: {key_file} ({made if created else 'exists, kept'})")
     _, existing = read_sops_config(root)
     configured = sopsconfig.normalize(configured)
     if existing and configured and configured != existing:

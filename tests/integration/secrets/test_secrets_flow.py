@@ -423,3 +423,15 @@ def test_values_file_syntax_error_does_not_echo_the_values(
     assert "while scanning a quoted scalar" in result.output
     assert "s3cr3t-Tok3n-value" not in result.output
     assert "Traceback" not in result.output
+
+
+def test_dry_init_prints_the_plan_and_creates_nothing(secrets_repo: SecretsRepo, inv: Any) -> None:
+    repo = secrets_repo
+    result = inv("--dry", "secrets.init", cwd=repo.root)
+    assert result.returncode == 0, result.output
+    assert f"$ age-keygen -o {repo.key_file}" in result.stdout
+    assert f"age key: {repo.key_file} (to create)" in result.stdout
+    assert "# write .sops.yaml" in result.stdout
+    assert "sops encrypt --filename-override" in result.stdout
+    assert not repo.key_file.exists()
+    assert all(not path.exists() for path in secret_files(repo))

@@ -180,7 +180,8 @@ def config(env: Env) -> None:
     for node in env.spec.nodes:
         runner.execute(plan.node_config_plan(s, node, patches[node.name]))
     runner.execute(plan.talosconfig_defaults(s, env.spec))
-    console.ok(f"machine configs in {s.config_dir / 'nodes'}; talosconfig: {s.talosconfig}")
+    if not env.dry:
+        console.ok(f"machine configs in {s.config_dir / 'nodes'}; talosconfig: {s.talosconfig}")
 
 
 def require_config(env: Env, nodes: Sequence[Node]) -> None:

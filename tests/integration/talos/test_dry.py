@@ -86,6 +86,7 @@ def test_the_real_command_line(ws: Workspace) -> None:
         (["talos.upgrade"], "upgraded"),
         (["talos.reset"], "reset talos-"),
         (["talos.kubeconfig"], "merged into"),
+        (["talos.config"], "machine configs in"),
     ],
 )
 def test_dry_run_claims_no_success(ws: Workspace, args: list[str], claim: str) -> None:

@@ -147,7 +147,11 @@ def discover(root: Path) -> list[Component]:
     if duplicates:
         raise ConfigError(f"apps/: component names used twice: {', '.join(duplicates)}")
     if not components:
-        raise ConfigError(f"{root / APPS}: no components (apps/services/*/*.csproj, portals).")
+        raise ConfigError(
+            f"{root / APPS}: no components (apps/services/*/*.csproj, "
+            "apps/portals/*/web/Dockerfile). Run the release and images tasks from the "
+            "repository root."
+        )
     return sorted(components, key=lambda c: c.name)
 
 

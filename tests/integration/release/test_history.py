@@ -258,5 +258,9 @@ def test_outside_a_git_repository(repo: GitRepo, inv) -> None:  # type: ignore[n
 def test_no_components(tmp_path: Path) -> None:
     (tmp_path / "apps").mkdir()
     (tmp_path / "apps" / "Directory.Build.props").write_text(PROPS)
-    with pytest.raises(UserError, match=r"no components \(apps/services/\*/\*\.csproj, portals\)"):
+    with pytest.raises(UserError) as info:
         run_task("release.config", tmp_path)
+    assert info.value.text == (
+        f"{tmp_path / 'apps'}: no components (apps/services/*/*.csproj, "
+        "apps/portals/*/web/Dockerfile). Run the release and images tasks from the repository root."
+    )

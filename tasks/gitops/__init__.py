@@ -139,7 +139,7 @@ def status(c: Context, json: bool = False) -> None:
 @task(
     help={
         "app": "the application to sync",
-        "prune": "delete resources that are no longer in git",
+        "prune": "delete resources that are no longer in git (default: keep them)",
         "timeout": "seconds to wait for the sync to finish (default 300)",
     }
 )

@@ -185,7 +185,8 @@ def push(c: Context, component: list[str] | None = None, version: str | None = N
     help={
         "release_outputs": "file with release-please-action outputs as JSON "
         "(toJSON(steps.<id>.outputs)); '-' reads stdin",
-        "since": "instead: components with files changed since this ref (merge base)",
+        "since": "instead: components with files changed since this ref (merge base); "
+        "exactly one of the two is required",
     }
 )
 def matrix(c: Context, release_outputs: str | None = None, since: str | None = None) -> None:
@@ -216,8 +217,9 @@ def matrix(c: Context, release_outputs: str | None = None, since: str | None = N
 
 @task(
     help={
-        "component": "the service whose deployment to update (deploy/services/<component>)",
-        "version": "the released version, X.Y.Z or vX.Y.Z",
+        "component": "the service whose deployment to update, deploy/services/<component> "
+        "(required)",
+        "version": "the released version, X.Y.Z or vX.Y.Z (required)",
     }
 )
 def promote(c: Context, component: str | None = None, version: str | None = None) -> None:

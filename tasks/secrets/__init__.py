@@ -79,7 +79,7 @@ def encrypt(c: Context, path: list[str] | None = None) -> None:
 
 @task(
     help={
-        "path": "the encrypted file",
+        "path": "the encrypted file (relative to the repository root, or absolute)",
         "in_place": "write the plaintext over the file (re-encrypt with inv secrets.encrypt; "
         "secrets.check fails until then) instead of printing it",
     }

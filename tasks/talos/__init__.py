@@ -177,8 +177,8 @@ def logs(  # noqa: PLR0917 (Invoke maps positional parameters to options)
 @task(
     help={
         "node": NODE_HELP.format("the first control plane"),
-        "follow": "keep streaming",
-        "tail": "only new messages (with --follow)",
+        "follow": "keep streaming new messages (Ctrl-C stops)",
+        "tail": "with --follow: only new messages, not the buffer so far",
     }
 )
 def dmesg(c: Context, node: str | None = None, follow: bool = False, tail: bool = False) -> None:

@@ -389,8 +389,15 @@ def console_(c: Context, node: str) -> None:
 
     if asked_for_help(node, "infra", console_):
         return
+    from tasks.infra.facts import reachable, unreachable_error
+
     spec, settings, runner = _setup(c)
     spec.node(node)
+    if not runner.dry:
+        # virsh console's own failure says nothing about why; name an absent libvirtd first.
+        ok, detail = reachable(runner, settings.uri)
+        if not ok:
+            raise unreachable_error(settings.uri, detail)
     code = runner.stream(console_command(settings, node))
     if code not in (0, 130):
         raise UserError(

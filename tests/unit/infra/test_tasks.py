@@ -158,6 +158,7 @@ def test_check_reports_each_prerequisite_with_its_fix(inv_here: Any, env: dict[s
             {},
             "--iso /nonexistent/talos.iso: no such file",
         ),
+        (["infra.console", "talos-cp-01"], {}, f"libvirt at {URI} is not reachable"),
         (
             ["infra.network"],
             {"INVOKE_INFRA_VIRT_TYPE": "xen"},

@@ -435,3 +435,13 @@ def test_dry_init_prints_the_plan_and_creates_nothing(secrets_repo: SecretsRepo,
     assert "sops encrypt --filename-override" in result.stdout
     assert not repo.key_file.exists()
     assert all(not path.exists() for path in secret_files(repo))
+
+
+def test_rotate_without_a_change_is_a_no_op(ready_repo: SecretsRepo, inv: Any) -> None:
+    repo = ready_repo
+    me = public_key(repo, repo.key_file)
+    before = {path: path.read_bytes() for path in secret_files(repo)}
+    result = inv("secrets.rotate", "--add", me, cwd=repo.root)
+    assert result.returncode == 0, result.output
+    assert f"every secret file is encrypted for {me}: nothing to do" in result.stdout
+    assert {path: path.read_bytes() for path in secret_files(repo)} == before

@@ -241,7 +241,11 @@ def require_recipients(root: Path) -> list[str]:
 
 def encrypt(runner: Runner, root: Path, paths: list[str], say: Callable[[str], None]) -> None:
     require_recipients(root)
-    todo = [p for p in selected(root, paths) if not is_encrypted(runner, root, p)]
+    chosen = selected(root, paths)
+    if not chosen:
+        say("no secret file under deploy/ yet (inv secrets.init creates them): nothing to do")
+        return
+    todo = [p for p in chosen if not is_encrypted(runner, root, p)]
     for relpath in todo:
         runner.run(plan.encrypt_in_place(root, relpath))
         if not runner.dry:

@@ -445,3 +445,13 @@ def test_rotate_without_a_change_is_a_no_op(ready_repo: SecretsRepo, inv: Any) -
     assert result.returncode == 0, result.output
     assert f"every secret file is encrypted for {me}: nothing to do" in result.stdout
     assert {path: path.read_bytes() for path in secret_files(repo)} == before
+
+
+def test_encrypt_with_no_secret_file_says_where_they_come_from(
+    ready_repo: SecretsRepo, inv: Any
+) -> None:
+    for path in secret_files(ready_repo):
+        path.unlink()
+    result = inv("secrets.encrypt", cwd=ready_repo.root)
+    assert result.returncode == 0, result.output
+    assert "no secret file under deploy/ yet (inv secrets.init creates them)" in result.stdout

@@ -19,6 +19,8 @@ from tasks.talos import facts, machineconfig, plan, waits
 from tasks.talos.settings import Settings
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from invoke.context import Context
 
     from tasks.core.config import ClusterSpec, Node
@@ -47,8 +49,15 @@ class Env:
         return cls(c, spec, Settings.from_context(c, spec), Runner.from_context(c))
 
     def ensure_state(self) -> None:
-        if not self.dry:
+        if self.dry:
+            return
+        try:
             self.settings.state.ensure()
+        except OSError as exc:
+            raise UserError(
+                f"Cannot create the state directory {self.settings.state.root} ({exc.strerror}): "
+                "set state.dir in invoke.yaml or INVOKE_STATE_DIR to a directory you can write."
+            ) from None
 
     def nodes(self, name: str | None) -> list[Node]:
         return [self.spec.node(name)] if name else list(self.spec.nodes)
@@ -182,6 +191,13 @@ def config(env: Env) -> None:
     runner.execute(plan.talosconfig_defaults(s, env.spec))
     if not env.dry:
         console.ok(f"machine configs in {s.config_dir / 'nodes'}; talosconfig: {s.talosconfig}")
+
+
+def make_dir(path: Path, what: str, *, mode: int = 0o777) -> None:
+    try:
+        path.mkdir(parents=True, exist_ok=True, mode=mode)
+    except OSError as exc:
+        raise UserError(f"Cannot create {what} {path} ({exc.strerror}).") from None
 
 
 def require_config(env: Env, nodes: Sequence[Node]) -> None:
@@ -327,7 +343,7 @@ def upgrade(env: Env, nodes: Sequence[Node], *, force: bool) -> None:
     snapshot = s.backups / f"etcd-{stamp}.snapshot"
     if not env.dry:
         env.ensure_state()
-        s.backups.mkdir(parents=True, exist_ok=True, mode=0o700)
+        make_dir(s.backups, "the etcd backup directory", mode=0o700)
     console.step(f"etcd snapshot to {snapshot}")
     runner.run(plan.etcd_snapshot(s, spec, snapshot))
     image = installer_image(spec)
@@ -378,7 +394,7 @@ def kubeconfig(env: Env, path: str | None) -> None:
     require_talosconfig(env)
     target = Path(path).expanduser() if path else env.settings.kubeconfig
     if not env.dry:
-        target.parent.mkdir(parents=True, exist_ok=True)
+        make_dir(target.parent, "the kubeconfig's directory")
     env.runner.run(plan.fetch_kubeconfig(env.settings, env.spec, target))
     if env.dry:
         return

@@ -57,7 +57,7 @@ def _bootstrap_etcd(env: ops.Env) -> None:
 def _kubeconfig(env: ops.Env) -> None:
     s = env.settings
     if not env.dry:
-        s.kubeconfig.parent.mkdir(parents=True, exist_ok=True)
+        ops.make_dir(s.kubeconfig.parent, "the kubeconfig's directory")
     waits.until_ok(
         env.runner,
         plan.fetch_kubeconfig(s, env.spec),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from tests.integration.talos.conftest import BUNDLE, PLAINTEXT_BUNDLE, Workspace
@@ -91,3 +93,14 @@ def test_dry_run_prints_and_writes_nothing(ws: Workspace) -> None:
     assert ws.calls() == []
     assert not ws.state.exists()
     assert not (ws.root / BUNDLE).exists()
+
+
+def test_unwritable_state_dir_is_named(ws: Workspace, tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    result = ws.inv("talos.secrets", INVOKE_STATE_DIR=str(blocker / "state"))
+    assert result.returncode == 1
+    assert f"Cannot create the state directory {blocker / 'state'}" in result.stderr
+    assert "INVOKE_STATE_DIR to a directory you can write" in result.stderr
+    assert "Traceback" not in result.output
+    assert ws.fake.argvs() == []

@@ -101,7 +101,13 @@ def download(
 
     if urlparse(url).scheme not in {"http", "https"}:
         raise UserError(f"{url}: only http(s) downloads are supported.")
-    dest.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UserError(
+            f"Cannot create the download directory {dest.parent} ({exc.strerror}): set "
+            "state.dir in invoke.yaml or INVOKE_STATE_DIR to a directory you can write."
+        ) from None
     part = dest.with_name(dest.name + ".part")
     offset = part.stat().st_size if part.exists() else 0
     request = urllib.request.Request(url)  # noqa: S310 (scheme checked above)

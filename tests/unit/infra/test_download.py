@@ -153,3 +153,14 @@ def test_local_iso_and_sha256_option(spec: Any, tmp_path: Path) -> None:
         ensure_iso(spec, _settings(tmp_path), runner, local=str(iso), sha256="1" * 64)
     with pytest.raises(UserError, match=r"No Talos ISO at .*run `inv infra.image`"):
         ensure_iso(spec, _settings(tmp_path), runner, download_missing=False)
+
+
+def test_a_download_directory_that_cannot_be_created_is_named(served: Any, tmp_path: Path) -> None:
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("")
+    with pytest.raises(UserError) as info:
+        download(served.url + "/iso", blocker / "cache" / "talos.iso")
+    assert info.value.text.startswith(
+        f"Cannot create the download directory {blocker / 'cache'} (Not a directory)"
+    )
+    assert served.behaviour.requests == []

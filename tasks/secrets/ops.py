@@ -109,7 +109,13 @@ def ensure_key(runner: Runner, key_file: Path, root: Path) -> bool:
             "SOPS_AGE_KEY_FILE somewhere else (default ~/.config/sops/age/keys.txt)."
         )
     if not runner.dry:
-        key_file.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        try:
+            key_file.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        except OSError as exc:
+            raise UserError(
+                f"Cannot create {key_file.parent} for the age key ({exc.strerror}): point "
+                "SOPS_AGE_KEY_FILE at a file in a directory you can write."
+            ) from None
     runner.run(plan.keygen(key_file))
     if not runner.dry:
         key_file.chmod(0o600)

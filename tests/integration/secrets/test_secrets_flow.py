@@ -455,3 +455,16 @@ def test_encrypt_with_no_secret_file_says_where_they_come_from(
     result = inv("secrets.encrypt", cwd=ready_repo.root)
     assert result.returncode == 0, result.output
     assert "no secret file under deploy/ yet (inv secrets.init creates them)" in result.stdout
+
+
+def test_key_file_in_a_directory_that_cannot_be_created(
+    secrets_repo: SecretsRepo, inv: Any, tmp_path: Path
+) -> None:
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("")
+    env = {**secrets_repo.prompt_env(), "SOPS_AGE_KEY_FILE": str(blocker / "keys.txt")}
+    result = inv("secrets.init", cwd=secrets_repo.root, env=env)
+    assert result.returncode == 1
+    assert f"Cannot create {blocker} for the age key" in result.output
+    assert "point SOPS_AGE_KEY_FILE at a file in a directory you can write" in result.output
+    assert "Traceback" not in result.output

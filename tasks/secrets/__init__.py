@@ -144,7 +144,7 @@ def check(c: Context, json: bool = False) -> None:
     help={
         "add": "age recipient (public key age1...) to add (repeatable or comma-separated)",
         "remove": "age recipient to remove (repeatable); rotates the data keys too",
-        "yes": "do not ask before removing a recipient",
+        "yes": "do not ask before removing a recipient (required without a terminal)",
     },
 )
 def rotate(

@@ -113,7 +113,12 @@ def upgrade_k8s(c: Context, preview: bool = False) -> None:
     ops.upgrade_k8s(_env(c), preview=preview)
 
 
-@task(help={"yes": "do not ask for confirmation", "node": NODE_HELP.format("every node")})
+@task(
+    help={
+        "yes": "do not ask for confirmation (required without a terminal)",
+        "node": NODE_HELP.format("every node"),
+    }
+)
 def reset(c: Context, yes: bool = False, node: str | None = None) -> None:
     """Wipe nodes back to maintenance mode (destroys the cluster's data)."""
     from tasks.talos import ops

@@ -27,10 +27,9 @@ def _lines(value: str | None) -> int | None:
 
     if value is None:
         return None
-    try:
-        return int(value)
-    except ValueError:
-        raise UserError(f"--tail {value!r}: expected a number of lines.", code=2) from None
+    if not value.isdigit():
+        raise UserError(f"--tail {value!r}: expected a number of lines (0 or more).", code=2)
+    return int(value)
 
 
 def _env(c: Context) -> Env:

@@ -350,7 +350,9 @@ def test_missing_talosctl_names_how_to_install_it(ws: Workspace, tmp_path) -> No
     assert "Install: curl -sL https://talos.dev/install" in result.stderr
 
 
-def test_tail_must_be_a_number(ws: Workspace) -> None:
-    result = ws.inv("talos.logs", "etcd", "--tail", "lots")
+@pytest.mark.parametrize("tail", ["lots", "-5", "2.5"])
+def test_tail_must_be_a_number(ws: Workspace, tail: str) -> None:
+    result = ws.inv("talos.logs", "etcd", "--tail", tail)
     assert result.returncode == 2
-    assert "--tail 'lots': expected a number of lines." in result.stderr
+    assert f"--tail {tail!r}: expected a number of lines (0 or more)." in result.stderr
+    assert ws.fake.argvs() == []

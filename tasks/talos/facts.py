@@ -174,10 +174,17 @@ class NodeMode:
     detail: str = ""
 
 
+#: The detail of a mode --dry assumed rather than observed.
+ASSUMED = "assumed under --dry"
+
+
 def node_mode(runner: Runner, settings: Settings, node: Node) -> NodeMode:
     """Maintenance when the insecure API answers; configured when the authenticated one does."""
     timeout = settings.timeouts.command
     insecure = runner.check(plan.maintenance_probe(node, timeout))
+    if insecure.dry:
+        # talosctl is missing under --dry: nothing observed, a fresh node assumed.
+        return NodeMode(Mode.MAINTENANCE, ASSUMED)
     if insecure.ok:
         return NodeMode(Mode.MAINTENANCE)
     detail = tail(insecure.stderr or insecure.stdout, 3)

@@ -224,7 +224,7 @@ def mode_of(env: Env, node: Node) -> facts.NodeMode:
     """The node's mode; under --dry an unreachable node is assumed fresh (maintenance)."""
     found = facts.node_mode(env.runner, env.settings, node)
     if env.dry and found.mode is facts.Mode.UNREACHABLE:
-        return facts.NodeMode(facts.Mode.MAINTENANCE)
+        return facts.NodeMode(facts.Mode.MAINTENANCE, facts.ASSUMED)
     return found
 
 
@@ -244,7 +244,9 @@ def wait_for_nodes(env: Env, nodes: Sequence[Node]) -> dict[str, facts.Mode]:
                 continue
             mode = found.mode
             modes[node.name] = mode
-            console.info(f"{node.name} ({node.ip}): {mode.value}")
+            guessed = found.detail == facts.ASSUMED
+            note = " (assumed: --dry plans for a fresh node)" if guessed else ""
+            console.info(f"{node.name} ({node.ip}): {mode.value}{note}")
         pending = [n for n in nodes if n.name not in modes]
         detail = "\n".join(f"{n.name} ({n.ip}): {last.get(n.name) or 'no answer'}" for n in pending)
         return not pending, detail

@@ -94,3 +94,11 @@ def test_dry_run_claims_no_success(ws: Workspace, args: list[str], claim: str) -
     result = ws.inv("--dry", *args)
     assert result.returncode == 0, result.output
     assert claim not in result.output
+
+
+def test_dry_bootstrap_without_talosctl_says_the_node_mode_is_assumed(ws: Workspace) -> None:
+    result = ws.inv("--dry", "talos.bootstrap", "--only", "wait-maintenance", PATH="/nonexistent")
+    assert result.returncode == 0, result.output
+    assert "talos-cp-01 (192.168.50.10): maintenance (assumed: --dry plans for a fresh node)" in (
+        result.stdout
+    )

@@ -213,9 +213,13 @@ def ui(c: Context, port: str | None = None, show: bool = False) -> None:
     local_port = _port(port)
     access = kube.resolve(c)
     runner = Runner.from_context(c)
-    line = ops.password_line(ops.initial_password(runner, access), show=show)
-    # Printed directly: the runner would mask the password that --show asks for.
-    print(line, flush=True)
+    password = ops.initial_password(runner, access)
+    if runner.dry and password is None:
+        # Nothing observed (no cluster or no kubectl yet): say where the password will come from.
+        runner.say(f"# user admin: the password is read from {plan.INITIAL_ADMIN_SECRET} when run")
+    else:
+        # Printed directly: the runner would mask the password that --show asks for.
+        print(ops.password_line(password, show=show), flush=True)
     runner.say(f"Argo CD UI on http://localhost:{local_port} (Ctrl-C to stop)")
     code = runner.stream(plan.port_forward(access, local_port))
     if code not in (0, 130):

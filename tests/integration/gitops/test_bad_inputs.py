@@ -61,3 +61,16 @@ def test_dry_wait_and_diff_before_the_cluster_exists_plan_for_no_application(
     diffed = inv_here("--dry", "gitops.diff", env=env)
     assert diffed.returncode == 0, diffed.output
     assert not state.exists()
+
+
+def test_dry_ui_before_the_cluster_exists_claims_no_missing_secret(
+    tmp_path: Path, inv_here: Any
+) -> None:
+    env = {"INVOKE_STATE_DIR": str(tmp_path / "state"), "KUBECONFIG": str(tmp_path / "none")}
+    result = inv_here("--dry", "gitops.ui", env=env)
+    assert result.returncode == 0, result.output
+    assert "# user admin: the password is read from argocd-initial-admin-secret when run" in (
+        result.stdout
+    )
+    assert "deleted after the first login" not in result.stdout
+    assert "port-forward svc/argocd-server --namespace argocd 8080:80" in result.stdout

@@ -34,8 +34,8 @@ def _seconds(option: str, value: object, default: float) -> float:
         seconds = float(str(value))
     except ValueError:
         raise UserError(f"--{option} {value!r}: expected a number of seconds.", code=2) from None
-    if not seconds >= 1:  # also rejects nan
-        raise UserError(f"--{option} {value!r}: must be at least 1 second.", code=2)
+    if not 1 <= seconds < 10**7:  # also rejects nan and inf
+        raise UserError(f"--{option} {value!r}: must be from 1 to 9999999 seconds.", code=2)
     return seconds
 
 

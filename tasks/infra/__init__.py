@@ -322,8 +322,8 @@ def stop(c: Context, timeout: str | None = None, force: bool = False) -> None:
         limit = float(timeout) if timeout is not None else float(DEFAULT_STOP_TIMEOUT)
     except ValueError:
         raise UserError(f"--timeout {timeout!r} is not a number of seconds.", code=2) from None
-    if limit < 0:
-        raise UserError(f"--timeout {timeout!r} must not be negative.", code=2)
+    if not 0 <= limit < float("inf"):  # also rejects nan, which would wait forever
+        raise UserError(f"--timeout {timeout!r} must be a finite, non-negative number.", code=2)
     spec, settings, runner = _setup(c)
     names = running_nodes(spec, _facts(runner, spec, settings))
     if not names:

@@ -17,9 +17,10 @@ pytestmark = pytest.mark.integration
     [
         (["gitops.install", "--timeout", "soon"], "--timeout 'soon': expected a number of seconds"),
         (["gitops.bootstrap", "--timeout", "ten"], "--timeout 'ten': expected a number of seconds"),
-        (["gitops.bootstrap", "--interval", "0"], "--interval '0': must be at least 1 second."),
+        (["gitops.bootstrap", "--interval", "0"], "--interval '0': must be from 1 to 9999999"),
+        (["gitops.install", "--timeout", "inf"], "--timeout 'inf': must be from 1 to 9999999"),
         (["gitops.sync", "cilium", "--timeout", "5m"], "--timeout '5m': expected a number"),
-        (["gitops.wait", "--timeout", "-3"], "--timeout '-3': must be at least 1 second."),
+        (["gitops.wait", "--timeout", "-3"], "--timeout '-3': must be from 1 to 9999999 seconds."),
         (["gitops.ui", "--port", "http"], "--port 'http': expected a TCP port, 1-65535."),
         (["gitops.ui", "--port", "70000"], "--port '70000': expected a TCP port, 1-65535."),
         (["gitops.install", "--chart", "/no/such/argo.tgz"], "--chart /no/such/argo.tgz: no such"),

@@ -159,6 +159,8 @@ def test_check_reports_each_prerequisite_with_its_fix(inv_here: Any, env: dict[s
             "--iso /nonexistent/talos.iso: no such file",
         ),
         (["infra.console", "talos-cp-01"], {}, f"libvirt at {URI} is not reachable"),
+        (["infra.stop", "--timeout", "nan"], {}, "must be a finite, non-negative number"),
+        (["infra.stop", "--timeout", "-1"], {}, "--timeout '-1' must be a finite, non-negative"),
         (
             ["infra.network"],
             {"INVOKE_INFRA_VIRT_TYPE": "xen"},

@@ -22,7 +22,7 @@ from pathlib import Path
 from subprocess import PIPE, TimeoutExpired
 from typing import TYPE_CHECKING, Any, Protocol
 
-from tasks.core.errors import CommandFailed, ToolMissing
+from tasks.core.errors import CommandFailed, ToolMissing, UserError
 
 if TYPE_CHECKING:
     from invoke.context import Context
@@ -243,15 +243,22 @@ class Runner:
             return
         if self.echo:
             self.say(f"# write {wf.path}")
-        wf.path.parent.mkdir(parents=True, exist_ok=True)
         data = wf.content.encode() if isinstance(wf.content, str) else wf.content
-        # Create with the final mode so a secret is never world-readable, even briefly.
-        fd = os.open(wf.path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, wf.effective_mode)
         try:
-            os.write(fd, data)
-        finally:
-            os.close(fd)
-        wf.path.chmod(wf.effective_mode)
+            wf.path.parent.mkdir(parents=True, exist_ok=True)
+            # Create with the final mode so a secret is never world-readable, even briefly.
+            fd = os.open(wf.path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, wf.effective_mode)
+            try:
+                os.write(fd, data)
+            finally:
+                os.close(fd)
+            wf.path.chmod(wf.effective_mode)
+        except OSError as exc:
+            what = f" ({wf.step})" if wf.step else ""
+            raise UserError(
+                f"Cannot write {wf.path}{what}: {exc.strerror or exc}. Check that the directory "
+                "exists and is writable (state dir: config state.dir / INVOKE_STATE_DIR)."
+            ) from None
 
     def run(self, command: Command) -> Result:
         """Run and capture. Raises :class:`CommandFailed` on failure after retries."""

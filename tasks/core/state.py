@@ -58,8 +58,14 @@ class ClusterState:
 
     def ensure(self) -> Path:
         """Create the directory, private to the operator (it holds credentials)."""
-        self.root.mkdir(parents=True, exist_ok=True, mode=0o700)
-        self.root.chmod(0o700)
+        try:
+            self.root.mkdir(parents=True, exist_ok=True, mode=0o700)
+            self.root.chmod(0o700)
+        except OSError as exc:
+            raise UserError(
+                f"Cannot create the state directory {self.root}: {exc.strerror or exc}. "
+                "Set state.dir in invoke.yaml or INVOKE_STATE_DIR to a writable directory."
+            ) from None
         return self.root
 
     # -- phase markers -----------------------------------------------------------------------

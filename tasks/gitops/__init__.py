@@ -145,8 +145,8 @@ def status(c: Context, json: bool = False) -> None:
 )
 def sync(c: Context, app: str, prune: bool = False, timeout: str | None = None) -> None:
     """Sync one application now (argocd app sync --core)."""
+    from tasks.core.taskhelp import asked_for_help
     from tasks.gitops import kube, ops, plan
-    from tasks.infra.taskhelp import asked_for_help
 
     if asked_for_help(app, "gitops", sync):
         return

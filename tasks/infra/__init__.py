@@ -384,8 +384,8 @@ def destroy(c: Context, yes: bool = False) -> None:
 @task(name="console", help={"node": "the node (VM) name from the cluster spec"})
 def console_(c: Context, node: str) -> None:
     """Attach to a node's serial console (virsh console; leave with Ctrl+])."""
+    from tasks.core.taskhelp import asked_for_help
     from tasks.infra.plan import console_command
-    from tasks.infra.taskhelp import asked_for_help
 
     if asked_for_help(node, "infra", console_):
         return

@@ -233,7 +233,7 @@ def changelog(
 def lint_commits(c: Context, revisions: str | None = None) -> None:
     """Reject commits whose message is not a Conventional Commit (merge commits are skipped)."""
     from tasks.core.runner import Runner
-    from tasks.infra.taskhelp import asked_for_help
+    from tasks.core.taskhelp import asked_for_help
     from tasks.release import facts
     from tasks.release.conventional import lint_message
 

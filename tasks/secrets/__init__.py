@@ -86,7 +86,7 @@ def encrypt(c: Context, path: list[str] | None = None) -> None:
 )
 def decrypt(c: Context, path: str, in_place: bool = False) -> None:
     """Print a secret file's plaintext (or decrypt it in place with --in-place)."""
-    from tasks.infra.taskhelp import asked_for_help
+    from tasks.core.taskhelp import asked_for_help
     from tasks.secrets import ops, plan
 
     if asked_for_help(path, "secrets", decrypt):
@@ -107,7 +107,7 @@ def decrypt(c: Context, path: str, in_place: bool = False) -> None:
 @task(help={"path": "the encrypted file to open in $EDITOR (via sops edit)"})
 def edit(c: Context, path: str) -> None:
     """Edit a secret file in $EDITOR; sops re-encrypts it on save."""
-    from tasks.infra.taskhelp import asked_for_help
+    from tasks.core.taskhelp import asked_for_help
     from tasks.secrets import ops, plan
 
     if asked_for_help(path, "secrets", edit):

@@ -163,7 +163,7 @@ def logs(  # noqa: PLR0917 (Invoke maps positional parameters to options)
     tail: str | None = None,
 ) -> None:
     """Logs of a Talos service on a node."""
-    from tasks.infra.taskhelp import asked_for_help
+    from tasks.core.taskhelp import asked_for_help
     from tasks.talos import ops, plan
 
     if asked_for_help(service, "talos", logs):

@@ -160,3 +160,12 @@ def test_stream_returns_exit_code() -> None:
 
 def test_cwd_is_used(tmp_path: Path) -> None:
     assert Runner().run(cmd("pwd", cwd=tmp_path)).stdout.strip() == os.path.realpath(tmp_path)
+
+
+def test_unwritable_file_is_a_user_error(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    from tasks.core.errors import UserError
+
+    with pytest.raises(UserError, match=r"Cannot write .*Check that the directory"):
+        Runner(out=Out()).write(WriteFile(blocker / "x.yaml", "content", step="machine config"))

@@ -28,3 +28,10 @@ def test_corrupt_markers_give_an_actionable_error(tmp_path: Path) -> None:
     (tmp_path / "phases.json").write_text("{not json")
     with pytest.raises(UserError, match="Delete the file"):
         state.done_phases("bootstrap")
+
+
+def test_uncreatable_state_dir_names_the_setting(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    with pytest.raises(UserError, match="INVOKE_STATE_DIR"):
+        ClusterState(blocker / "cluster").ensure()

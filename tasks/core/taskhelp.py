@@ -5,8 +5,7 @@ Invoke's parser fills a missing positional argument before it looks for core fla
 ``inv --help talos.logs`` prints the help). A task with a positional argument calls
 :func:`asked_for_help` first and, when it returns True, does nothing else.
 
-Shared by the infra, talos, gitops, secrets and release namespaces; it belongs in ``tasks.core``
-(owned elsewhere), where it should move.
+Shared by every namespace with a positional argument.
 """
 
 from __future__ import annotations

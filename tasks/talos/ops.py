@@ -51,13 +51,7 @@ class Env:
     def ensure_state(self) -> None:
         if self.dry:
             return
-        try:
-            self.settings.state.ensure()
-        except OSError as exc:
-            raise UserError(
-                f"Cannot create the state directory {self.settings.state.root} ({exc.strerror}): "
-                "set state.dir in invoke.yaml or INVOKE_STATE_DIR to a directory you can write."
-            ) from None
+        self.settings.state.ensure()  # a UserError naming INVOKE_STATE_DIR when it cannot
 
     def nodes(self, name: str | None) -> list[Node]:
         return [self.spec.node(name)] if name else list(self.spec.nodes)

@@ -101,6 +101,6 @@ def test_unwritable_state_dir_is_named(ws: Workspace, tmp_path: Path) -> None:
     result = ws.inv("talos.secrets", INVOKE_STATE_DIR=str(blocker / "state"))
     assert result.returncode == 1
     assert f"Cannot create the state directory {blocker / 'state'}" in result.stderr
-    assert "INVOKE_STATE_DIR to a directory you can write" in result.stderr
+    assert "INVOKE_STATE_DIR to a writable directory" in result.stderr
     assert "Traceback" not in result.output
     assert ws.fake.argvs() == []

@@ -145,7 +145,21 @@ def test_aks_variant_only_adds_backups(tmp_path: Path, render: Render, problems:
     plugin = cluster["spec"]["plugins"][0]
     assert plugin["parameters"]["barmanObjectName"] == store["metadata"]["name"]
     assert store["spec"]["configuration"]["destinationPath"].startswith("https://")
-    assert store["spec"]["configuration"]["azureCredentials"] == {"inheritFromAzureAD": True}
+    # The account and key come from the Secret the AKS bootstrap's ExternalSecret writes.
+    credentials = store["spec"]["configuration"]["azureCredentials"]
+    assert credentials == {
+        "storageAccount": {"name": "pg-backup-azure", "key": "AZURE_STORAGE_ACCOUNT"},
+        "storageKey": {"name": "pg-backup-azure", "key": "AZURE_STORAGE_KEY"},
+    }
+    external = yaml.safe_load(
+        (REPO / "deploy/aks/bootstrap/pg-backup-credentials.yaml").read_text()
+    )
+    assert external["spec"]["target"]["name"] == "pg-backup-azure"
+    assert external["metadata"]["namespace"] == cluster["metadata"].get("namespace", "propertea")
+    assert {d["secretKey"] for d in external["spec"]["data"]} == {
+        "AZURE_STORAGE_ACCOUNT",
+        "AZURE_STORAGE_KEY",
+    }
     (backup,) = by_kind(aks, "ScheduledBackup").values()
     assert backup["spec"]["pluginConfiguration"]["name"] == plugin["name"]
     (local_cluster,) = by_kind(local, "Cluster").values()

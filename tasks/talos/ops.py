@@ -60,6 +60,18 @@ class Env:
         return self.spec.node(name) if name else plan.first_control_plane(self.spec)
 
 
+def until_ok(env: Env, command: Command, *, timeout: float, what: str, look_at: str) -> None:
+    """Retry ``command`` every poll interval (talos.poll_interval) until it succeeds."""
+    waits.until_ok(
+        env.runner,
+        command,
+        timeout=timeout,
+        interval=env.settings.poll_interval,
+        what=what,
+        look_at=look_at,
+    )
+
+
 def in_parallel(env: Env, nodes: Sequence[Node], work: Callable[[Node], T]) -> dict[str, T]:
     """Run ``work`` for every node at once (sequentially under --dry, for readable output).
 
@@ -346,11 +358,10 @@ def upgrade(env: Env, nodes: Sequence[Node], *, force: bool) -> None:
     for index, node in enumerate(pending, 1):
         console.step(f"[{index}/{len(pending)}] upgrade {node.name} to {image}")
         runner.run(plan.upgrade_node(s, node, image, s.timeouts.upgrade))
-        waits.until_ok(
-            runner,
+        until_ok(
+            env,
             plan.health(s, spec, s.timeouts.health),
             timeout=s.timeouts.health,
-            interval=s.poll_interval,
             what=f"the cluster to be healthy after upgrading {node.name}",
             look_at=plan.LOOK_AT_HEALTH,
         )

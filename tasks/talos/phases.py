@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from tasks.core import console
 from tasks.core.errors import UserError
 from tasks.core.runner import WriteFile
-from tasks.talos import facts, ops, plan, waits
+from tasks.talos import facts, ops, plan
 
 FLOW = "talos.bootstrap"
 
@@ -44,11 +44,10 @@ def _apply(env: ops.Env) -> None:
 
 def _bootstrap_etcd(env: ops.Env) -> None:
     s = env.settings
-    waits.until_ok(
-        env.runner,
+    ops.until_ok(
+        env,
         plan.bootstrap_etcd(s, env.spec),
         timeout=s.timeouts.bootstrap,
-        interval=s.poll_interval,
         what=f"{plan.first_control_plane(env.spec).name} to install, reboot and bootstrap etcd",
         look_at=plan.LOOK_AT_ETCD,
     )
@@ -58,19 +57,17 @@ def _kubeconfig(env: ops.Env) -> None:
     s = env.settings
     if not env.dry:
         ops.make_dir(s.kubeconfig.parent, "the kubeconfig's directory")
-    waits.until_ok(
-        env.runner,
+    ops.until_ok(
+        env,
         plan.fetch_kubeconfig(s, env.spec),
         timeout=s.timeouts.kubernetes_api,
-        interval=s.poll_interval,
         what="the admin kubeconfig",
         look_at=plan.LOOK_AT_ETCD,
     )
-    waits.until_ok(
-        env.runner,
+    ops.until_ok(
+        env,
         plan.api_ready(s, s.timeouts.command),
         timeout=s.timeouts.kubernetes_api,
-        interval=s.poll_interval,
         what=f"the Kubernetes API at {env.spec.cluster.endpoint}",
         look_at=plan.LOOK_AT_API,
     )
@@ -80,11 +77,10 @@ def _kubeconfig(env: ops.Env) -> None:
 def _gateway_api_crds(env: ops.Env) -> None:
     s = env.settings
     source = facts.gateway_api_crds(s.gateway_api_crds)
-    waits.until_ok(
-        env.runner,
+    ops.until_ok(
+        env,
         plan.gateway_api_crds(s, source.kustomize, source.files),
         timeout=s.timeouts.kubernetes_api,
-        interval=s.poll_interval,
         what="the Gateway API CRDs to apply",
         look_at=plan.LOOK_AT_API,
     )
@@ -107,11 +103,10 @@ def _cilium(env: ops.Env) -> None:
         )
     if s.cilium_chart is None:
         env.runner.run(plan.cilium_repo(s))
-    waits.until_ok(
-        env.runner,
+    ops.until_ok(
+        env,
         plan.cilium_install(s, env.spec, values.path, s.timeouts.cilium),
         timeout=s.timeouts.cilium,
-        interval=s.poll_interval,
         what=f"Cilium {env.spec.versions.cilium} to install",
         look_at=plan.LOOK_AT_CILIUM,
     )
@@ -119,19 +114,17 @@ def _cilium(env: ops.Env) -> None:
 
 def _nodes_ready(env: ops.Env) -> None:
     s = env.settings
-    waits.until_ok(
-        env.runner,
+    ops.until_ok(
+        env,
         plan.cilium_status(s, s.timeouts.cilium),
         timeout=s.timeouts.cilium,
-        interval=s.poll_interval,
         what="Cilium to be healthy",
         look_at=plan.LOOK_AT_CILIUM,
     )
-    waits.until_ok(
-        env.runner,
+    ops.until_ok(
+        env,
         plan.nodes_ready(s, s.timeouts.nodes_ready),
         timeout=s.timeouts.nodes_ready,
-        interval=s.poll_interval,
         what="every node to be Ready",
         look_at=plan.LOOK_AT_NODES,
     )

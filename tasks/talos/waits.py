@@ -38,21 +38,30 @@ def until_ok(
     sleep: Callable[[float], None] = time.sleep,
     clock: Callable[[], float] = time.monotonic,
 ) -> Result:
+    """Run ``command`` until it succeeds; each try is capped by what is left of the deadline."""
     deadline = clock() + timeout
-    attempts = 0
-    while True:
-        attempts += 1
+    results: list[Result] = []
+
+    def attempt() -> tuple[bool, str]:
         remaining = max(deadline - clock(), 1.0)
         cap = min(command.timeout, remaining) if command.timeout else remaining
         try:
-            return runner.run(replace(command, timeout=cap))
+            results.append(runner.run(replace(command, timeout=cap)))
         except CommandFailed as exc:
-            last = exc.text
-        if clock() + interval >= deadline:
-            raise TimedOut(timeout_message(what, timeout, attempts, last, look_at))
-        if attempts == 1:
-            runner.say(f"    waiting for {what} (up to {timeout:g}s)")
-        sleep(interval)
+            return False, exc.text
+        return True, ""
+
+    until(
+        attempt,
+        timeout=timeout,
+        interval=interval,
+        what=what,
+        look_at=look_at,
+        say=runner.say,
+        sleep=sleep,
+        clock=clock,
+    )
+    return results[-1]
 
 
 def until(

@@ -121,9 +121,10 @@ def compute_releases(
 def config(c: Context, check: bool = False) -> None:
     """Generate release-please-config.json and .release-please-manifest.json from apps/."""
     from tasks.core.runner import Runner
+    from tasks.release import facts
     from tasks.release.components import discover
     from tasks.release.plan import config_plan
-    from tasks.release.settings import drift
+    from tasks.release.settings import CONFIG_FILE, MANIFEST_FILE, drift
 
     root = repo_root()
     components = discover(root)
@@ -133,7 +134,8 @@ def config(c: Context, check: bool = False) -> None:
             raise UserError("release-please files are out of date:\n  " + "\n  ".join(problems))
         console.ok(f"release-please config matches apps/ ({len(components)} components)")
         return
-    plan = config_plan(root, components)
+    current = facts.file_texts([root / CONFIG_FILE, root / MANIFEST_FILE])
+    plan = config_plan(root, components, current)
     if not plan:
         console.ok("release-please config already matches apps/: nothing to do")
         return
@@ -198,6 +200,7 @@ def changelog(
 ) -> None:
     """The CHANGELOG entry release-please would write, printed or prepended."""
     from tasks.core.runner import Runner
+    from tasks.release import facts
     from tasks.release.plan import changelog_plan
 
     if date is not None and not _is_date(date):
@@ -219,8 +222,12 @@ def changelog(
     if not write:
         print("\n\n".join(r.notes for r in chosen))
         return
-    paths = {p.component: p.changelog_path for p in _settings(root, [r.component for r in chosen])}
-    runner.execute([changelog_plan(root, r, paths[r.component]) for r in chosen])
+    packages = _settings(root, [r.component for r in chosen])
+    files = {p.component: root / p.path / p.changelog_path for p in packages}
+    current = facts.file_texts(files.values())
+    runner.execute(
+        [changelog_plan(files[r.component], current.get(files[r.component], ""), r) for r in chosen]
+    )
     for r in chosen:
         console.info(f"{r.component}: CHANGELOG entry for {r.next}")
 

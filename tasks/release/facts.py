@@ -194,6 +194,11 @@ def range_messages(runner: Runner, root: Path, revision_range: str) -> list[RawC
     return list(parse_log(out))
 
 
+def file_texts(paths: Iterable[Path]) -> dict[Path, str]:
+    """The text of each of ``paths`` that exists: what a plan compares its output with."""
+    return {path: path.read_text() for path in paths if path.exists()}
+
+
 def origin_url(runner: Runner, root: Path) -> str | None:
     result = runner.check(git(root, "remote", "get-url", "origin"))
     return result.stdout.strip() if result.ok and not result.dry and result.stdout.strip() else None

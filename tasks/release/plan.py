@@ -1,7 +1,8 @@
-"""Files the release tasks write: pure functions returning WriteFile steps."""
+"""Files the release tasks write: pure functions of what those files hold now -> WriteFile steps."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 
 from tasks.core.runner import WriteFile
@@ -13,24 +14,31 @@ from tasks.release.settings import (
     MANIFEST_FILE,
     generate_config,
     generate_manifest,
-    read_json,
+    parse_json,
 )
 
 
-def config_plan(root: Path, components: list[Component]) -> list[WriteFile]:
-    """release-please's config and manifest, only where their content changes."""
+def config_plan(
+    root: Path, components: list[Component], current: Mapping[Path, str]
+) -> list[WriteFile]:
+    """release-please's config and manifest, only where their content changes.
+
+    ``current`` maps each existing file to its text (:func:`tasks.release.facts.file_texts`).
+    """
+    config_path = root / CONFIG_FILE
+    config_text = current.get(config_path)
+    existing = parse_json(config_path, config_text) if config_text is not None else None
     wanted = {
-        root / CONFIG_FILE: generate_config(components, read_json(root / CONFIG_FILE)),
+        config_path: generate_config(components, existing),
         root / MANIFEST_FILE: generate_manifest(components),
     }
     return [
         WriteFile(path, content, step=f"update {path.name}")
         for path, content in wanted.items()
-        if not path.exists() or path.read_text() != content
+        if current.get(path) != content
     ]
 
 
-def changelog_plan(root: Path, release: Release, changelog_path: str) -> WriteFile:
-    path = root / release.path / changelog_path
-    existing = path.read_text() if path.exists() else ""
+def changelog_plan(path: Path, existing: str, release: Release) -> WriteFile:
+    """The CHANGELOG at ``path`` with the release's entry above what it holds now."""
     return WriteFile(path, prepend(existing, release.notes), step=f"update {path}")

@@ -65,10 +65,13 @@ def generate_manifest(components: list[Component]) -> str:
 
 
 def read_json(path: Path) -> dict[str, Any] | None:
-    if not path.exists():
-        return None
+    return parse_json(path, path.read_text()) if path.exists() else None
+
+
+def parse_json(path: Path, text: str) -> dict[str, Any]:
+    """``text`` read from ``path`` as a JSON object; errors name the file and line."""
     try:
-        data = json.loads(path.read_text())
+        data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise ConfigError(f"{path}:{exc.lineno}: not valid JSON: {exc.msg}") from None
     if not isinstance(data, dict):

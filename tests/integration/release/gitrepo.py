@@ -93,7 +93,7 @@ def scaffold(repo: GitRepo, versions: dict[str, str] | None = None) -> None:
         repo.write(f"{path}/version.txt", versions[name] + "\n")
     repo.write(f"{WEB}/Dockerfile", "FROM scratch\n")
     repo.write(f"{WEB}/version.txt", versions["landlord-web"] + "\n")
-    Runner().execute(config_plan(repo.root, discover(repo.root)))
+    Runner().execute(config_plan(repo.root, discover(repo.root), current={}))
     repo.commit("chore: scaffold apps")
 
 

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from invoke.context import Context
 
     from tasks.core.runner import Runner
-    from tasks.images.plan import ImageTags, Registry
+    from tasks.images.plan import ImageTags, Registry, WebBuild
     from tasks.release.components import Component
 
 
@@ -39,6 +39,14 @@ def _components(names: list[str] | None) -> list[Component]:
     from tasks.release.components import discover, select
 
     return select(discover(_root()), names)
+
+
+def _chosen(names: list[str] | None, version: str | None) -> list[Component]:
+    """The components a task works on; an explicit --version only makes sense for one."""
+    components = _components(names)
+    if version and len(components) != 1:
+        raise UserError("--version applies to one image: add --component NAME", code=2)
+    return components
 
 
 def _source(root: Path) -> str:
@@ -95,9 +103,7 @@ def tags(
     """Tags (vX.Y.Z and the short commit SHA) and OCI labels of each image."""
     from tasks.core.runner import Runner
 
-    components = _components(component or None)
-    if version and len(components) != 1:
-        raise UserError("--version applies to one image: add --component NAME", code=2)
+    components = _chosen(component or None, version)
     runner = Runner.from_context(c)
     registry = _registry(c)
     out: dict[str, Any] = {}
@@ -118,7 +124,7 @@ def tags(
             print(f"    {key}={value}")
 
 
-def _build_web(runner: Runner, spec: Any, *, push: bool) -> None:
+def _build_web(runner: Runner, spec: WebBuild, *, push: bool) -> None:
     from tasks.images import engine
 
     if runner.dry:
@@ -146,9 +152,7 @@ def _build(c: Context, names: list[str] | None, version: str | None, *, push: bo
     from tasks.core.runner import Runner
     from tasks.images.plan import dotnet_publish, web_build
 
-    components = _components(names)
-    if version and len(components) != 1:
-        raise UserError("--version applies to one image: add --component NAME", code=2)
+    components = _chosen(names, version)
     runner = Runner.from_context(c)
     registry = _registry(c)
     root = _root()

@@ -11,7 +11,8 @@ Pure functions over a :class:`Workspace` (the files under the repository root pl
   everywhere in ``deploy/``, then regenerates.
 
 YAML edits go through ruamel's round-trip mode, and a file is rewritten only when a value changes,
-so comments, quoting and layout survive.
+so comments, quoting and layout survive. The round trip is slow, so each edit first runs on the
+same file read by libyaml (:func:`plain_docs`), and only a file that would change is round-tripped.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import io
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
@@ -157,6 +159,75 @@ def dump_docs(docs: list[Any]) -> str:
     return buf.getvalue()
 
 
+_YAML_CORE = "tag:yaml.org,2002:"
+#: Implicitly typed scalars PyYAML and ruamel both build the same way (when they agree on the tag).
+_SAME_VALUE_TAGS = {f"{_YAML_CORE}{t}" for t in ("str", "bool", "null", "float", "int")}
+_DECIMAL = re.compile(r"[-+]?(?:0|[1-9][0-9]*)")
+_DIRECTIVE = re.compile(r"^%", re.MULTILINE)
+
+
+def plain_docs(text: str) -> list[Any] | None:
+    """The documents of ``text`` as plain data, exactly as the round trip reads them, or None.
+
+    libyaml (YAML 1.1) is twenty times faster than ruamel's round trip (YAML 1.2), so where the
+    two could read a value differently (a scalar the resolvers type differently such as ``yes``
+    or ``1e3``, a leading-zero or hex integer, timestamps, merge keys, explicit tags, directives,
+    duplicate keys, which ruamel rejects) or libyaml cannot read the file, this gives None and
+    the caller falls back to the round trip.
+    """
+    import yaml
+
+    if _DIRECTIVE.search(text):
+        return None
+    loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    constructor = yaml.constructor.SafeConstructor()
+    docs = []
+    try:
+        for node in yaml.compose_all(text, Loader=loader):
+            if node is not None and not _same_in_round_trip(node):
+                return None
+            docs.append(None if node is None else constructor.construct_document(node))
+    except (yaml.YAMLError, ValueError, TypeError):
+        return None
+    return docs
+
+
+def _same_in_round_trip(root: Any) -> bool:
+    import yaml
+
+    stack = [root]
+    seen: set[int] = set()
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:  # an alias: already checked
+            continue
+        seen.add(id(node))
+        if isinstance(node, yaml.ScalarNode):
+            wanted = _round_trip_tag(node.value) if not node.style else f"{_YAML_CORE}str"
+            if node.tag != wanted or node.tag not in _SAME_VALUE_TAGS:
+                return False
+            if node.tag == f"{_YAML_CORE}int" and not _DECIMAL.fullmatch(node.value):
+                return False
+        elif isinstance(node, yaml.MappingNode):
+            keys = [k.value for k, _ in node.value if isinstance(k, yaml.ScalarNode)]
+            if len(set(keys)) != len(keys):
+                return False
+            stack += [n for pair in node.value for n in pair]
+        else:
+            stack += node.value
+    return True
+
+
+@lru_cache(maxsize=4096)
+def _round_trip_tag(value: str) -> str:
+    """The tag ruamel's round trip (YAML 1.2) gives a plain scalar."""
+    from ruamel.yaml.nodes import ScalarNode
+    from ruamel.yaml.resolver import VersionedResolver
+
+    tag: str = VersionedResolver().resolve(ScalarNode, value, (True, False))
+    return tag
+
+
 def _plain(node: Any) -> Any:
     if isinstance(node, dict):
         return {str(k): _plain(v) for k, v in node.items()}
@@ -215,6 +286,9 @@ def _edit(ws: Workspace, rel: str | PurePosixPath, editor: Editor) -> None:
     text = ws.read(rel)
     if text is None:
         return
+    plain = plain_docs(text)
+    if plain is not None and not any(editor(d) for d in plain if isinstance(d, dict)):
+        return  # the round trip reads the same values, so it would change nothing either
     docs = load_docs(text)
     reasons: list[str] = []
     for doc in docs:
@@ -382,10 +456,12 @@ def _layer_waves(ws: Workspace, layer: str) -> list[int]:
     waves: set[int] = set()
     for path in ws.glob(f"{DEPLOY}/{layer}/*/component.yaml"):
         text = ws.read(path) or ""
-        try:
-            docs = load_docs(text)
-        except YAMLError:  # an unparsable component.yaml is `inv validate`'s to report
-            docs = []
+        docs = plain_docs(text)
+        if docs is None:
+            try:
+                docs = load_docs(text)
+            except YAMLError:  # an unparsable component.yaml is `inv validate`'s to report
+                docs = []
         data = _plain(docs[0]) if docs else None
         wave = data.get("wave") if isinstance(data, dict) else None
         if isinstance(wave, int) and not isinstance(wave, bool):

@@ -7,6 +7,7 @@ seconds; tests shrink them through ``INVOKE_TALOS_TIMEOUTS_*``.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -97,10 +98,12 @@ class Settings:
         raw = _merged(DEFAULTS, dict(c.config.get("talos", {}) or {}))
         state = ClusterState.for_cluster(c, spec.cluster.name)
         try:
-            timeouts = Timeouts(**{k: float(v) for k, v in raw["timeouts"].items()})
-            interval = float(raw["poll_interval"])
-        except (TypeError, ValueError) as exc:
-            raise ConfigError(f"talos.timeouts / talos.poll_interval: {exc}") from None
+            timeouts = Timeouts(
+                **{k: _seconds(f"timeouts.{k}", v) for k, v in raw["timeouts"].items()}
+            )
+        except TypeError as exc:  # a key Timeouts does not have
+            raise ConfigError(f"talos.timeouts: {exc}") from None
+        interval = _seconds("poll_interval", raw["poll_interval"])
 
         def optional(key: str) -> Path | None:
             return Path(str(raw[key])).expanduser() if raw.get(key) else None
@@ -160,6 +163,17 @@ class Settings:
 
     def patch(self, name: str) -> Path:
         return self.patches_dir / f"{name}.yaml"
+
+
+def _seconds(key: str, value: object) -> float:
+    """A duration from config: nan or inf would wait forever, zero or less never waits."""
+    try:
+        seconds = float(str(value))
+    except ValueError:
+        seconds = math.nan
+    if not 0 < seconds < math.inf:
+        raise ConfigError(f"talos.{key} {value!r}: expected a positive, finite number of seconds.")
+    return seconds
 
 
 def _validate_talos_schemas(c: Context) -> Path | None:

@@ -27,8 +27,27 @@ def test_settings_defaults_and_overrides(make_settings, tmp_path: Path) -> None:
 
 
 def test_bad_timeout_is_a_config_error(make_settings) -> None:  # type: ignore[no-untyped-def]
-    with pytest.raises(ConfigError, match=r"talos.timeouts"):
+    with pytest.raises(ConfigError, match=r"talos.timeouts.apply 'soon': expected a positive"):
         make_settings(timeouts={"apply": "soon"})
+    with pytest.raises(ConfigError, match=r"talos.timeouts: .*'soon'"):
+        make_settings(timeouts={"soon": 1})
+
+
+@pytest.mark.parametrize(
+    ("overrides", "named"),
+    [
+        ({"timeouts": {"apply": "nan"}}, "talos.timeouts.apply 'nan'"),
+        ({"timeouts": {"health": "inf"}}, "talos.timeouts.health 'inf'"),
+        ({"timeouts": {"cilium": 0}}, "talos.timeouts.cilium 0"),
+        ({"poll_interval": "-1"}, "talos.poll_interval '-1'"),
+    ],
+)
+def test_a_timeout_that_never_or_always_expires_is_a_config_error(  # type: ignore[no-untyped-def]
+    make_settings, overrides: dict[str, object], named: str
+) -> None:
+    with pytest.raises(ConfigError, match="positive, finite number of seconds") as caught:
+        make_settings(**overrides)
+    assert named in str(caught.value)
 
 
 def test_gen_config_argv(spec: ClusterSpec, settings: Settings) -> None:

@@ -1,3 +1,5 @@
+"""Following the Docker Engine build and push streams: progress once per layer, errors named."""
+
 from __future__ import annotations
 
 import pytest

@@ -1,3 +1,5 @@
+"""The GitHub Actions matrix from release-please outputs or from changed files; bad input named."""
+
 from __future__ import annotations
 
 import json

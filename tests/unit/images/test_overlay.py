@@ -1,3 +1,5 @@
+"""images.promote's Kustomize edit: only the tag changes, comments kept, missing entries named."""
+
 from __future__ import annotations
 
 import shutil

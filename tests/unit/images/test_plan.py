@@ -1,3 +1,5 @@
+"""Image plans: registry parsing, tags and OCI labels, the dotnet publish and web build argv."""
+
 from __future__ import annotations
 
 from pathlib import Path

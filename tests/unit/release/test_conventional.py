@@ -1,3 +1,5 @@
+"""Conventional Commit parsing: headers, breaking changes, footers, squashed messages, linting."""
+
 from __future__ import annotations
 
 import pytest

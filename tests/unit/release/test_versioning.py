@@ -1,3 +1,5 @@
+"""Version bumps as release-please computes them, version parsing and ordering."""
+
 from __future__ import annotations
 
 import pytest

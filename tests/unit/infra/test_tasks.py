@@ -177,9 +177,11 @@ def test_bad_input_is_named(
     assert "Traceback" not in result.output
 
 
-def test_image_confirms_the_schematic_downloads_once_then_reuses_the_cache(
-    inv_here: Any, env: dict[str, str], tmp_path: Path, http_server: Any, repo_root: Path
-) -> None:
+@pytest.fixture
+def factory_env(
+    env: dict[str, str], tmp_path: Path, http_server: Any, repo_root: Path
+) -> dict[str, str]:
+    """The task environment with a cluster spec whose Image Factory is the local test server."""
     from ruamel.yaml import YAML
 
     yaml = YAML()
@@ -188,12 +190,17 @@ def test_image_confirms_the_schematic_downloads_once_then_reuses_the_cache(
     spec_path = tmp_path / "cluster.yaml"
     with spec_path.open("w") as f:
         yaml.dump(data, f)
-    env = {**env, "INVOKE_CLUSTER_FILE": str(spec_path)}
+    return {**env, "INVOKE_CLUSTER_FILE": str(spec_path)}
+
+
+def test_image_confirms_the_schematic_downloads_once_then_reuses_the_cache(
+    inv_here: Any, factory_env: dict[str, str], tmp_path: Path, http_server: Any
+) -> None:
     sid = "613e1592b2da41ae5e265e8789429f22e121aab91cb4deb6bc3c0b6262961245"
     http_server.behaviour.schematic_id = sid
     http_server.behaviour.payload = b"talos iso bytes"
 
-    first = inv_here("infra.image", env=env)
+    first = inv_here("infra.image", env=factory_env)
     assert first.returncode == 0, first.output
     assert "ok: the Image Factory computes the same schematic ID" in first.stdout
     assert [(r["method"], r["path"]) for r in http_server.behaviour.requests] == [
@@ -211,13 +218,13 @@ def test_image_confirms_the_schematic_downloads_once_then_reuses_the_cache(
     assert iso.read_bytes() == b"talos iso bytes"
     assert "ok: ISO downloaded" in first.stdout
 
-    second = inv_here("infra.image", "--offline", env=env)
+    second = inv_here("infra.image", "--offline", env=factory_env)
     assert second.returncode == 0, second.output
     assert f"ok: ISO already cached: {iso}" in second.stdout
     assert len(http_server.behaviour.requests) == 2
 
     http_server.behaviour.schematic_id = "0" * 64
-    mismatch = inv_here("infra.image", env=env)
+    mismatch = inv_here("infra.image", env=factory_env)
     assert mismatch.returncode == 1
     assert f"computed schematic {'0' * 64}, but the toolkit computed {sid}" in mismatch.stderr
 
@@ -230,23 +237,9 @@ def test_image_confirms_the_schematic_downloads_once_then_reuses_the_cache(
     ],
 )
 def test_bad_image_options_fail_before_the_factory_is_asked(
-    inv_here: Any,
-    env: dict[str, str],
-    tmp_path: Path,
-    http_server: Any,
-    repo_root: Path,
-    args: list[str],
-    message: str,
+    inv_here: Any, factory_env: dict[str, str], http_server: Any, args: list[str], message: str
 ) -> None:
-    from ruamel.yaml import YAML
-
-    yaml = YAML()
-    data = yaml.load((repo_root / "deploy/local-cluster/cluster.yaml").read_text())
-    data["image_factory"]["url"] = http_server.url
-    spec_path = tmp_path / "cluster.yaml"
-    with spec_path.open("w") as f:
-        yaml.dump(data, f)
-    result = inv_here("infra.image", *args, env={**env, "INVOKE_CLUSTER_FILE": str(spec_path)})
+    result = inv_here("infra.image", *args, env=factory_env)
     assert result.returncode != 0
     assert message in result.stderr
     assert http_server.behaviour.requests == []

@@ -256,7 +256,7 @@ def generator_params(
         left = generator_params(children[0], root, where, clusters)
         right = generator_params(children[1], root, where, clusters)
         # Keys of the first generator win, as in Argo CD's matrix.
-        params = [_merge(copy.deepcopy(b), copy.deepcopy(a)) for a in left for b in right]
+        params = [merge_maps(copy.deepcopy(b), copy.deepcopy(a)) for a in left for b in right]
         values = None
     else:
         kinds = ", ".join(gen) or "(empty)"
@@ -270,11 +270,17 @@ def generator_params(
     return params
 
 
-def _merge(base: Any, patch: Any) -> Any:
+def merge_maps(base: Any, patch: Any) -> Any:
+    """``patch`` over ``base``: mappings merge key by key, anything else is replaced.
+
+    Helm merges values files this way, Argo CD a matrix's params and a templatePatch. Neither
+    argument is changed; the result may share unmerged subtrees with them.
+    """
     if isinstance(base, dict) and isinstance(patch, dict):
+        out = dict(base)
         for key, value in patch.items():
-            base[key] = _merge(base.get(key), value) if key in base else value
-        return base
+            out[key] = merge_maps(base[key], value) if key in base else value
+        return out
     return patch
 
 
@@ -353,7 +359,7 @@ def expand(
                         f"{where}: templatePatch is not YAML once rendered ({exc})"
                     ) from None
                 if patched:
-                    app = _merge(app, patched)
+                    app = merge_maps(app, patched)
             app.setdefault("apiVersion", "argoproj.io/v1alpha1")
             app.setdefault("kind", "Application")
             app.setdefault("metadata", {}).setdefault(

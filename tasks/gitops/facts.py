@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from tasks.core.errors import UserError
-from tasks.gitops.appset import SYNC_WAVE
+from tasks.gitops.appset import SYNC_WAVE, merge_maps
 
 #: The argocd component, relative to gitops.path.
 ARGOCD_COMPONENT = Path("infrastructure/argocd")
@@ -127,7 +127,7 @@ def install_inputs(values_files: list[Path]) -> InstallInputs:
             raise UserError(f"{path}: not valid YAML ({exc})") from None
         if not isinstance(data, dict):
             raise UserError(f"{path}: Helm values must be a mapping")
-        merged = _merge(merged, data)
+        merged = merge_maps(merged, data)
     chart_file = values_files[0].parent / "Chart.yaml"
     repo_url, version = "", None
     if chart_file.is_file():
@@ -140,12 +140,3 @@ def install_inputs(values_files: list[Path]) -> InstallInputs:
                 version = str(dep.get("version")) if dep.get("version") else None
                 break
     return InstallInputs(values=merged, repo_url=repo_url, wrapper_version=version)
-
-
-def _merge(base: Any, patch: Any) -> Any:
-    if isinstance(base, dict) and isinstance(patch, dict):
-        out = dict(base)
-        for key, value in patch.items():
-            out[key] = _merge(base.get(key), value) if key in base else value
-        return out
-    return patch

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 _SECRET_KEY = re.compile(
     r"(password|passwd|passphrase|secret|token|apikey|privatekey|accesskey|secretkey|"
@@ -43,19 +43,32 @@ def _looks_random(value: str) -> bool:
     return any(ch.isdigit() for ch in value) and any(ch.isalpha() for ch in value)
 
 
-def _walk(node: Any, path: str, line: int | None) -> Iterator[tuple[str, Any, int | None]]:
+class Leaf(NamedTuple):
+    """A scalar of a round-trip YAML tree and where it sits."""
+
+    container: Any  # the mapping or list holding it; None for a scalar document
+    key: Any
+    path: str  # ``a.b[0].c``
+    value: Any
+    line: int | None  # 1-based, from ruamel's positions; None where it recorded none
+
+
+def leaves(
+    node: Any, *, container: Any = None, key: Any = None, path: str = "", line: int | None = None
+) -> Iterator[Leaf]:
+    """Every scalar below ``node`` (ruamel ``typ="rt"`` keeps each item's line), depth first."""
+    lc = getattr(node, "lc", None)
     if isinstance(node, dict):
-        lc = getattr(node, "lc", None)
-        for key, value in node.items():
-            where = lc.value(key)[0] + 1 if lc is not None and key in lc.data else line
-            yield from _walk(value, f"{path}.{key}" if path else str(key), where)
+        for k, value in node.items():
+            where = lc.value(k)[0] + 1 if lc is not None and k in lc.data else line
+            child = f"{path}.{k}" if path else str(k)
+            yield from leaves(value, container=node, key=k, path=child, line=where)
     elif isinstance(node, list):
-        lc = getattr(node, "lc", None)
         for i, value in enumerate(node):
             where = lc.item(i)[0] + 1 if lc is not None and i in lc.data else line
-            yield from _walk(value, f"{path}[{i}]", where)
+            yield from leaves(value, container=node, key=i, path=f"{path}[{i}]", line=where)
     else:
-        yield path, node, line
+        yield Leaf(container, key, path, node, line)
 
 
 def is_sops_encrypted(doc: Any) -> bool:
@@ -90,7 +103,7 @@ def scan_yaml(text: str) -> list[Leak]:
                     )
                 )
                 continue
-        for path, value, line in _walk(doc, "", None):
+        for _, _, path, value, line in leaves(doc):
             if not isinstance(value, str):
                 continue
             if _ALWAYS.search(value):

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from tasks.core.errors import ConfigError, UserError
+from tasks.secrets.scan import Leaf, leaves
 
 TEMPLATE_NAME = "secrets.template.yaml"
 OUTPUT_NAME = "secrets.yaml"
@@ -68,24 +69,9 @@ def generate(spec: str, rand: Callable[[int], bytes] = secrets.token_bytes) -> s
     return base64.b64encode(rand(size)).decode()
 
 
-def _strings(node: Any, line: int | None = None) -> Iterator[tuple[Any, Any, str, int | None]]:
-    """Every (container, key, string value, line) in a round-trip tree."""
-    if isinstance(node, dict):
-        lc = getattr(node, "lc", None)
-        for key, value in node.items():
-            where = lc.value(key)[0] + 1 if lc is not None and key in lc.data else line
-            if isinstance(value, str):
-                yield node, key, value, where
-            else:
-                yield from _strings(value, where)
-    elif isinstance(node, list):
-        lc = getattr(node, "lc", None)
-        for i, value in enumerate(node):
-            where = lc.item(i)[0] + 1 if lc is not None and i in lc.data else line
-            if isinstance(value, str):
-                yield node, i, value, where
-            else:
-                yield from _strings(value, where)
+def _strings(tree: Any) -> Iterator[Leaf]:
+    """Every string value of a template, with its container, key and line."""
+    return (leaf for leaf in leaves(tree) if isinstance(leaf.value, str))
 
 
 class Template:
@@ -112,8 +98,9 @@ class Template:
         return cls(path, path.read_text())
 
     def _scan(self) -> Iterator[Placeholder]:
-        for _, _, value, line in _strings(self._data):
-            for match in _ANY_PLACEHOLDER.finditer(value):
+        for leaf in _strings(self._data):
+            line = leaf.line
+            for match in _ANY_PLACEHOLDER.finditer(leaf.value):
                 kind, arg = match.group(1), match.group(2)
                 where = f"{self.path}:{line}" if line else str(self.path)
                 if kind == "generate":
@@ -155,9 +142,9 @@ class Template:
             values.append(value)
             return value
 
-        for container, key, value, _ in list(_strings(self._data)):
-            if _ANY_PLACEHOLDER.search(value):
-                container[key] = _ANY_PLACEHOLDER.sub(fill, str(value))
+        for leaf in list(_strings(self._data)):
+            if _ANY_PLACEHOLDER.search(leaf.value):
+                leaf.container[leaf.key] = _ANY_PLACEHOLDER.sub(fill, str(leaf.value))
         out = StringIO()
         self._yaml.dump(self._data, out)
         return out.getvalue(), values

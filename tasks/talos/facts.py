@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import importlib
 import re
-from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
@@ -211,18 +209,3 @@ def talos_version(runner: Runner, settings: Settings, node: Node) -> str | None:
     if not result.ok or result.dry:
         return None
     return server_version(result.stdout)
-
-
-# -- hand-over -------------------------------------------------------------------------------
-
-
-def gitops_handover() -> list[tuple[str, Callable[..., Any]]]:
-    """``gitops.install`` (Argo CD, idempotent) then ``gitops.bootstrap``, when that namespace
-    defines ``bootstrap``; empty otherwise."""
-    if not (Path(__file__).parent.parent / "gitops" / "__init__.py").is_file():
-        return []
-    module = importlib.import_module("tasks.gitops")
-    steps = [(name, getattr(module, name, None)) for name in ("install", "bootstrap")]
-    if not callable(steps[1][1]):
-        return []
-    return [(f"gitops.{name}", fn) for name, fn in steps if callable(fn)]

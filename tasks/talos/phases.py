@@ -134,14 +134,10 @@ def _gitops(env: ops.Env) -> bool:
     if not env.settings.gitops_handover:
         console.info("the cluster is up; GitOps hand-over is off (talos.gitops_handover).")
         return False
-    steps = facts.gitops_handover()
-    if not steps:
-        console.info(
-            "the cluster is up. Next: `inv gitops.bootstrap` (Argo CD and the app-of-apps) once "
-            "that namespace exists; then re-run `inv talos.bootstrap` to record this phase."
-        )
-        return False
-    for name, step in steps:
+    from tasks import gitops
+
+    # install is idempotent, so a resumed hand-over repeats it harmlessly.
+    for name, step in (("gitops.install", gitops.install), ("gitops.bootstrap", gitops.bootstrap)):
         console.info(f"inv {name}")
         step(env.c)
     return True

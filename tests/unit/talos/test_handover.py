@@ -1,4 +1,4 @@
-"""The last bootstrap phase hands over to the gitops namespace (or says what to run next)."""
+"""The last bootstrap phase hands over to the gitops namespace; node patches and their schema."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 from tasks.core.config import ClusterSpec
 from tasks.core.errors import UserError
 from tasks.core.runner import Runner
-from tasks.talos import facts, ops, phases
+from tasks.talos import ops, phases
 from tasks.talos.settings import Settings
 from tests.unit.talos.conftest import make_context
 
@@ -23,39 +23,24 @@ def env_for(tmp_path: Path, spec: ClusterSpec, **talos: Any) -> ops.Env:
 def test_hands_over_to_gitops_install_then_bootstrap(
     tmp_path: Path, spec: ClusterSpec, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    import tasks.gitops
+
     env = env_for(tmp_path, spec)
     called: list[tuple[str, object]] = []
-    steps = [
-        ("gitops.install", lambda c: called.append(("install", c))),
-        ("gitops.bootstrap", lambda c: called.append(("bootstrap", c))),
-    ]
-    monkeypatch.setattr(facts, "gitops_handover", lambda: steps)
+    # setattr fails when the gitops namespace lacks either task.
+    monkeypatch.setattr(tasks.gitops, "install", lambda c: called.append(("install", c)))
+    monkeypatch.setattr(tasks.gitops, "bootstrap", lambda c: called.append(("bootstrap", c)))
     assert phases._gitops(env) is True
     assert called == [("install", env.c), ("bootstrap", env.c)]
-
-
-def test_without_gitops_bootstrap_the_next_step_is_printed(
-    tmp_path: Path,
-    spec: ClusterSpec,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
-) -> None:
-    monkeypatch.setattr(facts, "gitops_handover", list)
-    assert phases._gitops(env_for(tmp_path, spec)) is False
-    assert "Next: `inv gitops.bootstrap`" in capsys.readouterr().out
 
 
 def test_handover_can_be_switched_off(
     tmp_path: Path, spec: ClusterSpec, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(facts, "gitops_handover", lambda: pytest.fail("must not be asked"))
+    import tasks.gitops
+
+    monkeypatch.setattr(tasks.gitops, "install", lambda _: pytest.fail("must not be run"))
     assert phases._gitops(env_for(tmp_path, spec, gitops_handover=False)) is False
-
-
-def test_the_gitops_namespace_provides_install_and_bootstrap() -> None:
-    steps = facts.gitops_handover()
-    assert [name for name, _ in steps] == ["gitops.install", "gitops.bootstrap"]
-    assert all(callable(fn) for _, fn in steps)
 
 
 def test_a_derived_schema_dir_without_the_file_is_skipped(

@@ -222,10 +222,16 @@ def _same_in_round_trip(root: Any) -> bool:
 def _round_trip_tag(value: str) -> str:
     """The tag ruamel's round trip (YAML 1.2) gives a plain scalar."""
     from ruamel.yaml.nodes import ScalarNode
+
+    tag: str = _resolver().resolve(ScalarNode, value, (True, False))
+    return tag
+
+
+@lru_cache(maxsize=1)
+def _resolver() -> Any:
     from ruamel.yaml.resolver import VersionedResolver
 
-    tag: str = VersionedResolver().resolve(ScalarNode, value, (True, False))
-    return tag
+    return VersionedResolver()
 
 
 def _plain(node: Any) -> Any:

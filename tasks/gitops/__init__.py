@@ -95,23 +95,22 @@ def bootstrap(
 ) -> None:
     """Helm-secrets key, the root Application, then wait for the infrastructure layer."""
     from tasks.core import config
-    from tasks.gitops import appset, facts, kube, ops
+    from tasks.gitops import kube, ops
     from tasks.secrets.keys import default_key_file
 
     wait_for = _seconds("timeout", timeout, 1200)
     poll = _seconds("interval", interval, 10)
     spec = config.load(c)
     root = Path.cwd()
+    clusters = ops.clusters(root, spec.gitops.path, env)
     runner = Runner.from_context(c)
-    files = ops.values_files(root, spec.gitops.path, env or ops.DEFAULT_ENV)
-    values = facts.install_inputs(files).values
     ops.bootstrap(
         runner,
         kube.resolve(c),
         root=root,
         gitops_path=spec.gitops.path,
         key_file=default_key_file(),
-        clusters=appset.clusters_from_values(values),
+        clusters=clusters,
         timeout=wait_for,
         interval=poll,
         say=runner.say,
@@ -235,13 +234,11 @@ def ui(c: Context, port: str | None = None, show: bool = False) -> None:
 def render(c: Context, json: bool = False, env: str | None = None) -> None:
     """Expand the ApplicationSets offline: every Application, source, destination, wave."""
     from tasks.core import config
-    from tasks.gitops import appset, facts, ops
+    from tasks.gitops import appset, ops
 
     gitops_path = config.load(c).gitops.path
     root = Path.cwd()
-    files = ops.values_files(root, gitops_path, env or ops.DEFAULT_ENV)
-    values = facts.install_inputs(files).values
-    clusters = appset.clusters_from_values(values)
+    clusters = ops.clusters(root, gitops_path, env)
     apps = appset.render_tree(root, ops.bootstrap_dir(gitops_path), clusters)
     if json:
         console.print_json([appset.as_json(a) for a in apps])

@@ -48,6 +48,12 @@ def values_files(root: Path, gitops_path: str, env: str | None) -> list[Path]:
     return [base]
 
 
+def clusters(root: Path, gitops_path: str, env: str | None) -> list[appset.Cluster]:
+    """The clusters Argo CD's clusters generator sees, as the environment's values declare them."""
+    files = values_files(root, gitops_path, env or DEFAULT_ENV)
+    return appset.clusters_from_values(facts.install_inputs(files).values)
+
+
 def dump_values(values: dict[str, Any]) -> str:
     from io import StringIO
 

@@ -141,7 +141,6 @@ def dashboard(c: Context, node: str | None = None) -> None:
 
     env = _env(c)
     nodes = env.nodes(node)
-    ops.require_talosconfig(env)
     ops.passthrough(env, plan.dashboard(env.settings, env.spec, nodes))
 
 
@@ -171,7 +170,6 @@ def logs(  # noqa: PLR0917 (Invoke maps positional parameters to options)
     lines = _lines(tail)
     env = _env(c)
     target = env.one_node(node)
-    ops.require_talosconfig(env)
     ops.passthrough(
         env,
         plan.logs(env.settings, target, service, kubernetes=kubernetes, follow=follow, tail=lines),
@@ -191,7 +189,6 @@ def dmesg(c: Context, node: str | None = None, follow: bool = False, tail: bool 
 
     env = _env(c)
     target = env.one_node(node)
-    ops.require_talosconfig(env)
     ops.passthrough(env, plan.dmesg(env.settings, target, follow=follow, tail=tail))
 
 
@@ -207,7 +204,6 @@ def stats(c: Context, node: str | None = None, kubernetes: bool = False) -> None
 
     env = _env(c)
     target = env.one_node(node)
-    ops.require_talosconfig(env)
     ops.passthrough(env, plan.stats(env.settings, target, kubernetes=kubernetes))
 
 

@@ -311,7 +311,8 @@ def apply(env: Env, nodes: Sequence[Node]) -> dict[str, facts.Mode]:
 
 
 def passthrough(env: Env, command: Command, look_at: str = "") -> None:
-    """Attached to the terminal; a non-zero exit becomes the task's exit code."""
+    """talosctl attached to the terminal; a non-zero exit becomes the task's exit code."""
+    require_talosconfig(env)
     code = env.runner.stream(command)
     if code != 0:
         what = command.step or " ".join(command.argv[:2])
@@ -320,7 +321,6 @@ def passthrough(env: Env, command: Command, look_at: str = "") -> None:
 
 
 def health(env: Env) -> None:
-    require_talosconfig(env)
     passthrough(
         env, plan.health(env.settings, env.spec, env.settings.timeouts.health), plan.LOOK_AT_HEALTH
     )
@@ -371,7 +371,6 @@ def upgrade(env: Env, nodes: Sequence[Node], *, force: bool) -> None:
 
 
 def upgrade_k8s(env: Env, *, preview: bool) -> None:
-    require_talosconfig(env)
     passthrough(env, plan.upgrade_k8s(env.settings, env.spec, preview=preview), plan.LOOK_AT_API)
 
 

@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from tasks.infra.facts import LibvirtFacts
     from tasks.infra.settings import InfraSettings
 
+#: How often infra.stop asks libvirt whether the guests have shut off.
 POLL_SECONDS = 1.0
 
 

@@ -97,6 +97,11 @@ class Settings:
     def from_context(cls, c: Context, spec: ClusterSpec) -> Settings:
         raw = _merged(DEFAULTS, dict(c.config.get("talos", {}) or {}))
         state = ClusterState.for_cluster(c, spec.cluster.name)
+        if not isinstance(raw["timeouts"], dict):
+            raise ConfigError(
+                "talos.timeouts must be a mapping of wait name to seconds "
+                f"({', '.join(DEFAULTS['timeouts'])}), not {raw['timeouts']!r}"
+            )
         try:
             timeouts = Timeouts(
                 **{k: _seconds(f"timeouts.{k}", v) for k, v in raw["timeouts"].items()}

@@ -31,6 +31,8 @@ def test_bad_timeout_is_a_config_error(make_settings) -> None:  # type: ignore[n
         make_settings(timeouts={"apply": "soon"})
     with pytest.raises(ConfigError, match=r"talos.timeouts: .*'soon'"):
         make_settings(timeouts={"soon": 1})
+    with pytest.raises(ConfigError, match=r"talos.timeouts must be a mapping .* not 5"):
+        make_settings(timeouts=5)
 
 
 @pytest.mark.parametrize(

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from tasks.core.errors import UserError
 from tasks.core.runner import Command
 from tasks.validate.registry import register_family
+from tasks.validate.toolcache import open_cache
 from tasks.validate.yamlio import line_of, load_all
 
 if TYPE_CHECKING:
@@ -48,12 +49,15 @@ def check_workflows(ws: Workspace, result: Result) -> None:
         return
     result.files.update(files)
     nodes: dict[str, Any] = {}
+    contents: list[str | bytes] = []
     for rel in files:
         try:
+            raw = (ws.root / rel).read_bytes()
             loaded = load_all((ws.root / rel).read_text(encoding="utf-8"))
         except (OSError, UnicodeDecodeError) as exc:
             result.add(rel, None, "io/unreadable", f"cannot read: {exc}")
             continue
+        contents += [rel, raw]
         for line, col, message in loaded.errors:
             result.add(rel, line, "yaml/syntax", f"{message} (column {col})")
         if loaded.docs:
@@ -61,30 +65,36 @@ def check_workflows(ws: Workspace, result: Result) -> None:
             result.documents += 1
             nodes[rel] = node
             _action_pins(rel, data, node, result)
-    res = ws.runner.check(
-        Command(
-            (
-                "check-jsonschema",
-                "--builtin-schema",
-                "vendor.github-workflows",
-                "-o",
-                "json",
-                *files,
-            ),
-            step="check workflows",
-            cwd=ws.root,
-            read_only=True,
-            timeout=300,
+    argv = ("check-jsonschema", "--builtin-schema", "vendor.github-workflows", "-o", "json")
+    # Its verdict depends on the tool and the files only: a warm run need not start it.
+    cache = open_cache(ws.settings.cache_dir, "check-jsonschema")
+    key = None
+    if cache is not None and len(contents) == 2 * len(files):
+        key = cache.key(*argv, *contents)
+    stdout = cache.get(key) if cache is not None and key is not None else None
+    if stdout is None:
+        res = ws.runner.check(
+            Command(
+                (*argv, *files),
+                step="check workflows",
+                cwd=ws.root,
+                read_only=True,
+                timeout=300,
+            )
         )
-    )
-    if res.dry:
-        return
-    try:
-        report = json.loads(res.stdout)
-    except json.JSONDecodeError:
-        raise UserError(
-            f"check-jsonschema failed to run (exit {res.returncode}):\n{res.stderr.strip()[-2000:]}"
-        ) from None
+        if res.dry:
+            return
+        stdout = res.stdout
+        try:
+            json.loads(stdout)
+        except json.JSONDecodeError:
+            raise UserError(
+                f"check-jsonschema failed to run (exit {res.returncode}):\n"
+                f"{res.stderr.strip()[-2000:]}"
+            ) from None
+        if cache is not None and key is not None and res.returncode in (0, 1):
+            cache.put(key, stdout)
+    report = json.loads(stdout)
     for error in report.get("errors", []):
         rel = ws.rel(error.get("filename", ""))
         best = error.get("best_deep_match") or error
@@ -108,7 +118,9 @@ def _action_pins(rel: str, data: Any, node: Any, result: Result) -> None:
         uses: list[tuple[list[str | int], Any]] = []
         if "uses" in job:
             uses.append((["jobs", job_name, "uses"], job["uses"]))
-        for i, step in enumerate(job.get("steps") or []):
+        steps = job.get("steps")
+        # Anything but a list is the schema check's to report.
+        for i, step in enumerate(steps if isinstance(steps, list) else []):
             if isinstance(step, dict) and "uses" in step:
                 uses.append((["jobs", job_name, "steps", i, "uses"], step["uses"]))
         for path, ref in uses:

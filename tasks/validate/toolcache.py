@@ -1,0 +1,68 @@
+"""Output of the external linters, cached by everything it depends on.
+
+yamllint and check-jsonschema are Python programs that take most of a second each to start, while
+their verdict on a file depends only on the tool, its configuration and the file (path and bytes).
+A warm ``inv validate`` reuses what they said about unchanged files, as Kustomize renders are
+reused. Entries live under ``<cache_dir>/tools``; an unreadable or unwritable cache only costs
+speed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+#: Bumped when the format of an entry changes.
+_VERSION = "1"
+
+
+def tool_identity(tool: str) -> str | None:
+    """Path, size and mtime of ``tool`` on PATH (a reinstall invalidates), None when missing."""
+    from plumbum import local
+
+    try:
+        exe = Path(str(local.which(tool)))
+        stat = exe.stat()
+    except Exception:  # plumbum raises CommandNotFound; running the tool reports it
+        return None
+    return f"{exe}:{stat.st_size}:{stat.st_mtime_ns}"
+
+
+class ToolCache:
+    """Text results keyed by a hash of their inputs."""
+
+    def __init__(self, cache_dir: Path, tool: str, identity: str) -> None:
+        self.directory = cache_dir / "tools" / tool
+        self._salt = f"{_VERSION}\0{identity}\0".encode()
+
+    def key(self, *parts: str | bytes) -> str:
+        digest = hashlib.sha256(self._salt)
+        for part in parts:
+            data = part.encode() if isinstance(part, str) else part
+            digest.update(hashlib.sha256(data).digest())
+        return digest.hexdigest()
+
+    def get(self, key: str) -> str | None:
+        try:
+            return (self.directory / key).read_text(encoding="utf-8")
+        except OSError:
+            return None
+
+    def put(self, key: str, text: str) -> None:
+        target = self.directory / key
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            tmp = target.with_name(f"{key}.{os.getpid()}.tmp")
+            tmp.write_text(text, encoding="utf-8")
+            tmp.replace(target)
+        except OSError:
+            pass
+
+
+def open_cache(cache_dir: Path | None, tool: str) -> ToolCache | None:
+    """The cache for ``tool``, or None when there is no cache directory or no such tool."""
+    if cache_dir is None:
+        return None
+    identity = tool_identity(tool)
+    return ToolCache(cache_dir, tool, identity) if identity is not None else None

@@ -9,7 +9,7 @@ Keys (all optional):
   ``../shared/schemas`` layout of tests and CI); the defaults of the three keys below
 - ``schema_dir``: CRD schemas laid out ``{group}/{kind}_{version}.json``; default: the cache
 - ``allow_unknown_kinds``: ``{Kind: reason}`` kinds accepted without a schema
-- ``cache_dir``: cache root (downloaded schemas, Kustomize renders); default
+- ``cache_dir``: cache root (downloaded schemas, Kustomize renders, linter verdicts); default
   ``$XDG_CACHE_HOME/propertea`` or ``~/.cache/propertea``
 - ``crd_catalog_url`` / ``crd_catalog_commit``: where ``--refresh-schemas`` fetches CRD schemas
 - ``talos_schema_dir``: ``v<talos>.config.schema.json`` files; ``talos_schema_url``: its URL

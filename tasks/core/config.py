@@ -25,6 +25,7 @@ from pydantic import (
 )
 
 from tasks.core.errors import ConfigError
+from tasks.core.settings import section
 
 if TYPE_CHECKING:
     from invoke.context import Context
@@ -330,9 +331,7 @@ def load_spec(path: Path) -> LoadedSpec:
 
 def spec_path(c: Context | None) -> Path:
     """The spec file: config ``cluster.file`` (``INVOKE_CLUSTER_FILE``), else the default."""
-    configured = None
-    if c is not None:
-        configured = c.config.get("cluster", {}).get("file")
+    configured = section(c, "cluster").get("file")
     return Path(configured) if configured else DEFAULT_CLUSTER_FILE
 
 

@@ -177,9 +177,10 @@ class Runner:
     @classmethod
     def from_context(cls, c: Context, **kwargs: Any) -> Runner:
         """The runner for an Invoke task: honours ``inv --dry`` and ``inv --echo``."""
+        from tasks.core.settings import section
         from tasks.core.tools import install_hint
 
-        run_cfg = c.config.get("run", {})
+        run_cfg = section(c, "run")
         return cls(
             dry=bool(run_cfg.get("dry", False)),
             echo=bool(run_cfg.get("echo", False)),

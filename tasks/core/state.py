@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tasks.core.errors import UserError
+from tasks.core.settings import section
 
 if TYPE_CHECKING:
     from invoke.context import Context
@@ -27,7 +28,7 @@ def default_root() -> Path:
 
 
 def state_root(c: Context | None) -> Path:
-    configured = c.config.get("state", {}).get("dir") if c is not None else None
+    configured = section(c, "state").get("dir")
     return Path(configured).expanduser() if configured else default_root()
 
 

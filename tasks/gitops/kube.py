@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from tasks.core.errors import UserError
 from tasks.core.runner import WriteFile
+from tasks.core.settings import section
 
 if TYPE_CHECKING:
     from invoke.context import Context
@@ -57,7 +58,7 @@ def resolve(c: Context) -> Kube:
     fallback = Path(env).expanduser() if env else Path.home() / ".kube" / "config"
     if fallback.exists():
         return Kube(fallback, state.root)
-    if c.config.get("run", {}).get("dry"):
+    if section(c, "run").get("dry"):
         # --dry prints the plan for a fresh world: the kubeconfig the talos tasks will write.
         return Kube(state.kubeconfig, state.root)
     raise UserError(

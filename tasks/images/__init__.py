@@ -30,9 +30,10 @@ def _root() -> Path:
 
 
 def _registry(c: Context) -> Registry:
+    from tasks.core.settings import section
     from tasks.images.plan import Registry
 
-    return Registry.parse(str(c.config.get("images", {}).get("registry") or "ghcr.io/propertea"))
+    return Registry.parse(str(section(c, "images").get("registry") or "ghcr.io/propertea"))
 
 
 def _components(names: list[str] | None) -> list[Component]:

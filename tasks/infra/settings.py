@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from tasks.core.errors import ConfigError
+from tasks.core.settings import section
 from tasks.core.state import ClusterState
 
 if TYPE_CHECKING:
@@ -44,8 +45,8 @@ class InfraSettings:
 
 
 def load_settings(c: Context, spec: ClusterSpec) -> InfraSettings:
-    libvirt = c.config.get("libvirt", {}) or {}
-    infra = c.config.get("infra", {}) or {}
+    libvirt = section(c, "libvirt")
+    infra = section(c, "infra")
     state = ClusterState.for_cluster(c, spec.cluster.name)
     virt_type = str(infra.get("virt_type") or "kvm")
     if virt_type not in VIRT_TYPES:

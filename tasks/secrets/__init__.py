@@ -18,6 +18,7 @@ from invoke.tasks import task
 from tasks.core import console
 from tasks.core.errors import UserError
 from tasks.core.runner import Runner, confirm
+from tasks.core.settings import section
 
 if TYPE_CHECKING:
     from invoke.context import Context
@@ -57,7 +58,7 @@ def init(c: Context, values_file: str | None = None) -> None:
         runner,
         root,
         _key_file(),
-        configured=_list(c.config.get("secrets", {}).get("age_recipients")),
+        configured=_list(section(c, "secrets").get("age_recipients")),
         values=values,
         env=dict(os.environ),
         ask=ask,

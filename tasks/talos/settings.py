@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tasks.core.errors import ConfigError
+from tasks.core.settings import section
 from tasks.core.state import ClusterState
 
 if TYPE_CHECKING:
@@ -95,7 +96,7 @@ class Settings:
 
     @classmethod
     def from_context(cls, c: Context, spec: ClusterSpec) -> Settings:
-        raw = _merged(DEFAULTS, dict(c.config.get("talos", {}) or {}))
+        raw = _merged(DEFAULTS, dict(section(c, "talos")))
         state = ClusterState.for_cluster(c, spec.cluster.name)
         if not isinstance(raw["timeouts"], dict):
             raise ConfigError(
@@ -182,7 +183,7 @@ def _seconds(key: str, value: object) -> float:
 
 
 def _validate_talos_schemas(c: Context) -> Path | None:
-    validate = c.config.get("validate", {}) or {}
+    validate = section(c, "validate")
     if validate.get("talos_schema_dir"):
         return Path(str(validate["talos_schema_dir"])).expanduser()
     if validate.get("shared_schemas"):

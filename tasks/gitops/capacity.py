@@ -200,13 +200,11 @@ def capacity_report(
 
 def kustomize_renderer(runner: Runner) -> Render:
     """A ``render`` that runs ``kubectl kustomize DIR`` through the runner."""
-    from ruamel.yaml import YAML
-
     from tasks.core.runner import cmd
 
     def render(path: Path) -> list[Manifest]:
         out = runner.capture(cmd("kubectl", "kustomize", path, step=f"render {path}"))
-        return [d for d in YAML(typ="safe").load_all(out) if isinstance(d, dict)]
+        return [d for d in _yaml_documents(out) if isinstance(d, dict)]
 
     return render
 
@@ -247,10 +245,17 @@ class _Remote(Exception):
     """The component pulls remote resources and cannot be rendered offline."""
 
 
-def _load_yaml(path: Path) -> Any:
-    from ruamel.yaml import YAML
+def _yaml_documents(text: str) -> list[Any]:
+    """Read-only sums need no round trip: libyaml's safe loader when built, else pure Python."""
+    import yaml
 
-    return YAML(typ="safe").load(path.read_text())
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    return list(yaml.load_all(text, Loader=loader))
+
+
+def _load_yaml(path: Path) -> Any:
+    documents = _yaml_documents(path.read_text())
+    return documents[0] if documents else None
 
 
 def _component_workloads(

@@ -12,10 +12,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, TypeVar
 
-from tasks.core import console
+from tasks.core import console, waits
 from tasks.core.errors import CommandFailed, ConfigError, UserError
 from tasks.core.runner import Command, Runner, WriteFile
-from tasks.talos import facts, machineconfig, plan, waits
+from tasks.talos import facts, machineconfig, plan
 from tasks.talos.settings import Settings
 
 if TYPE_CHECKING:

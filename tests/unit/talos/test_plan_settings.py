@@ -1,4 +1,4 @@
-"""Pure plans, settings and the bounded waits."""
+"""Pure plans and settings."""
 
 from __future__ import annotations
 
@@ -8,8 +8,7 @@ import pytest
 
 from tasks.core.config import ClusterSpec
 from tasks.core.errors import ConfigError, UserError
-from tasks.core.runner import Runner, cmd
-from tasks.talos import phases, plan, waits
+from tasks.talos import phases, plan
 from tasks.talos.settings import Settings
 
 
@@ -134,102 +133,6 @@ def test_phase_selection() -> None:
 def test_bad_phase_options(from_: str | None, only: str | None, message: str) -> None:
     with pytest.raises(UserError, match=message):
         phases.selected(from_, only)
-
-
-# -- waits ----------------------------------------------------------------------------------
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.now += seconds
-
-
-def test_until_ok_retries_until_success(tmp_path: Path) -> None:
-    marker = tmp_path / "count"
-    script = f'n=$(cat {marker} 2>/dev/null || echo 0); echo $((n+1)) > {marker}; [ "$n" -ge 2 ]'
-    lines: list[str] = []
-    clock = Clock()
-    result = waits.until_ok(
-        Runner(out=lines.append),
-        cmd("sh", "-c", script),
-        timeout=60,
-        interval=5,
-        what="the thing",
-        look_at="the logs",
-        sleep=clock.sleep,
-        clock=clock,
-    )
-    assert result.ok
-    assert marker.read_text().strip() == "3"
-    assert clock.now == 10
-    assert lines == ["    waiting for the thing (up to 60s)"]
-
-
-def test_until_ok_times_out_with_the_last_error_and_what_to_look_at() -> None:
-    clock = Clock()
-    with pytest.raises(waits.TimedOut) as excinfo:
-        waits.until_ok(
-            Runner(out=lambda _: None),
-            cmd("sh", "-c", "echo connection refused >&2; exit 1", step="probe"),
-            timeout=12,
-            interval=5,
-            what="the API",
-            look_at="`inv talos.logs kubelet`",
-            sleep=clock.sleep,
-            clock=clock,
-        )
-    text = excinfo.value.text
-    assert text.startswith("Timed out after 12s waiting for the API (3 attempt(s)).")
-    assert "connection refused" in text
-    assert text.endswith("look at: `inv talos.logs kubelet`")
-
-
-def test_until_ok_under_dry_run_prints_once() -> None:
-    lines: list[str] = []
-    waits.until_ok(
-        Runner(dry=True, out=lines.append),
-        cmd("talosctl", "bootstrap"),
-        timeout=1,
-        interval=1,
-        what="x",
-        look_at="y",
-    )
-    assert lines == ["$ talosctl bootstrap"]
-
-
-def test_until_polls_a_probe() -> None:
-    clock = Clock()
-    answers = iter([(False, "not yet"), (False, "still not"), (True, "")])
-    waits.until(
-        lambda: next(answers),
-        timeout=100,
-        interval=1,
-        what="x",
-        look_at="y",
-        say=lambda _: None,
-        sleep=clock.sleep,
-        clock=clock,
-    )
-    assert clock.now == 2
-    with pytest.raises(
-        waits.TimedOut, match=r"(?s)waiting for nodes .*still down.*look at: console"
-    ):
-        waits.until(
-            lambda: (False, "still down"),
-            timeout=3,
-            interval=1,
-            what="nodes",
-            look_at="console",
-            say=lambda _: None,
-            sleep=clock.sleep,
-            clock=clock,
-        )
 
 
 def test_schema_dir_falls_back_to_the_validate_settings(tmp_path: Path, spec: ClusterSpec) -> None:

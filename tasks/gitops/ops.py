@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import base64
 import binascii
-import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from tasks.core import waits
 from tasks.core.errors import CommandFailed, UserError
 from tasks.core.runner import MASK, Runner, tail
+from tasks.core.waits import Clock
 from tasks.gitops import appset, facts, plan
 from tasks.gitops.kube import Kube, overlay_for
 
@@ -145,14 +145,6 @@ def statuses(runner: Runner, kube: Kube, timeout: float = 30.0) -> list[facts.Ap
     return facts.parse_applications(runner.capture(listing))
 
 
-@dataclass
-class Clock:
-    """Time as the waiting loop sees it (tests pass their own)."""
-
-    now: Callable[[], float] = time.monotonic
-    sleep: Callable[[float], None] = time.sleep
-
-
 def wait_until_ready(
     runner: Runner,
     kube: Kube,
@@ -170,8 +162,8 @@ def wait_until_ready(
     clock = clock or Clock()
     deadline = clock.now() + timeout
     last: dict[str, str] = {}
-    error = ""
-    while True:
+
+    def probe() -> tuple[bool, str]:
         remaining = max(0.0, deadline - clock.now())
         try:
             found = {s.name: s for s in statuses(runner, kube, max(2.0, min(30.0, remaining)))}
@@ -189,17 +181,18 @@ def wait_until_ready(
             if not error and last.get(name) != text:
                 say(f"  {name}: {text}")
                 last[name] = text
-        if not pending:
-            return
-        if clock.now() >= deadline:
-            lines = "\n".join(f"  {p}" for p in pending)
-            why = f"\nlast error:\n{error}" if error else ""
-            raise UserError(
-                f"Timed out after {timeout:.0f}s waiting for {len(pending)} application(s) to be "
-                f"Synced and Healthy:\n{lines}{why}\n"
-                "Look closer with: inv gitops.status; argocd app get <name> --core"
-            )
-        clock.sleep(min(interval, max(0.0, deadline - clock.now())))
+        if error:
+            pending.append(f"could not read them: {error}")
+        return not pending, "\n".join(pending)
+
+    waits.until(
+        probe,
+        timeout=timeout,
+        interval=interval,
+        what=f"{len(names)} application(s) to be Synced and Healthy",
+        look_at="inv gitops.status; argocd app get <name> --core",
+        clock=clock,
+    )
 
 
 def names_or_all(runner: Runner, kube: Kube, apps: list[str]) -> list[str]:

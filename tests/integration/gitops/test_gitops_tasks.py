@@ -12,6 +12,7 @@ import pytest
 from ruamel.yaml import YAML
 
 from tasks.core.errors import CommandFailed, UserError
+from tasks.core.waits import Clock
 from tasks.gitops import appset, facts, ops
 from tests.integration.gitops.conftest import Cluster, applications, rule
 
@@ -198,7 +199,7 @@ def test_bootstrap_rides_out_a_failing_api_server(cluster: Cluster, key_file: Pa
         ]
     )
     ticks = iter(range(1000))
-    clock = ops.Clock(now=lambda: float(next(ticks)), sleep=lambda _: None)
+    clock = Clock(now=lambda: float(next(ticks)), sleep=lambda _: None)
     bootstrap(cluster, key_file, timeout=100, clock=clock)
     assert len(cluster.fake.argvs("kubectl")) == 2 + 3  # two applies, three polls
 

@@ -48,7 +48,7 @@ def until(
 ) -> None:
     """Poll a read-only probe returning (done, detail) until done; ``say`` hears the first miss.
 
-    Raises :class:`TimedOut` (with the last detail) rather than sleep past the deadline.
+    The last try is at the deadline; raises :class:`TimedOut` with that try's detail.
     """
     clock = clock or Clock()
     deadline = clock.now() + timeout
@@ -58,11 +58,12 @@ def until(
         done, detail = probe()
         if done:
             return
-        if clock.now() + interval >= deadline:
+        left = deadline - clock.now()
+        if left <= 0:
             raise TimedOut(timeout_message(what, timeout, attempts, detail, look_at))
         if attempts == 1 and say:
             say(f"    waiting for {what} (up to {timeout:g}s)")
-        clock.sleep(interval)
+        clock.sleep(min(interval, left))
 
 
 def until_ok(

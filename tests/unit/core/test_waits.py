@@ -63,7 +63,7 @@ def test_until_done_at_once_neither_sleeps_nor_says() -> None:
 
 def test_until_times_out_naming_what_the_last_detail_and_where_to_look() -> None:
     time = FakeTime()
-    details = iter(["first", "second", "still down\nno route"])
+    details = iter(["first", "second", "third", "still down\nno route"])
     with pytest.raises(TimedOut) as excinfo:
         until(
             lambda: (False, next(details)),
@@ -74,13 +74,13 @@ def test_until_times_out_naming_what_the_last_detail_and_where_to_look() -> None
             clock=time.clock(),
         )
     assert excinfo.value.text == (
-        "Timed out after 2.5s waiting for nodes (3 attempt(s)).\n"
+        "Timed out after 2.5s waiting for nodes (4 attempt(s)).\n"
         "  last error:\n"
         "    still down\n"
         "    no route\n"
         "  look at: `inv infra.console`"
     )
-    assert time.sleeps == [1, 1]  # never sleeps past the deadline
+    assert time.sleeps == [1, 1, 0.5]  # the last try is at the deadline, not past it
     assert isinstance(excinfo.value, UserError) and excinfo.value.code == 1
 
 
@@ -137,7 +137,7 @@ def test_until_ok_times_out_with_the_last_error_and_what_to_look_at() -> None:
             clock=FakeTime().clock(),
         )
     text = excinfo.value.text
-    assert text.startswith("Timed out after 12s waiting for the API (3 attempt(s)).")
+    assert text.startswith("Timed out after 12s waiting for the API (4 attempt(s)).")
     assert "connection refused" in text
     assert text.endswith("look at: `inv talos.logs kubelet`")
 
@@ -166,3 +166,17 @@ def test_until_ok_under_dry_run_prints_once() -> None:
         look_at="y",
     )
     assert lines == ["$ talosctl bootstrap"]
+
+
+def test_until_waits_the_whole_timeout_even_when_shorter_than_the_interval() -> None:
+    time = FakeTime()
+    with pytest.raises(TimedOut, match=r"after 3s waiting for x \(2 attempt\(s\)\)"):
+        until(
+            answers((False, "a"), (False, "b")),
+            timeout=3,
+            interval=10,
+            what="x",
+            look_at="y",
+            clock=time.clock(),
+        )
+    assert time.sleeps == [3]

@@ -6,13 +6,14 @@ plans of :mod:`tasks.infra.plan` and the runner, and say what happened.
 
 from __future__ import annotations
 
-import time
+from contextlib import suppress
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from tasks.core import console
 from tasks.core.errors import UserError
 from tasks.core.runner import confirm
+from tasks.core.waits import TimedOut, until
 from tasks.infra.download import normalize_sha256
 from tasks.infra.factory import confirm_schematic, schematics_url
 from tasks.infra.facts import domain_state, known_os_variants
@@ -171,16 +172,24 @@ def stop(
         if force:
             runner.execute(plan_power_off(settings, names))
         return
-    deadline = time.monotonic() + limit
     remaining = list(names)
-    with console.waiting(f"waiting up to {limit:.0f}s for {', '.join(names)} to shut off"):
-        while True:
-            remaining = [
-                n for n in remaining if domain_state(runner, settings.uri, n) != "shut off"
-            ]
-            if not remaining or time.monotonic() >= deadline:
-                break
-            time.sleep(POLL_SECONDS)
+
+    def shut_off() -> tuple[bool, str]:
+        remaining[:] = [n for n in remaining if domain_state(runner, settings.uri, n) != "shut off"]
+        return not remaining, ""
+
+    # A guest still running at the deadline is reported (or powered off) below.
+    with (
+        console.waiting(f"waiting up to {limit:.0f}s for {', '.join(names)} to shut off"),
+        suppress(TimedOut),
+    ):
+        until(
+            shut_off,
+            timeout=limit,
+            interval=POLL_SECONDS,
+            what=f"{', '.join(names)} to shut off",
+            look_at="`inv infra.status`",
+        )
     if not remaining:
         console.ok(f"shut off: {', '.join(names)}")
         return

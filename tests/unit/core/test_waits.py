@@ -33,7 +33,7 @@ def answers(*replies: tuple[bool, str]) -> Callable[[], tuple[bool, str]]:
 
 
 def test_until_sleeps_the_interval_between_tries_and_says_so_once() -> None:
-    time, said = FakeTime(), []
+    time, said = FakeTime(), list[str]()
     until(
         answers((False, "not yet"), (False, "still not"), (True, "")),
         timeout=100,
@@ -48,7 +48,7 @@ def test_until_sleeps_the_interval_between_tries_and_says_so_once() -> None:
 
 
 def test_until_done_at_once_neither_sleeps_nor_says() -> None:
-    time, said = FakeTime(), []
+    time, said = FakeTime(), list[str]()
     until(
         answers((True, "")),
         timeout=1,

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from invoke.collection import Collection
 from invoke.tasks import task
 
-from tasks.core import console
+from tasks.core import console, taskhelp
 from tasks.core.errors import UserError
 from tasks.core.runner import Runner
 from tasks.gitops import tree_tasks
@@ -24,19 +24,6 @@ if TYPE_CHECKING:
     from invoke.context import Context
 
 ENV_HELP = "environment overlay: also values-<env>.yaml of the argocd component (default local)"
-
-
-def _seconds(option: str, value: object, default: float) -> float:
-    """A duration option (Invoke passes it as a string): a number, at least 1."""
-    if value is None:
-        return default
-    try:
-        seconds = float(str(value))
-    except ValueError:
-        raise UserError(f"--{option} {value!r}: expected a number of seconds.", code=2) from None
-    if not 1 <= seconds < 10**7:  # also rejects nan and inf
-        raise UserError(f"--{option} {value!r}: must be from 1 to 9999999 seconds.", code=2)
-    return seconds
 
 
 def _port(value: object) -> int:
@@ -62,7 +49,7 @@ def install(
     from tasks.core import config
     from tasks.gitops import kube, ops
 
-    seconds = _seconds("timeout", timeout, 600)
+    seconds = taskhelp.seconds("timeout", timeout, 600)
     if chart is not None and not Path(chart).exists():
         raise UserError(
             f"--chart {chart}: no such file or directory (a packaged argo-cd chart .tgz or an "
@@ -98,8 +85,8 @@ def bootstrap(
     from tasks.gitops import kube, ops
     from tasks.secrets.keys import default_key_file
 
-    wait_for = _seconds("timeout", timeout, 1200)
-    poll = _seconds("interval", interval, 10)
+    wait_for = taskhelp.seconds("timeout", timeout, 1200)
+    poll = taskhelp.seconds("interval", interval, 10)
     spec = config.load(c)
     root = Path.cwd()
     clusters = ops.clusters(root, spec.gitops.path, env)
@@ -149,7 +136,7 @@ def sync(c: Context, app: str, prune: bool = False, timeout: str | None = None) 
 
     if asked_for_help(app, "gitops", sync):
         return
-    seconds = _seconds("timeout", timeout, 300)
+    seconds = taskhelp.seconds("timeout", timeout, 300)
     access = kube.resolve(c)
     runner = Runner.from_context(c)
     ops.prepare_argocd(runner, access)
@@ -169,7 +156,7 @@ def wait(c: Context, app: list[str] | None = None, timeout: str | None = None) -
     """Wait until applications are Synced and Healthy (argocd app wait --core)."""
     from tasks.gitops import kube, ops, plan
 
-    seconds = _seconds("timeout", timeout, 600)
+    seconds = taskhelp.seconds("timeout", timeout, 600)
     access = kube.resolve(c)
     runner = Runner.from_context(c)
     names = ops.names_or_all(runner, access, list(app or []))

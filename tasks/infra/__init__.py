@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from invoke.collection import Collection
 from invoke.tasks import task
 
-from tasks.core import console
+from tasks.core import console, taskhelp
 from tasks.core.errors import UserError
 
 if TYPE_CHECKING:
@@ -201,12 +201,7 @@ def stop(c: Context, timeout: str | None = None, force: bool = False) -> None:
     """Shut the node VMs down gracefully (ACPI), waiting up to a timeout; --force powers off."""
     from tasks.infra import ops
 
-    try:
-        limit = float(timeout) if timeout is not None else float(DEFAULT_STOP_TIMEOUT)
-    except ValueError:
-        raise UserError(f"--timeout {timeout!r} is not a number of seconds.", code=2) from None
-    if not 0 <= limit < float("inf"):  # also rejects nan, which would wait forever
-        raise UserError(f"--timeout {timeout!r} must be a finite, non-negative number.", code=2)
+    limit = taskhelp.seconds("timeout", timeout, DEFAULT_STOP_TIMEOUT, allow_zero=True)
     spec, settings, runner = _setup(c)
     ops.stop(spec, settings, runner, _facts(runner, spec, settings), limit=limit, force=force)
 

@@ -32,33 +32,28 @@ def answers(*replies: tuple[bool, str]) -> Callable[[], tuple[bool, str]]:
     return lambda: next(it)
 
 
-def test_until_sleeps_the_interval_between_tries_and_says_so_once() -> None:
-    time, said = FakeTime(), list[str]()
+@pytest.mark.parametrize(
+    ("replies", "sleeps", "said"),
+    [
+        ([(False, "not yet"), (False, "still not"), (True, "")], [7, 7], ["the thing"]),
+        ([(True, "")], [], []),
+    ],
+)
+def test_until_sleeps_the_interval_between_tries_and_says_the_first_miss(
+    replies: list[tuple[bool, str]], sleeps: list[float], said: list[str]
+) -> None:
+    time, lines = FakeTime(), list[str]()
     until(
-        answers((False, "not yet"), (False, "still not"), (True, "")),
+        answers(*replies),
         timeout=100,
         interval=7,
         what="the thing",
         look_at="y",
-        say=said.append,
+        say=lines.append,
         clock=time.clock(),
     )
-    assert time.sleeps == [7, 7]
-    assert said == ["    waiting for the thing (up to 100s)"]
-
-
-def test_until_done_at_once_neither_sleeps_nor_says() -> None:
-    time, said = FakeTime(), list[str]()
-    until(
-        answers((True, "")),
-        timeout=1,
-        interval=1,
-        what="x",
-        look_at="y",
-        say=said.append,
-        clock=time.clock(),
-    )
-    assert time.sleeps == [] and said == []
+    assert time.sleeps == sleeps
+    assert lines == [f"    waiting for {what} (up to 100s)" for what in said]
 
 
 def test_until_times_out_naming_what_the_last_detail_and_where_to_look() -> None:

@@ -12,30 +12,13 @@ import pytest
 from tasks.core.runner import Runner
 from tasks.validate.engine import Workspace, run
 from tasks.validate.model import Result
+from tasks.validate.registry import BUILTIN
 from tasks.validate.settings import Settings
 
 REPO = Path(__file__).resolve().parents[3]
 FIXTURES = REPO / "tests" / "fixtures" / "validate"
-SHARED_SCHEMAS = REPO.parent / "shared" / "schemas"
 #: Every built-in family (plugins registered by other namespaces are not this suite's business).
-MY_FAMILIES = [
-    "cluster",
-    "manifests",
-    "values",
-    "talos",
-    "policies",
-    "secrets",
-    "workflows",
-    "dockerfiles",
-    "yaml",
-]
-
-
-@pytest.fixture(scope="session")
-def shared_schemas() -> Path:
-    if not (SHARED_SCHEMAS / "crds").is_dir():
-        pytest.skip(f"reference schemas not found at {SHARED_SCHEMAS} (../shared/schemas)")
-    return SHARED_SCHEMAS
+MY_FAMILIES = list(BUILTIN)
 
 
 @pytest.fixture(scope="session")

@@ -5,12 +5,15 @@ from __future__ import annotations
 import shutil
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from invoke.config import Config
 from invoke.context import Context
+from ruamel.yaml import YAML
 
 from tasks.core.config import ClusterSpec, load_spec
+from tasks.gitops import tree
 
 REPO = Path(__file__).resolve().parents[3]
 SPEC = "deploy/local-cluster/cluster.yaml"
@@ -80,3 +83,19 @@ def context(repo: Path) -> Callable[..., Context]:
         )
 
     return make
+
+
+def docs(path: Path) -> list[Any]:
+    return list(YAML(typ="safe").load_all(path.read_text()))
+
+
+def write_changes(root: Path, changes: list[tree.FileChange]) -> list[tree.FileChange]:
+    """Write (or delete) what a generation returned, as the gitops tasks do."""
+    for change in changes:
+        target = root / change.path
+        if change.after is None:
+            target.unlink()
+        else:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(change.after)
+    return changes

@@ -4,30 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
-
-from ruamel.yaml import YAML
 
 from tasks.core.config import ClusterSpec, load_spec
 from tasks.gitops import tree
-from tests.unit.gitops_tree.conftest import OWNED, SPEC
-
-
-def _docs(path: Path) -> list[Any]:
-    return list(YAML(typ="safe").load_all(path.read_text()))
+from tests.unit.gitops_tree.conftest import OWNED, SPEC, docs, write_changes
 
 
 def _generate(root: Path, spec: ClusterSpec) -> list[tree.FileChange]:
     """Generate and write every change, as `inv gitops.generate` does."""
-    changes = tree.generate(spec, tree.Workspace(root))
-    for change in changes:
-        target = root / change.path
-        if change.after is None:
-            target.unlink()
-        else:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_text(change.after)
-    return changes
+    return write_changes(root, tree.generate(spec, tree.Workspace(root)))
 
 
 def test_committed_tree_matches_the_spec_with_verified_versions(repo: Path) -> None:
@@ -63,7 +48,7 @@ def test_pool_blocks_follow_the_spec_and_comments_survive(
     changes = _generate(repo, spec)
 
     pool_file = repo / "deploy/infrastructure/cilium-lb/ip-pool.yaml"
-    assert _docs(pool_file)[0]["spec"]["blocks"] == [
+    assert docs(pool_file)[0]["spec"]["blocks"] == [
         {"start": "192.168.50.220", "stop": "192.168.50.240"}
     ]
     assert "# The range is load_balancer.pool in cluster.yaml" in pool_file.read_text()
@@ -79,7 +64,7 @@ def test_gateway_address_follows_gateway_ip(
     _generate(repo, spec)
 
     gateway_file = repo / "deploy/infrastructure/gateway/gateway.yaml"
-    gateway = _docs(gateway_file)[0]
+    gateway = docs(gateway_file)[0]
     assert gateway["spec"]["addresses"] == [{"type": "IPAddress", "value": "192.168.50.229"}]
     assert "# Only the redirect below attaches here." in gateway_file.read_text()
 
@@ -96,7 +81,7 @@ def test_node_patches_follow_the_node_list(
         "talos-worker-01.yaml",
         "talos-worker-09.yaml",
     ]
-    machine, hostname = _docs(nodes / "talos-worker-09.yaml")
+    machine, hostname = docs(nodes / "talos-worker-09.yaml")
     assert hostname == {
         "apiVersion": "v1alpha1",
         "kind": "HostnameConfig",
@@ -111,7 +96,7 @@ def test_node_patches_follow_the_node_list(
 
 def test_control_plane_patch_carries_its_role(repo: Path) -> None:
     _generate(repo, load_spec(repo / SPEC).spec)
-    machine, hostname = _docs(repo / "deploy/local-cluster/patches/nodes/talos-cp-01.yaml")
+    machine, hostname = docs(repo / "deploy/local-cluster/patches/nodes/talos-cp-01.yaml")
     assert machine["machine"]["nodeLabels"] == {"propertea.io/node-role": "controlplane"}
     assert hostname["hostname"] == "talos-cp-01"
 
@@ -127,11 +112,11 @@ def test_installer_image_and_schematic_follow_extensions_and_talos_version(
     _generate(repo, spec)
 
     common_file = repo / "deploy/local-cluster/patches/common.yaml"
-    image = _docs(common_file)[0]["machine"]["install"]["image"]
+    image = docs(common_file)[0]["machine"]["install"]["image"]
     only_iscsi = tree_schematic_id(["siderolabs/iscsi-tools"])
     assert image == f"factory.talos.dev/metal-installer/{only_iscsi}:v1.13.8"
     assert "# The libvirt guests get one virtio disk." in common_file.read_text()
-    schematic = _docs(repo / "deploy/local-cluster/schematic.yaml")[0]
+    schematic = docs(repo / "deploy/local-cluster/schematic.yaml")[0]
     assert schematic == {
         "customization": {"systemExtensions": {"officialExtensions": ["siderolabs/iscsi-tools"]}}
     }
@@ -156,9 +141,9 @@ def test_pinned_versions_follow_the_spec(
     _generate(repo, spec)
 
     infra = repo / "deploy/infrastructure"
-    assert _docs(infra / "cilium/Chart.yaml")[0]["dependencies"][0]["version"] == "1.20.3"
-    assert _docs(infra / "argocd/Chart.yaml")[0]["dependencies"][0]["version"] == "10.4.1"
-    crds = _docs(infra / "gateway-api-crds/kustomization.yaml")[0]["resources"]
+    assert docs(infra / "cilium/Chart.yaml")[0]["dependencies"][0]["version"] == "1.20.3"
+    assert docs(infra / "argocd/Chart.yaml")[0]["dependencies"][0]["version"] == "10.4.1"
+    crds = docs(infra / "gateway-api-crds/kustomization.yaml")[0]["resources"]
     assert crds == [
         "https://github.com/kubernetes-sigs/gateway-api/releases/download/v1.6.2/standard-install.yaml"
     ]
@@ -170,7 +155,7 @@ def test_rolling_steps_follow_component_waves(repo: Path) -> None:
     (extra / "component.yaml").write_text("name: extra\nnamespace: extra\nwave: 7\n")
     _generate(repo, load_spec(repo / SPEC).spec)
 
-    appset = _docs(repo / "deploy/bootstrap/apps/infrastructure.yaml")[0]
+    appset = docs(repo / "deploy/bootstrap/apps/infrastructure.yaml")[0]
     steps = appset["spec"]["strategy"]["rollingSync"]["steps"]
     waves = [s["matchExpressions"][0]["values"] for s in steps[:-1]]
     assert waves == [["w-5"], ["w-4"], ["w-3"], ["w-2"], ["w-1"], ["w7"]]
@@ -205,7 +190,7 @@ def test_httproute_hostnames_move_to_the_base_domain(
     )
     _generate(repo, load_spec(repo / SPEC).spec)
 
-    assert _docs(route)[0]["spec"]["hostnames"] == [
+    assert docs(route)[0]["spec"]["hostnames"] == [
         "grafana.lab.propertea.dev",
         "grafana.lab.propertea.dev",
     ]
@@ -218,9 +203,9 @@ def test_argo_paths_follow_gitops_path_and_stay_put_on_a_second_run(
     spec = edit_spec(lambda t: t.replace("  path: deploy\n", "  path: platform/deploy\n"))
     _generate(repo, spec)
 
-    root_app = _docs(repo / "deploy/bootstrap/root-application.yaml")[0]
+    root_app = docs(repo / "deploy/bootstrap/root-application.yaml")[0]
     assert root_app["spec"]["source"]["path"] == "platform/deploy/bootstrap/apps"
-    appset = _docs(repo / "deploy/bootstrap/apps/services.yaml")[0]
+    appset = docs(repo / "deploy/bootstrap/apps/services.yaml")[0]
     git = appset["spec"]["generators"][0]["matrix"]["generators"][0]["git"]
     assert git["files"] == [{"path": "platform/deploy/services/*/component.yaml"}]
     assert appset["spec"]["template"]["spec"]["source"]["path"] == "{{ .path.path }}"

@@ -7,31 +7,19 @@ from typing import Any
 
 import pytest
 from pydantic import ValidationError
-from ruamel.yaml import YAML
 
 from tasks.core.config import load_spec
 from tasks.gitops import tree
-from tests.unit.gitops_tree.conftest import SPEC
+from tests.unit.gitops_tree.conftest import SPEC, docs, write_changes
 
 NEW_REPO = "https://github.com/someone/propertea-fork.git"
 OLD_REPO = "https://github.com/propertea/propertea.git"
 
 
-def _docs(path: Path) -> list[Any]:
-    return list(YAML(typ="safe").load_all(path.read_text()))
-
-
 def _set_repo(root: Path, **kwargs: Any) -> list[tree.FileChange]:
     spec = load_spec(root / SPEC).spec
     _, changes = tree.set_repo(spec, tree.Workspace(root), **kwargs)
-    for change in changes:
-        target = root / change.path
-        if change.after is None:
-            target.unlink()
-        else:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_text(change.after)
-    return changes
+    return write_changes(root, changes)
 
 
 def test_spec_is_rewritten_with_its_comments(repo: Path) -> None:
@@ -51,16 +39,16 @@ def test_spec_is_rewritten_with_its_comments(repo: Path) -> None:
 def test_every_argo_object_follows_the_repository_and_branch(repo: Path) -> None:
     _set_repo(repo, repo_url=NEW_REPO, branch="develop")
 
-    root_app = _docs(repo / "deploy/bootstrap/root-application.yaml")[0]
+    root_app = docs(repo / "deploy/bootstrap/root-application.yaml")[0]
     assert root_app["spec"]["source"]["repoURL"] == NEW_REPO
     assert root_app["spec"]["source"]["targetRevision"] == "develop"
     for layer in tree.LAYERS:
-        appset = _docs(repo / f"deploy/bootstrap/apps/{layer}.yaml")[0]
+        appset = docs(repo / f"deploy/bootstrap/apps/{layer}.yaml")[0]
         git = appset["spec"]["generators"][0]["matrix"]["generators"][0]["git"]
         assert (git["repoURL"], git["revision"]) == (NEW_REPO, "develop")
         source = appset["spec"]["template"]["spec"]["source"]
         assert (source["repoURL"], source["targetRevision"]) == (NEW_REPO, "develop")
-    project = _docs(repo / "deploy/bootstrap/apps/project.yaml")[0]
+    project = docs(repo / "deploy/bootstrap/apps/project.yaml")[0]
     assert project["spec"]["sourceRepos"] == [NEW_REPO]
     leftovers = [
         str(p.relative_to(repo))
@@ -77,15 +65,15 @@ def test_every_argo_object_follows_the_repository_and_branch(repo: Path) -> None
 def test_the_domain_moves_everywhere_but_the_acme_email(repo: Path) -> None:
     _set_repo(repo, repo_url=OLD_REPO, domain="k8s.example.net")
 
-    gateway = _docs(repo / "deploy/infrastructure/gateway/gateway.yaml")[0]
+    gateway = docs(repo / "deploy/infrastructure/gateway/gateway.yaml")[0]
     https = next(li for li in gateway["spec"]["listeners"] if li["name"] == "https")
     assert https["hostname"] == "*.k8s.example.net"
-    certificate = _docs(repo / "deploy/infrastructure/gateway/certificate.yaml")[0]
+    certificate = docs(repo / "deploy/infrastructure/gateway/certificate.yaml")[0]
     assert certificate["spec"]["dnsNames"] == ["k8s.example.net", "*.k8s.example.net"]
-    issuer = _docs(repo / "deploy/infrastructure/cluster-issuers/letsencrypt-production.yaml")[0]
+    issuer = docs(repo / "deploy/infrastructure/cluster-issuers/letsencrypt-production.yaml")[0]
     assert issuer["spec"]["acme"]["solvers"][0]["selector"]["dnsZones"] == ["k8s.example.net"]
     assert issuer["spec"]["acme"]["email"] == "platform@propertea.dev"
-    values = _docs(repo / "deploy/infrastructure/argocd/values.yaml")[0]["argo-cd"]
+    values = docs(repo / "deploy/infrastructure/argocd/values.yaml")[0]["argo-cd"]
     assert values["global"]["domain"] == "argocd.k8s.example.net"
     assert values["server"]["httproute"]["hostnames"] == ["argocd.k8s.example.net"]
     leftovers = [

@@ -55,8 +55,14 @@ def _sops(
     )
 
 
-def encrypt_new(root: Path, relpath: str, plaintext: str) -> Command:
-    """Encrypt stdin as ``relpath`` (its creation rule) straight into that file."""
+def encrypt_new(
+    root: Path, relpath: str, plaintext: str | None = None, *, source: Path | None = None
+) -> Command:
+    """Encrypt ``plaintext`` (stdin) or ``source`` (a file outside the repository) as ``relpath``,
+    with ``relpath``'s creation rule, straight into that file: plaintext never lands in the repo.
+    """
+    if (plaintext is None) == (source is None):
+        raise ValueError("encrypt_new takes exactly one of plaintext or source")
     return _sops(
         root,
         "encrypt",
@@ -64,6 +70,7 @@ def encrypt_new(root: Path, relpath: str, plaintext: str) -> Command:
         relpath,
         "--output",
         relpath,
+        *([source] if source is not None else []),
         step=f"encrypt {relpath}",
         stdin=plaintext,
     )

@@ -10,17 +10,17 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
 from tasks.core import console, waits
 from tasks.core.errors import CommandFailed, ConfigError, UserError
 from tasks.core.runner import Command, Runner, WriteFile
+from tasks.secrets.sopsconfig import SOPS_CONFIG
 from tasks.talos import facts, machineconfig, plan
 from tasks.talos.settings import Settings
 
 if TYPE_CHECKING:
-    from pathlib import Path
-
     from invoke.context import Context
 
     from tasks.core.config import ClusterSpec, Node
@@ -110,17 +110,17 @@ def secrets(env: Env) -> None:
         return
     if state is facts.Bundle.PLAINTEXT:
         raise UserError(facts.plaintext_message(s.secrets_file))
-    if not s.sops_config.is_file():
+    if not SOPS_CONFIG.is_file():
         raise ConfigError(
-            f"{s.sops_config} not found: sops needs a creation rule for {s.secrets_file} "
-            "(`inv secrets.init` writes it; Invoke config talos.sops_config points elsewhere)."
+            f"{SOPS_CONFIG} not found: sops needs a creation rule for {s.secrets_file} "
+            "(`inv secrets.init` writes it; run from the repository root)."
         )
     steps = []
     if s.generated_secrets.is_file():
         console.info(f"reusing the bundle generated earlier at {s.generated_secrets}")
     else:
         steps.append(plan.gen_secrets(s, env.spec))
-    steps.append(plan.encrypt_secrets(s))
+    steps.append(plan.encrypt_secrets(s, Path.cwd()))
     if not env.dry:
         env.ensure_state()
         s.secrets_file.parent.mkdir(parents=True, exist_ok=True)
@@ -183,7 +183,7 @@ def config(env: Env) -> None:
         facts.require_encrypted_bundle(s)
     patches = node_patches(env)
     env.ensure_state()
-    decrypted = runner.run(plan.decrypt_secrets(s))
+    decrypted = runner.run(plan.decrypt_secrets(s, Path.cwd()))
     try:
         runner.write(
             WriteFile(s.decrypted_secrets, decrypted.stdout, secret=True, step="secrets bundle")

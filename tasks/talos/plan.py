@@ -9,10 +9,12 @@ Every flag used here is checked against the upstream flag lists in a unit test.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from tasks.core.runner import Command, WriteFile, cmd
+from tasks.secrets import plan as secrets_plan
 
 if TYPE_CHECKING:
     from tasks.core.config import ClusterSpec, Node
@@ -99,36 +101,20 @@ def gen_secrets(settings: Settings, spec: ClusterSpec) -> Command:
     )
 
 
-def encrypt_secrets(settings: Settings) -> Command:
+def encrypt_secrets(settings: Settings, root: Path) -> Command:
     """Encrypt from the state dir straight to the repository path: plaintext never lands there.
 
-    ``--filename-override`` makes sops pick the creation rule of the repository path.
+    The secrets namespace's command, so sops picks the bundle's creation rule the same way.
     """
-    return cmd(
-        "sops",
-        "--config",
-        settings.sops_config,
-        "--encrypt",
-        "--filename-override",
-        settings.secrets_file,
-        "--output",
-        settings.secrets_file,
-        settings.generated_secrets,
-        step="encrypt the Talos secrets bundle",
-        hint=SOPS_HINT,
+    command = secrets_plan.encrypt_new(
+        root, str(settings.secrets_file), source=settings.generated_secrets
     )
+    return replace(command, step="encrypt the Talos secrets bundle", hint=SOPS_HINT)
 
 
-def decrypt_secrets(settings: Settings) -> Command:
-    return cmd(
-        "sops",
-        "--config",
-        settings.sops_config,
-        "--decrypt",
-        settings.secrets_file,
-        step="decrypt the Talos secrets bundle",
-        hint=SOPS_HINT,
-    )
+def decrypt_secrets(settings: Settings, root: Path) -> Command:
+    command = secrets_plan.decrypt_to_stdout(root, str(settings.secrets_file))
+    return replace(command, step="decrypt the Talos secrets bundle", hint=SOPS_HINT)
 
 
 # -- machine configs -------------------------------------------------------------------------

@@ -26,7 +26,6 @@ if TYPE_CHECKING:
 DEFAULTS: dict[str, Any] = {
     # The Talos secrets bundle, sops-encrypted as a whole file (a creation rule in .sops.yaml).
     "secrets_file": "deploy/local-cluster/talos/secrets.yaml",
-    "sops_config": ".sops.yaml",
     # Committed machine-config patches: common.yaml, controlplane.yaml, worker.yaml.
     "patches_dir": "deploy/local-cluster/patches",
     "cilium_values": "deploy/infrastructure/cilium/values.yaml",
@@ -79,7 +78,6 @@ class Settings:
     cluster: str
     state: ClusterState
     secrets_file: Path
-    sops_config: Path
     patches_dir: Path
     cilium_values: Path
     cilium_repo: str
@@ -118,7 +116,6 @@ class Settings:
             cluster=spec.cluster.name,
             state=state,
             secrets_file=Path(raw["secrets_file"]),
-            sops_config=Path(raw["sops_config"]),
             patches_dir=Path(raw["patches_dir"]),
             cilium_values=Path(raw["cilium_values"]),
             cilium_repo=str(raw["cilium_repo"]),

@@ -25,7 +25,9 @@ def snapshot(root: Path) -> dict[str, tuple[int, float]]:
 @pytest.mark.parametrize(
     ("args", "printed"),
     [
-        (["talos.config"], ["$ sops --config .sops.yaml --decrypt", "$ talosctl gen config",
+        (["talos.config"], [
+                            "$ cd {root} && sops decrypt deploy/local-cluster/talos/secrets.yaml",
+                            "$ talosctl gen config",
                             "# write {state}/config/patches/talos-worker-02.yaml",
                             "$ talosctl validate --config {state}/config/nodes/talos-cp-01.yaml"]),
         (["talos.apply"], ["$ talosctl apply-config --insecure --nodes 192.168.50.12"]),
@@ -60,7 +62,8 @@ def test_dry_run_prints_every_command_and_writes_nothing(
     result = ws.inv("--dry", *args)
     assert result.returncode == 0, result.output
     for line in printed:
-        assert line.replace("{state}", str(ws.cluster_state)) in result.stdout, line
+        expected = line.replace("{state}", str(ws.cluster_state)).replace("{root}", str(ws.root))
+        assert expected in result.stdout, line
     assert not ws.state.exists(), "nothing written to the state dir"
     assert snapshot(ws.root) == before, "nothing written to the repository"
     for call in ws.fake.argvs():

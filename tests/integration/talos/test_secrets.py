@@ -87,7 +87,7 @@ def test_dry_run_prints_and_writes_nothing(ws: Workspace) -> None:
         f"$ talosctl gen secrets --output-file {generated} --talos-version v1.13" in result.stdout
     )
     assert (
-        "$ sops --config .sops.yaml --encrypt "
+        f"$ cd {ws.root} && sops encrypt "
         f"--filename-override {BUNDLE} --output {BUNDLE} {generated}" in result.stdout
     )
     assert ws.calls() == []

@@ -51,8 +51,8 @@ def every_command(spec: ClusterSpec, settings: Settings) -> dict[str, list[Comma
     local_chart = Settings(**{**settings.__dict__, "cilium_chart": Path("chart.tgz")})
     return {
         "gen_secrets": [plan.gen_secrets(settings, spec)],
-        "encrypt_secrets": [plan.encrypt_secrets(settings)],
-        "decrypt_secrets": [plan.decrypt_secrets(settings)],
+        "encrypt_secrets": [plan.encrypt_secrets(settings, REPO)],
+        "decrypt_secrets": [plan.decrypt_secrets(settings, REPO)],
         "gen_config": [plan.gen_config(settings, spec, image)],
         "node_config_plan": [
             s for s in plan.node_config_plan(settings, cp, "x") if isinstance(s, Command)

@@ -179,13 +179,11 @@ def _seconds(key: str, value: object) -> float:
     return seconds
 
 
-def _validate_talos_schemas(c: Context) -> Path | None:
-    validate = section(c, "validate")
-    if validate.get("talos_schema_dir"):
-        return Path(str(validate["talos_schema_dir"])).expanduser()
-    if validate.get("shared_schemas"):
-        return Path(str(validate["shared_schemas"])).expanduser() / "talos"
-    return None
+def _validate_talos_schemas(c: Context) -> Path:
+    """Where `inv validate` reads the Talos schema from (its settings, env and cache included)."""
+    from tasks.validate.settings import load
+
+    return load(c).talos_dir
 
 
 def _merged(defaults: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:

@@ -142,7 +142,11 @@ def test_schema_dir_falls_back_to_the_validate_settings(tmp_path: Path, spec: Cl
     def settings_for(config: dict[str, object]) -> Settings:
         return Settings.from_context(Context(Config(overrides=config)), spec)
 
-    assert settings_for({}).schema_dir is None
+    from tasks.validate.settings import Settings as ValidateSettings
+
+    # Unconfigured: where `inv validate --refresh-schemas` keeps it, and only used when there.
+    unset = settings_for({})
+    assert (unset.schema_dir, unset.schema_required) == (ValidateSettings().talos_dir, False)
     shared = settings_for({"validate": {"shared_schemas": str(tmp_path)}})
     assert (shared.schema_dir, shared.schema_required) == (tmp_path / "talos", False)
     own = settings_for(

@@ -1,21 +1,16 @@
 """ProperTea platform toolkit: the root Invoke collection.
 
 Namespaces: release, images, infra, talos, gitops, secrets; root tasks: doctor, validate.
-Each namespace is a subpackage exposing ``ns``; it joins the collection as soon as it exists, so a
-namespace still under construction never shows up as placeholder tasks.
+Each namespace is a subpackage exposing ``ns`` (thin tasks; heavy imports stay inside them).
 """
 
 from __future__ import annotations
 
-import importlib
-from pathlib import Path
-
 from invoke.collection import Collection
 
+from tasks import gitops, images, infra, release, secrets, talos
 from tasks.doctor import doctor
 from tasks.validate import validate
-
-NAMESPACES = ("release", "images", "infra", "talos", "gitops", "secrets")
 
 #: Invoke config defaults; operators override them in invoke.yaml or INVOKE_* variables.
 CONFIG_DEFAULTS = {
@@ -34,11 +29,8 @@ def _build() -> Collection:
     root = Collection()
     root.add_task(doctor)
     root.add_task(validate)
-    for name in NAMESPACES:
-        if not (Path(__file__).parent / name / "__init__.py").exists():
-            continue
-        module = importlib.import_module(f"tasks.{name}")
-        root.add_collection(module.ns, name=name)
+    for namespace in (release, images, infra, talos, gitops, secrets):
+        root.add_collection(namespace.ns)
     root.configure(CONFIG_DEFAULTS)
     return root
 

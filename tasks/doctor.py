@@ -42,13 +42,7 @@ def probe_version(runner: Runner, tool: Tool) -> str | None:
         return None
     result = runner.check(Command(tool.version_argv, timeout=20, read_only=True))
     output = result.stdout + "\n" + result.stderr
-    found = tool.parse_version(output)
-    if found is None:
-        import re
-
-        match = re.search(tool.version_pattern, output)
-        found = next((g for g in (match.groups() if match else ()) if g), None)
-    return found or ""
+    return tool.parse_version(output) or ""
 
 
 # -- verdict (pure) --------------------------------------------------------------------------

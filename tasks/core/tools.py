@@ -16,7 +16,7 @@ PURPOSES = ("infra", "cluster", "release", "all")
 class Tool:
     name: str
     version_argv: tuple[str, ...]
-    #: First group is the version; searched in stdout+stderr.
+    #: The first group that matches is the version; searched in stdout+stderr.
     version_pattern: str
     purposes: frozenset[str]
     install: str
@@ -26,8 +26,9 @@ class Tool:
     group: str | None = None
 
     def parse_version(self, output: str) -> str | None:
+        """The version in a tool's output (the first group that matched: patterns may alternate)."""
         match = re.search(self.version_pattern, output)
-        return match.group(1) if match else None
+        return next((g for g in match.groups() if g), None) if match else None
 
 
 _SEMVER = r"v?(\d+\.\d+(?:\.\d+)?(?:[-+][0-9A-Za-z.\-]+)?)"

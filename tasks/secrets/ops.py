@@ -19,7 +19,6 @@ from tasks.core.errors import UserError
 from tasks.core.runner import MASK, Command, Runner, WriteFile
 from tasks.secrets import plan, sopsconfig
 from tasks.secrets.keys import identities, key_file_problems
-from tasks.secrets.scan import scan_yaml
 from tasks.secrets.templates import (
     Template,
     answer_prompts,
@@ -313,16 +312,25 @@ def check(runner: Runner, root: Path, key_file: Path, *, scan: bool = True) -> l
             findings.append(
                 Finding(relpath, None, f"does not decrypt with the local key {key_file}")
             )
-    for path in sorted((root / "deploy").rglob("*.y*ml")) if scan else []:
-        if path.suffix not in {".yaml", ".yml"}:
-            continue
-        findings += [
-            Finding(rel(root, path), leak.line, leak.message)
-            for leak in scan_yaml(path.read_text())
-        ]
+    if scan:
+        findings += plaintext_findings(runner, root)
     if have_key:
         findings += [Finding(str(key_file), None, p) for p in key_file_problems(key_file, root)]
     return findings
+
+
+def plaintext_findings(runner: Runner, root: Path) -> list[Finding]:
+    """Plaintext Secrets and secret-looking values in deploy/: the validator's ``secrets`` family
+    (one heuristic, with its allow-lists), not a second scan."""
+    from tasks.validate.engine import Workspace, run
+
+    result = run(Workspace(None, root=root, runner=runner), ["secrets"])
+    return [
+        Finding(p.path, p.line, f"{p.obj + ': ' if p.obj else ''}[{p.check}] {p.message}")
+        for p in result.problems
+        # Unencrypted secret files are the sops status check's finding above.
+        if p.check.startswith("secrets/") and p.check != "secrets/unencrypted-file"
+    ]
 
 
 # -- rotate --------------------------------------------------------------------------------

@@ -21,10 +21,38 @@ import string
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from tasks.core.errors import ConfigError, UserError
-from tasks.secrets.scan import Leaf, leaves
+
+
+class Leaf(NamedTuple):
+    """A scalar of a round-trip YAML tree and where it sits."""
+
+    container: Any  # the mapping or list holding it; None for a scalar document
+    key: Any
+    path: str  # ``a.b[0].c``
+    value: Any
+    line: int | None  # 1-based, from ruamel's positions; None where it recorded none
+
+
+def leaves(
+    node: Any, *, container: Any = None, key: Any = None, path: str = "", line: int | None = None
+) -> Iterator[Leaf]:
+    """Every scalar below ``node`` (ruamel ``typ="rt"`` keeps each item's line), depth first."""
+    lc = getattr(node, "lc", None)
+    if isinstance(node, dict):
+        for k, value in node.items():
+            where = lc.value(k)[0] + 1 if lc is not None and k in lc.data else line
+            child = f"{path}.{k}" if path else str(k)
+            yield from leaves(value, container=node, key=k, path=child, line=where)
+    elif isinstance(node, list):
+        for i, value in enumerate(node):
+            where = lc.item(i)[0] + 1 if lc is not None and i in lc.data else line
+            yield from leaves(value, container=node, key=i, path=f"{path}[{i}]", line=where)
+    else:
+        yield Leaf(container, key, path, node, line)
+
 
 TEMPLATE_NAME = "secrets.template.yaml"
 OUTPUT_NAME = "secrets.yaml"

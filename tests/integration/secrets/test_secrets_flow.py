@@ -144,7 +144,10 @@ def test_planted_plaintext_fails_check_with_its_path(ready_repo: SecretsRepo, in
     check = inv("secrets.check", cwd=repo.root)
     assert check.returncode == 1
     assert "deploy/platform/extra/secrets.yaml: plaintext secret file" in check.output
-    assert "deploy/infrastructure/extra/cf.yaml:5: plaintext Secret 'cf'" in check.output
+    assert (
+        "deploy/infrastructure/extra/cf.yaml:1: Secret/cf: [secrets/plaintext-secret] "
+        "plaintext Secret in git" in check.output
+    )
     assert "Traceback" not in check.output
 
     fixed = inv("secrets.encrypt", cwd=repo.root)

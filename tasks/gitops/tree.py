@@ -410,8 +410,6 @@ def _generate_infrastructure(spec: ClusterSpec, ws: Workspace) -> None:
         changed = []
         if _set(_get(chart, "global"), "domain", f"argocd.{domain}"):
             changed.append("global.domain")
-        if _set(_get(chart, "server", "httproute"), "hostnames", [f"argocd.{domain}"]):
-            changed.append("server.httproute.hostnames")
         return changed
 
     def dependency(name: str, version: str, field_name: str) -> Editor:

@@ -113,8 +113,9 @@ class ChartService:
 
     name: str
     ports: frozenset[int]
-    #: Dotted path in the chart's values (under the dependency's key) that must be true.
-    enabled_by: str
+    #: Dotted path in the chart's values (under the dependency's key) that must be true;
+    #: None when the chart always creates the Service.
+    enabled_by: str | None
 
 
 #: Services created by wrapped charts (invisible offline, since helm cannot render here).
@@ -124,6 +125,8 @@ CHART_SERVICES: dict[str, list[ChartService]] = {
         # 443 when hubble.relay.tls.server.enabled, else 80.
         ChartService("hubble-relay", frozenset({80, 443}), "hubble.relay.enabled"),
     ],
+    # The argo-cd chart's nameOverride `argocd` makes release `argocd` name it argocd-server.
+    "argo-cd": [ChartService("argocd-server", frozenset({80, 443}), None)],
 }
 
 
@@ -480,10 +483,12 @@ def _chart_services(ctx: Context) -> dict[tuple[str | None, str], set[int]]:
             name = str(_get(dep, "name"))
             values = _chart_values(ctx, directory)
             for service in CHART_SERVICES.get(name, []):
-                path = [name, *service.enabled_by.split(".")]
-                enabled = [v for v in (_get(d, *path) for d in values) if v is not None]
-                if enabled and enabled[-1] is True:
-                    found[(namespace, service.name)] = set(service.ports)
+                if service.enabled_by is not None:
+                    path = [name, *service.enabled_by.split(".")]
+                    enabled = [v for v in (_get(d, *path) for d in values) if v is not None]
+                    if not enabled or enabled[-1] is not True:
+                        continue
+                found[(namespace, service.name)] = set(service.ports)
     return found
 
 

@@ -158,11 +158,11 @@ def test_rolling_steps_follow_component_waves(repo: Path) -> None:
     appset = docs(repo / "deploy/bootstrap/apps/infrastructure.yaml")[0]
     steps = appset["spec"]["strategy"]["rollingSync"]["steps"]
     waves = [s["matchExpressions"][0]["values"] for s in steps[:-1]]
-    assert waves == [["w-5"], ["w-4"], ["w-3"], ["w-2"], ["w-1"], ["w7"]]
+    assert waves == [["w-5"], ["w-4"], ["w-3"], ["w-2"], ["w-1"], ["w0"], ["w7"]]
     assert steps[-1]["matchExpressions"][0] == {
         "key": "propertea.io/wave",
         "operator": "NotIn",
-        "values": ["w-5", "w-4", "w-3", "w-2", "w-1", "w7"],
+        "values": ["w-5", "w-4", "w-3", "w-2", "w-1", "w0", "w7"],
     }
 
 

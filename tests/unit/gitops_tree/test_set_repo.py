@@ -75,7 +75,8 @@ def test_the_domain_moves_everywhere_but_the_acme_email(repo: Path) -> None:
     assert issuer["spec"]["acme"]["email"] == "platform@propertea.dev"
     values = docs(repo / "deploy/infrastructure/argocd/values.yaml")[0]["argo-cd"]
     assert values["global"]["domain"] == "argocd.k8s.example.net"
-    assert values["server"]["httproute"]["hostnames"] == ["argocd.k8s.example.net"]
+    route = docs(repo / "deploy/infrastructure/argocd-route/httproute.yaml")[0]
+    assert route["spec"]["hostnames"] == ["argocd.k8s.example.net"]
     leftovers = [
         str(p.relative_to(repo))
         for p in (repo / "deploy").rglob("*")

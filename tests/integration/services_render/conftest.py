@@ -22,6 +22,8 @@ import yaml
 REPO = Path(__file__).resolve().parents[3]
 SCHEMAS = REPO.parent / "shared" / "schemas" / "crds"
 KUBERNETES_VERSION = "1.36.0"
+#: nginx serves the portal and exports no OTLP metrics: its canary is timed, not analysed.
+WITHOUT_OTLP_METRICS = frozenset({"landlord-web"})
 
 Doc = dict[str, Any]
 
@@ -167,7 +169,14 @@ def service_problems(name: str, docs: list[Doc]) -> list[str]:
         for ref in step.get("analysis", {}).get("templates", []):
             if ref["templateName"] not in templates:
                 out.append(f"{name}: analysis step names missing {ref['templateName']!r}")
-    if not any("analysis" in s for s in canary.get("steps", [])):
+    analysed = any("analysis" in s for s in canary.get("steps", []))
+    if name in WITHOUT_OTLP_METRICS:
+        # An analysis of metrics the service never exports could only ever be Inconclusive.
+        if analysed:
+            out.append(f"{name}: exports no OTLP metrics but a canary step waits for an analysis")
+        if not any("pause" in s for s in canary.get("steps", [])):
+            out.append(f"{name}: no canary step pauses between weights")
+    elif not analysed:
         out.append(f"{name}: no canary step is gated by an analysis")
     for t in templates.values():
         for m in t["spec"]["metrics"]:

@@ -245,7 +245,29 @@ def render(c: Context, json: bool = False, env: str | None = None) -> None:
     )
 
 
-ns = Collection("gitops", install, bootstrap, status, sync, wait, diff, ui, render)
+@task(help={"json": "print the simulation as JSON (every Application, its step and blockers)"})
+def simulate(c: Context, json: bool = False) -> None:
+    """Simulate the bring-up offline: can every Application turn Healthy at its RollingSync step?
+
+    Exit 1 when one cannot, naming the component, the object and what it waits for.
+    """
+    from tasks.gitops import syncsim as sim_mod
+    from tasks.validate.engine import Workspace
+
+    sim = sim_mod.simulate(Workspace(c, root=Path.cwd()))
+    if json:
+        console.print_json(sim.as_json())
+    else:
+        console.table(["step", "application", "health", "why"], sim_mod.rows(sim))
+        for directory in sim.undeployed:
+            console.warn(f"{directory}: no layer's ApplicationSet deploys it")
+    if sim.stalled_at is not None:
+        raise UserError(sim_mod.summary(sim), code=1)
+    if not json:
+        console.ok(sim_mod.summary(sim))
+
+
+ns = Collection("gitops", install, bootstrap, status, sync, wait, diff, ui, render, simulate)
 
 ns.add_task(tree_tasks.generate)
 ns.add_task(tree_tasks.set_repo)

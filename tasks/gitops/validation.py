@@ -8,6 +8,11 @@
 
 Both need a valid cluster spec; when it is not, the ``cluster`` family says why and these stay
 quiet.
+
+- ``sync``: the offline bring-up simulation behind ``inv gitops.simulate``
+  (:mod:`tasks.gitops.syncsim`); each object that keeps its Application from turning Healthy at
+  its RollingSync step is one ``sync/stall`` finding, and a component no layer deploys is one
+  ``sync/undeployed`` finding.
 """
 
 from __future__ import annotations
@@ -73,9 +78,37 @@ def _reusing_renders(ws: Workspace, render: Render) -> Render:
     return cached
 
 
+def check_sync(ws: Workspace, result: Result) -> None:
+    from tasks.gitops.syncsim import simulate
+
+    sim = simulate(ws)
+    for app in sim.apps:
+        for b in app.blockers:
+            result.add(
+                b.path,
+                b.line,
+                "sync/stall",
+                f"{app.name} ({app.step}) cannot turn Healthy: {b.reason}",
+                b.obj,
+            )
+    for directory in sim.undeployed:
+        result.add(
+            f"{directory}/component.yaml",
+            1,
+            "sync/undeployed",
+            "no layer's ApplicationSet deploys this component (its layer directory is not "
+            "listed by a files generator under deploy/bootstrap/apps)",
+        )
+
+
 register_family(
     "generated", check_generated, "deploy/ files derived from the cluster spec have not drifted"
 )
 register_family(
     "capacity", check_capacity, "resource requests fit the nodes and the strategy's memory budget"
+)
+register_family(
+    "sync",
+    check_sync,
+    "offline bring-up simulation: every Application can turn Healthy at its RollingSync step",
 )

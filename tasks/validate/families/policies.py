@@ -785,25 +785,28 @@ def _check_git_generator(
                 )
 
 
-def _crds(ctx: Context, objects: list[Doc]) -> None:
-    providers: dict[str, list[tuple[str | None, int | None]]] = {}
+def crd_providers(
+    ws: Workspace, components: dict[str, dict[str, Any]]
+) -> dict[str, list[str | None]]:
+    """``group/Kind`` or ``group`` -> the component directories that install that CRD.
 
-    def provide(key: str, component: str | None) -> None:
-        wave = ctx.components.get(component or "", {}).get("wave")
-        providers.setdefault(key, []).append((component, wave if isinstance(wave, int) else None))
-
-    for doc in objects:
-        if doc.kind == "CustomResourceDefinition":
+    From CRD objects in the tree, pinned remote bundles (REMOTE_CRDS) and wrapped charts
+    (CHART_CRDS), with the operator's additions from ``validate.*_crds``.
+    """
+    providers: dict[str, list[str | None]] = {}
+    tree = ws.tree
+    for doc in tree.objects:
+        if doc.is_object and doc.kind == "CustomResourceDefinition":
             group = _get(doc.data, "spec", "group")
             kind = _get(doc.data, "spec", "names", "kind")
             if isinstance(group, str) and isinstance(kind, str):
-                provide(f"{group}/{kind}", doc.component)
+                providers.setdefault(f"{group}/{kind}", []).append(doc.component)
     from tasks.validate.tree import pin_of
 
-    remote_table = {**REMOTE_CRDS, **ctx.ws.settings.remote_crds}
-    for directory, entries in ctx.tree.unrendered.items():
+    remote_table = {**REMOTE_CRDS, **ws.settings.remote_crds}
+    for directory, entries in tree.unrendered.items():
         component = next(
-            (c for c in (directory, *map(str, Path(directory).parents)) if c in ctx.components),
+            (c for c in (directory, *map(str, Path(directory).parents)) if c in components),
             None,
         )
         for entry in entries:
@@ -812,14 +815,25 @@ def _crds(ctx: Context, objects: list[Doc]) -> None:
             for pattern, keys in remote_table.items():
                 if fnmatch.fnmatchcase(entry, pattern):
                     for key in keys:
-                        provide(key, component)
-    table = {**CHART_CRDS, **ctx.ws.settings.chart_crds}
-    for chart in ctx.tree.by_role("chart"):
+                        providers.setdefault(key, []).append(component)
+    table = {**CHART_CRDS, **ws.settings.chart_crds}
+    for chart in tree.by_role("chart"):
         directory = str(Path(chart.path).parent)
         deps = _get(chart.docs[0].data, "dependencies") if chart.docs else None
         for dep in deps if isinstance(deps, list) else []:
             for key in table.get(str(_get(dep, "name")), []):
-                provide(key, directory if directory in ctx.components else None)
+                providers.setdefault(key, []).append(directory if directory in components else None)
+    return providers
+
+
+def _crds(ctx: Context, objects: list[Doc]) -> None:
+    providers: dict[str, list[tuple[str | None, int | None]]] = {}
+    for key, dirs in crd_providers(ctx.ws, ctx.components).items():
+        for component in dirs:
+            wave = ctx.components.get(component or "", {}).get("wave")
+            providers.setdefault(key, []).append(
+                (component, wave if isinstance(wave, int) else None)
+            )
     store = ctx.ws.schemas
     for doc in objects:
         if not doc.group or doc.kind == "CustomResourceDefinition":

@@ -328,6 +328,17 @@ def _referenced_paths(root: Path, k: Kustomization) -> Iterator[str]:
             yield _rel(root, path)
 
 
+def referenced_files(tree: Tree) -> set[str]:
+    """Every file some kustomization names (directly, or as a directory without its own)."""
+    out: set[str] = set()
+    for k in tree.kustomizations.values():
+        for ref in _referenced_paths(tree.root, k):
+            if ref in tree.kustomizations:
+                continue
+            out.update(_files_under(tree.root, ref))
+    return out
+
+
 def _strings(node: Any) -> Iterator[str]:
     if isinstance(node, str):
         yield node

@@ -7,6 +7,13 @@ builds; component.yaml matches its schema (CONVENTIONS.md), names are unique and
 exist. Every kustomization (rendered or not: Components and builds with pinned remote resources are
 not) has only the fields kustomize knows, well-formed patches, and remote references pinned to the
 spec's version where the spec has one (``REMOTE_VERSIONS``).
+
+Two checks look past a single file: a YAML file inside a Kustomize directory that no
+kustomization names is reported (``manifests/unreferenced``: Argo CD never applies it), and pod
+templates embedded in custom resources whose CRD schema preserves unknown fields (Argo Rollouts'
+``spec.template``) are validated strictly as a core ``PodTemplateSpec``
+(``manifests/pod-template``), located in the file that holds the mistake: the shared base when
+the field is there, else the overlay's kustomization whose patch put it in.
 """
 
 from __future__ import annotations
@@ -29,6 +36,11 @@ if TYPE_CHECKING:
     from tasks.validate.model import Result
     from tasks.validate.tree import Kustomization, Tree
 
+#: Custom resources that embed a core PodTemplateSpec their CRD schema does not describe
+#: (x-kubernetes-preserve-unknown-fields): (group, kind) -> path of the template.
+EMBEDDED_POD_TEMPLATES: dict[tuple[str, str], tuple[str, ...]] = {
+    ("argoproj.io", "Rollout"): ("spec", "template"),
+}
 #: Remote references whose pin must equal a version of the spec: URL part -> ``versions`` field.
 REMOTE_VERSIONS = {"github.com/kubernetes-sigs/gateway-api/": "gateway_api"}
 JSON6902_OPS = {"add", "remove", "replace", "move", "copy", "test"}
@@ -80,12 +92,77 @@ def check_manifests(ws: Workspace, result: Result) -> None:
                 continue
             result.add(doc.path, doc.line, "manifests/unknown-kind", _unknown(ws, doc), doc.ref)
             continue
+        embedded = EMBEDDED_POD_TEMPLATES.get((doc.group, doc.kind))
         for path, message in schema_errors(validator, doc.data):
+            if embedded and tuple(path[: len(embedded)]) == embedded:
+                continue  # manifests/pod-template checks it, located where the mistake is
             result.add(doc.path, doc.line_of(path), "manifests/schema", message, doc.ref)
+    _pod_templates(ws, tree, result)
     _duplicates(tree, result)
     _components(ws, tree, result)
+    _unreferenced(ws, tree, result)
     for k in tree.kustomizations.values():
         _kustomization(ws, k, result)
+
+
+def _source_has(tree: Tree, doc: Doc, path: list[Any]) -> bool:
+    """Whether ``path`` is in the source document ``doc`` was traced to (not only in a patch)."""
+    source = tree.files.get(doc.path)
+    data: Any = next((d.data for d in source.docs if d.line == doc.line), None) if source else None
+    for key in path:
+        in_map = isinstance(data, dict) and key in data
+        in_list = isinstance(data, list) and isinstance(key, int) and 0 <= key < len(data)
+        if not (in_map or in_list):
+            return False
+        data = data[key]
+    return True
+
+
+def _pod_templates(ws: Workspace, tree: Tree, result: Result) -> None:
+    validator = ws.schemas.validator("v1", "PodTemplate")
+    if validator is None:
+        return
+    seen: set[tuple[str, int, str]] = set()
+    for doc in tree.objects:
+        where = EMBEDDED_POD_TEMPLATES.get((doc.group, doc.kind)) if doc.is_object else None
+        if where is None:
+            continue
+        template: Any = doc.data
+        for key in where:
+            template = template.get(key) if isinstance(template, dict) else None
+        if not isinstance(template, dict):
+            continue
+        wrapped: dict[str, Any] = {"apiVersion": "v1", "kind": "PodTemplate", "metadata": {}}
+        wrapped["template"] = template
+        for path, error in schema_errors(validator, wrapped, prefix=where[:-1]):
+            inner = [*where, *list(path)[1:]]
+            message = error
+            if doc.origin == "kustomize" and not _source_has(tree, doc, inner) and doc.component:
+                file, line = f"{doc.component}/kustomization.yaml", 1
+                message += f" (put there by a patch of {doc.component})"
+            else:
+                file, line = doc.path, doc.line_of(inner)
+            if (file, line, message) in seen:
+                continue
+            seen.add((file, line, message))
+            result.add(file, line, "manifests/pod-template", message, doc.ref)
+
+
+def _unreferenced(ws: Workspace, tree: Tree, result: Result) -> None:
+    """YAML files in a Kustomize directory that no kustomization names: never applied."""
+    from tasks.validate.tree import referenced_files
+
+    named = referenced_files(tree)
+    for source in tree.by_role("kustomize-source"):
+        if source.path in named or ws.skipped("manifests/unreferenced", path=source.path):
+            continue
+        result.add(
+            source.path,
+            1,
+            "manifests/unreferenced",
+            "no kustomization names this file, so Argo CD never applies it: add it to the "
+            "`resources` (or patches) of its kustomization, or delete it",
+        )
 
 
 @cache

@@ -40,7 +40,7 @@ def test_doctor_json_reports_fake_versions(inv, fake_tools: FakeTools) -> None: 
             {"tool": "helm", "stdout": "v3.21.4+g123\n"},
             {"tool": "kubectl", "stdout": "Client Version: v1.36.0\n"},
             {"tool": "argocd", "stdout": "argocd: v3.5.1+abc\n"},
-            {"tool": "cilium", "stdout": "cilium-cli: v0.18.7 compiled with go1.24\n"},
+            {"tool": "cilium", "stdout": "cilium-cli: v0.20.1 compiled with go1.25\n"},
             {"tool": "hubble", "stdout": "hubble 1.18.0 compiled with go1.24\n"},
         ]
     )
@@ -50,7 +50,7 @@ def test_doctor_json_reports_fake_versions(inv, fake_tools: FakeTools) -> None: 
     assert status["talosctl"] == (OK, "1.13.9")
     assert status["helm"] == (OK, "3.21.4+g123")
     assert status["argocd"] == (OK, "3.5.1+abc")
-    assert status["cilium"] == (OK, "0.18.7")
+    assert status["cilium"] == (OK, "0.20.1")
 
 
 def test_doctor_exits_non_zero_naming_what_is_missing(inv, fake_tools: FakeTools) -> None:  # type: ignore[no-untyped-def]

@@ -111,14 +111,17 @@ def up(
     offline: bool = False,
     yes: bool = False,
 ) -> None:
-    """ISO, network and VMs: create what is missing, leave what exists, report drift."""
+    """ISO, pool, network and VMs: create what is missing, leave what exists, report drift."""
     from tasks.infra import ops
 
     spec, settings, runner = _setup(c)
     found = ops.image(spec, settings, runner, iso=iso, sha256=sha256, offline=offline)
-    facts = _facts(runner, spec, settings)
+    facts = ops.converge_pool(spec, settings, runner, _facts(runner, spec, settings))
+    ops.converge_iso_volume(spec, settings, runner, facts, found)
     ops.converge_network(spec, settings, runner, facts, yes=yes)
-    ops.converge_vms(spec, settings, runner, facts, iso=found, network_planned=True)
+    ops.converge_vms(
+        spec, settings, runner, facts, iso=found, network_planned=True, storage_ready=True
+    )
 
 
 @task(help={"iso": _ISO_HELP})
@@ -208,23 +211,27 @@ def stop(c: Context, timeout: str | None = None, force: bool = False) -> None:
 
 @task(help={"yes": "do not ask for confirmation (required without a terminal)"})
 def destroy(c: Context, yes: bool = False) -> None:
-    """Remove the node VMs, their disks and the network (the cached ISO stays)."""
+    """Remove the node VMs, the disk volumes the toolkit made, the network (ISO cache stays)."""
     from tasks.core.runner import confirm
+    from tasks.infra.iso import iso_volume
     from tasks.infra.plan import plan_destroy
 
     spec, settings, runner = _setup(c)
-    steps = plan_destroy(spec, settings, _facts(runner, spec, settings))
-    if not steps:
-        console.ok("no VM, disk or network of the spec exists: nothing to do")
+    planned = plan_destroy(spec, settings, _facts(runner, spec, settings), iso=iso_volume(spec))
+    if not planned.steps:
+        console.ok("no VM, disk volume, network or pool of the spec exists: nothing to do")
         return
+    for disk in planned.kept:
+        console.warn(f"kept (not created by the toolkit, detached only): {disk}")
     if not runner.dry:
         names = ", ".join(n.name for n in spec.nodes)
+        volumes = ", ".join(planned.volumes) or "none"
         confirm(
-            f"Destroy the VMs {names}, their disks and the network {spec.network.name} "
-            f"at {settings.uri}?",
+            f"Destroy the VMs {names}, the disk volumes {volumes}, the network "
+            f"{spec.network.name} and the pool {settings.pool} if left empty, at {settings.uri}?",
             yes=yes,
         )
-    runner.execute(steps)
+    runner.execute(planned.steps)
     if not runner.dry:
         console.ok("destroyed")
 

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import re
+import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tasks.core.errors import UserError
@@ -88,6 +88,26 @@ class Network:
 
 
 @dataclass(frozen=True)
+class PoolState:
+    active: bool
+    persistent: bool
+    autostart: bool
+    available_bytes: int | None = None
+
+
+@dataclass(frozen=True)
+class Pool:
+    """The storage pool of the node disks and the ISO; ``volumes`` maps name -> hypervisor path."""
+
+    name: str
+    state: PoolState
+    target: str
+    volumes: dict[str, str] = field(default_factory=dict)
+    #: Capacity in bytes of the volumes the plans look at (node disks, the ISO).
+    capacities: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class LibvirtFacts:
     """What exists of the spec's network and nodes. ``reachable`` False means a fresh world."""
 
@@ -95,9 +115,11 @@ class LibvirtFacts:
     network: Network | None = None
     domains: dict[str, Domain] = field(default_factory=dict)
     leases: dict[str, str] = field(default_factory=dict)
-    #: Disk files of nodes, whether or not a domain uses them.
-    disks_present: frozenset[Path] = frozenset()
-    image_dir_exists: bool = False
+    pool: Pool | None = None
+
+    def volume(self, name: str) -> str | None:
+        """The hypervisor path of a volume of the pool, None when absent (or pool inactive)."""
+        return self.pool.volumes.get(name) if self.pool else None
 
 
 # -- parsers (pure) ---------------------------------------------------------------------------
@@ -176,6 +198,36 @@ def parse_domblklist(output: str) -> tuple[Disk, ...]:
     )
 
 
+def parse_pool_info(output: str) -> PoolState:
+    """``virsh pool-info --bytes``: State, Persistent, Autostart, Available."""
+    values = parse_key_values(output)
+    available = re.match(r"(\d+)", values.get("Available", ""))
+    return PoolState(
+        active=values.get("State", "").strip() == "running",
+        persistent=_yes(values.get("Persistent", "")),
+        autostart=_yes(values.get("Autostart", "")),
+        available_bytes=int(available.group(1)) if available else None,
+    )
+
+
+def parse_pool_target(xml: str) -> str:
+    """The directory of a ``dir`` pool (``pool-dumpxml``: /pool/target/path)."""
+    # libvirt's own output, not untrusted input.
+    found = ET.fromstring(xml).findtext("./target/path")  # noqa: S314
+    return (found or "").strip()
+
+
+def parse_vol_list(output: str) -> dict[str, str]:
+    """``virsh vol-list POOL``: Name Path."""
+    return {r[0]: " ".join(r[1:]) for r in _table_rows(output) if len(r) >= 2}
+
+
+def parse_vol_capacity(output: str) -> int | None:
+    """``virsh vol-info --bytes``: ``Capacity: 42949672960 bytes``."""
+    found = re.match(r"(\d+)", parse_key_values(output).get("Capacity", ""))
+    return int(found.group(1)) if found else None
+
+
 def parse_dhcp_leases(output: str) -> dict[str, str]:
     """``virsh net-dhcp-leases``: MAC -> IPv4 address (prefix length dropped)."""
     leases: dict[str, str] = {}
@@ -225,12 +277,10 @@ def gather(
     Under ``inv --dry`` an unreachable libvirt means a fresh world; otherwise it is an error.
     """
     ok, detail = reachable(runner, settings.uri)
-    disks = frozenset(p for n in spec.nodes if (p := settings.disk_path(n.name)).exists())
-    image_dir_exists = settings.image_dir.is_dir()
     if not ok:
         if runner.dry:
             runner.say(f"# libvirt at {settings.uri} not reachable; planning for a fresh host")
-            return LibvirtFacts(False, disks_present=disks, image_dir_exists=image_dir_exists)
+            return LibvirtFacts(False)
         raise unreachable_error(settings.uri, detail)
     uri = settings.uri
     network: Network | None = None
@@ -260,9 +310,36 @@ def gather(
         network=network,
         domains=domains,
         leases=found_leases,
-        disks_present=disks,
-        image_dir_exists=image_dir_exists,
+        pool=gather_pool(runner, settings, watched_volumes(spec, settings)),
     )
+
+
+def watched_volumes(spec: ClusterSpec, settings: InfraSettings) -> list[str]:
+    """The volumes whose capacity the plans compare: node disks and the ISO."""
+    from tasks.infra.iso import iso_volume
+
+    return [*(settings.disk_volume(n.name) for n in spec.nodes), iso_volume(spec)]
+
+
+def gather_pool(runner: Runner, settings: InfraSettings, watched: list[str]) -> Pool | None:
+    """The pool's state, directory and volumes (capacity of the ``watched`` ones)."""
+    uri, name = settings.uri, settings.pool
+    if name not in parse_names(_probe(runner, uri, "pool-list", "--all", "--name")):
+        return None
+    state = parse_pool_info(_probe(runner, uri, "pool-info", "--bytes", name))
+    target = parse_pool_target(_probe(runner, uri, "pool-dumpxml", "--inactive", name))
+    if not state.active:
+        return Pool(name, state, target)
+    volumes = parse_vol_list(_probe(runner, uri, "vol-list", name))
+    capacities: dict[str, int] = {}
+    for vol in watched:
+        if vol in volumes:
+            found = parse_vol_capacity(
+                _probe(runner, uri, "vol-info", "--bytes", vol, "--pool", name)
+            )
+            if found is not None:
+                capacities[vol] = found
+    return Pool(name, state, target, volumes, capacities)
 
 
 def domain_state(runner: Runner, uri: str, name: str) -> str:

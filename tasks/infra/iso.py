@@ -33,9 +33,14 @@ class Iso:
     sha256: str | None = None
 
 
-def cached_iso_path(spec: ClusterSpec, settings: InfraSettings) -> Path:
+def iso_volume(spec: ClusterSpec) -> str:
+    """The ISO's name in the cache and as a volume of the pool (version and schematic in it)."""
     sid = schematic_id(spec.image_factory.extensions)
-    return settings.iso_cache / f"talos-v{spec.versions.talos}-{sid}-metal-amd64.iso"
+    return f"talos-v{spec.versions.talos}-{sid}-metal-amd64.iso"
+
+
+def cached_iso_path(spec: ClusterSpec, settings: InfraSettings) -> Path:
+    return settings.iso_cache / iso_volume(spec)
 
 
 def ensure_iso(

@@ -6,7 +6,9 @@ plans of :mod:`tasks.infra.plan` and the runner, and say what happened.
 
 from __future__ import annotations
 
+import tempfile
 from contextlib import suppress
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -14,14 +16,24 @@ from tasks.core import console
 from tasks.core.errors import UserError
 from tasks.core.runner import confirm
 from tasks.core.waits import TimedOut, until
-from tasks.infra.download import normalize_sha256
+from tasks.infra.download import normalize_sha256, sha256_file
 from tasks.infra.factory import confirm_schematic, schematics_url
-from tasks.infra.facts import domain_state, known_os_variants
-from tasks.infra.iso import Iso, cached_iso_path, ensure_iso
+from tasks.infra.facts import (
+    PROBE_TIMEOUT,
+    domain_state,
+    gather_pool,
+    known_os_variants,
+    virsh,
+    watched_volumes,
+)
+from tasks.infra.iso import Iso, cached_iso_path, ensure_iso, iso_volume
 from tasks.infra.plan import (
     OS_VARIANT,
     OS_VARIANT_FALLBACK,
+    UPLOAD_TIMEOUT,
+    plan_iso_volume,
     plan_network,
+    plan_pool,
     plan_power_off,
     plan_shutdown,
     plan_vms,
@@ -111,6 +123,83 @@ def converge_network(
         console.ok(f"network {name} defined, started and autostarted")
 
 
+def converge_pool(
+    spec: ClusterSpec, settings: InfraSettings, runner: Runner, facts: LibvirtFacts
+) -> LibvirtFacts:
+    """The storage pool defined, started and autostarted; the facts with its volumes."""
+    name = settings.pool
+    console.step(f"storage pool {name} ({settings.image_dir} at {settings.uri})")
+    if facts.pool is not None and facts.pool.target != str(settings.image_dir):
+        console.info(f"pool {name} exists with directory {facts.pool.target}: using it")
+    steps = plan_pool(settings, facts)
+    if not steps:
+        console.ok(f"pool {name} is running and autostarted: nothing to do")
+        return facts
+    runner.execute(steps)
+    if runner.dry:
+        return facts
+    console.ok(f"pool {name} defined, started and autostarted")
+    # A directory adopted as the pool brings its disk files along as volumes.
+    return replace(facts, pool=gather_pool(runner, settings, watched_volumes(spec, settings)))
+
+
+def _volume_sha256(runner: Runner, settings: InfraSettings, volume: str) -> str:
+    """Download a volume of the pool to a temporary file and hash it (the file is removed)."""
+    with tempfile.TemporaryDirectory(prefix="propertea-iso-") as tmp:
+        dest = Path(tmp) / volume
+        runner.capture(
+            virsh(
+                settings.uri,
+                "vol-download",
+                volume,
+                str(dest),
+                "--pool",
+                settings.pool,
+                read_only=True,
+                timeout=max(PROBE_TIMEOUT, UPLOAD_TIMEOUT),
+                step=f"read {settings.pool}/{volume} to compare checksums",
+            )
+        )
+        return sha256_file(dest) if dest.is_file() else ""
+
+
+def converge_iso_volume(
+    spec: ClusterSpec, settings: InfraSettings, runner: Runner, facts: LibvirtFacts, iso: Iso | None
+) -> str:
+    """The ISO as a volume of the pool, uploaded only when missing or its checksum differs.
+
+    Returns the volume's name. Without ``iso`` an existing volume is used as is, else the cached
+    download is uploaded.
+    """
+    volume = iso_volume(spec)
+    label = f"{settings.pool}/{volume}"
+    if iso is None and facts.volume(volume) is not None:
+        return volume
+    local = iso.path if iso else cached_iso_path(spec, settings)
+    if not local.is_file():
+        if runner.dry:
+            runner.say(f"# upload {local} to the volume {label}")
+            return volume
+        raise UserError(
+            f"No Talos ISO at {local} nor a volume {label} at {settings.uri}: "
+            "run `inv infra.image` first, or pass --iso PATH."
+        )
+    size = local.stat().st_size
+    same = False
+    capacity = facts.pool.capacities.get(volume) if facts.pool else None
+    if capacity == size and facts.volume(volume) is not None:
+        want = (iso.sha256 if iso else None) or sha256_file(local)
+        same = _volume_sha256(runner, settings, volume) == want
+    steps = plan_iso_volume(settings, facts, volume=volume, local=local, size=size, same=same)
+    if not steps:
+        console.ok(f"ISO volume {label} matches {local.name} (sha256): nothing to do")
+        return volume
+    runner.execute(steps)
+    if not runner.dry:
+        console.ok(f"ISO uploaded to {label}")
+    return volume
+
+
 def converge_vms(
     spec: ClusterSpec,
     settings: InfraSettings,
@@ -119,19 +208,17 @@ def converge_vms(
     *,
     iso: Iso | None,
     network_planned: bool,
+    storage_ready: bool = False,
 ) -> None:
     """Create the missing VMs; existing ones are left alone and their drift reported.
 
     ``network_planned``: the same run defines the network first, so its absence is no error.
+    ``storage_ready``: the pool and the ISO volume were converged already (``infra.up``).
     """
     console.step(f"VMs {', '.join(n.name for n in spec.nodes)}")
-    iso_path = iso.path if iso else cached_iso_path(spec, settings)
-    planned = plan_vms(spec, settings, facts, iso=iso_path)
+    volume = iso_volume(spec)
+    planned = plan_vms(spec, settings, facts, iso=volume)
     if planned.created:
-        if iso is None and not iso_path.is_file() and not runner.dry:
-            raise UserError(
-                f"No Talos ISO at {iso_path}: run `inv infra.image` first, or pass --iso PATH."
-            )
         usable = facts.network is not None and facts.network.state.active
         if facts.reachable and not usable and not network_planned:
             what = "is not active" if facts.network else "does not exist"
@@ -139,9 +226,19 @@ def converge_vms(
                 f"The network {spec.network.name} {what} at {settings.uri}: "
                 "run `inv infra.network` (or `inv infra.up`) first."
             )
+        if not storage_ready:
+            cached = cached_iso_path(spec, settings)
+            absent = iso is None and facts.volume(volume) is None and not cached.is_file()
+            if absent and not runner.dry:
+                raise UserError(
+                    f"No Talos ISO at {cached}: run `inv infra.image` first, or pass --iso PATH."
+                )
+            facts = converge_pool(spec, settings, runner, facts)
+            converge_iso_volume(spec, settings, runner, facts, iso)
+        planned = plan_vms(spec, settings, facts, iso=volume)
         variants = known_os_variants(runner)
         if variants and OS_VARIANT not in variants:
-            planned = plan_vms(spec, settings, facts, iso=iso_path, os_variant=OS_VARIANT_FALLBACK)
+            planned = plan_vms(spec, settings, facts, iso=volume, os_variant=OS_VARIANT_FALLBACK)
     for line in planned.drift:
         console.warn(f"drift (left as is; destroy and re-create to apply the spec): {line}")
     if not planned.steps:

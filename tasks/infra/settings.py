@@ -2,7 +2,13 @@
 
 ``libvirt.uri`` (``INVOKE_LIBVIRT_URI``), ``infra.virt_type`` (kvm, or qemu for TCG on hosts without
 working nested virtualization), ``infra.cpu_model`` (host-passthrough, which Talos needs for
-x86-64-v2 under KVM; a named model such as qemu64 under TCG) and ``infra.image_dir`` (node disks).
+x86-64-v2 under KVM; a named model such as qemu64 under TCG), ``infra.pool`` (the libvirt storage
+pool of the node disks and the ISO, default the cluster name) and ``infra.image_dir`` (the pool's
+directory on the hypervisor).
+
+The pool lives wherever libvirtd runs, so the same plan works for ``qemu:///system`` and
+``qemu+ssh://user@infra-vm/system``. Migration: on a local connection the image dir of earlier
+versions (``<state>/images``), when it exists, is adopted as the pool's directory.
 """
 
 from __future__ import annotations
@@ -22,6 +28,8 @@ if TYPE_CHECKING:
 
 VIRT_TYPES = ("kvm", "qemu")
 DEFAULT_URI = "qemu:///system"
+#: Where libvirt keeps images on Debian/Ubuntu; the pool is a directory below it.
+LIBVIRT_IMAGES = Path("/var/lib/libvirt/images")
 
 
 @dataclass(frozen=True)
@@ -29,8 +37,10 @@ class InfraSettings:
     uri: str
     virt_type: str
     cpu_model: str
+    #: The pool's directory on the hypervisor (not necessarily on this machine).
     image_dir: Path
     state: ClusterState
+    pool: str = "propertea"
 
     @property
     def iso_cache(self) -> Path:
@@ -40,8 +50,25 @@ class InfraSettings:
     def network_xml_path(self) -> Path:
         return self.state.path("libvirt", "network.xml")
 
+    @property
+    def local(self) -> bool:
+        """libvirtd runs on this machine (its files are ours); false over ssh or tcp."""
+        return is_local_uri(self.uri)
+
+    def disk_volume(self, node: str) -> str:
+        return f"{node}.qcow2"
+
     def disk_path(self, node: str) -> Path:
-        return self.image_dir / f"{node}.qcow2"
+        """The node disk's path on the hypervisor (a volume of the pool)."""
+        return self.image_dir / self.disk_volume(node)
+
+
+def is_local_uri(uri: str) -> bool:
+    """``qemu:///system``, ``qemu+unix://...``: no host and no network transport."""
+    scheme, _, rest = uri.partition("://")
+    transport = scheme.partition("+")[2]
+    host = rest.split("/", 1)[0]
+    return transport in {"", "unix"} and host in {"", "localhost"}
 
 
 def load_settings(c: Context, spec: ClusterSpec) -> InfraSettings:
@@ -54,11 +81,20 @@ def load_settings(c: Context, spec: ClusterSpec) -> InfraSettings:
             f"infra.virt_type {virt_type!r} is not one of {', '.join(VIRT_TYPES)} "
             "(set it in invoke.yaml or INVOKE_INFRA_VIRT_TYPE)."
         )
-    image_dir = infra.get("image_dir")
+    uri = str(libvirt.get("uri") or DEFAULT_URI)
+    pool = str(infra.get("pool") or spec.cluster.name)
+    configured = infra.get("image_dir")
+    if configured:
+        image_dir = Path(str(configured))
+    elif is_local_uri(uri) and (legacy := state.path("images")).is_dir():
+        image_dir = legacy
+    else:
+        image_dir = LIBVIRT_IMAGES / pool
     return InfraSettings(
-        uri=str(libvirt.get("uri") or DEFAULT_URI),
+        uri=uri,
         virt_type=virt_type,
         cpu_model=str(infra.get("cpu_model") or "host-passthrough"),
-        image_dir=Path(str(image_dir)).expanduser() if image_dir else state.path("images"),
+        image_dir=image_dir,
         state=state,
+        pool=pool,
     )

@@ -152,6 +152,22 @@ def _cleanup_libvirt(lv: Libvirt) -> None:
     for name in lv.names("net-list", "--all", "--name"):
         lv.virsh("net-destroy", name, check=False)
         lv.virsh("net-undefine", name, check=False)
+    for name in lv.names("pool-list", "--all", "--name"):
+        remove_pool(lv, name)
+
+
+def remove_pool(lv: Libvirt, name: str) -> None:
+    """A test's pool with every volume in it (``pool-delete`` only removes an empty directory)."""
+    if name not in lv.names("pool-list", "--all", "--name"):
+        return
+    lv.virsh("pool-start", name, check=False)
+    listing = lv.virsh("vol-list", name, check=False).splitlines()[2:]
+    for row in listing:
+        if row.split():
+            lv.virsh("vol-delete", row.split()[0], "--pool", name, check=False)
+    lv.virsh("pool-destroy", name, check=False)
+    lv.virsh("pool-delete", name, check=False)
+    lv.virsh("pool-undefine", name, check=False)
 
 
 @pytest.fixture(scope="session")
@@ -251,6 +267,18 @@ class TinyCluster:
     image_dir: Path
     uri: str
 
+    @property
+    def pool(self) -> str:
+        """The storage pool: named after the cluster (``infra.pool`` unset)."""
+        return self.network
+
+    @property
+    def iso_volume(self) -> str:
+        from tasks.core.config import load_spec
+        from tasks.infra.iso import iso_volume
+
+        return iso_volume(load_spec(self.spec_path).spec)
+
     def edit(self, change: object) -> None:
         yaml = YAML()
         data = yaml.load(self.spec_path.read_text())
@@ -303,7 +331,8 @@ def tiny_cluster(libvirt: Libvirt, tmp_path: Path) -> Iterator[TinyCluster]:
     with spec_path.open("w") as f:
         yaml.dump(data, f)
     iso = tmp_path / "talos.iso"
-    iso.write_bytes(b"")
+    # Any bytes do: the guests never boot from it. Not empty, since a volume has a size.
+    iso.write_bytes(secrets.token_bytes(64 * 1024))
     image_dir = tmp_path / "images"
     env = {
         "INVOKE_CLUSTER_FILE": str(spec_path),
@@ -322,3 +351,4 @@ def tiny_cluster(libvirt: Libvirt, tmp_path: Path) -> Iterator[TinyCluster]:
         libvirt.virsh("undefine", name, check=False)
     libvirt.virsh("net-destroy", cluster.network, check=False)
     libvirt.virsh("net-undefine", cluster.network, check=False)
+    remove_pool(libvirt, cluster.pool)

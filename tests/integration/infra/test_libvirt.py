@@ -11,7 +11,19 @@ import pytest
 
 pytestmark = [pytest.mark.integration, pytest.mark.root]
 
-CHANGING = ("net-define", "net-start", "net-autostart", "virt-install", "qemu-img create")
+CHANGING = (
+    "net-define",
+    "net-start",
+    "net-autostart",
+    "pool-define-as",
+    "pool-build",
+    "pool-start",
+    "pool-autostart",
+    "vol-create-as",
+    "vol-upload",
+    "vol-delete",
+    "virt-install",
+)
 
 
 def commands(output: str, tool: str | None = None) -> list[list[str]]:
@@ -53,13 +65,18 @@ def test_up_converges_stop_waits_or_forces_start_and_destroy_leaves_nothing(
     assert ["net-start", cl.network] in virsh_calls
     assert ["net-autostart", cl.network] in virsh_calls
     cp, mac = next(iter(cl.nodes.items()))
-    disk = cl.image_dir / f"{cp}.qcow2"
-    assert ["qemu-img", "create", "-f", "qcow2", str(disk), "1G"] in commands(first.stdout)
+    pool = cl.network  # the pool is named after the cluster, like the network here
+    iso = cl.iso_volume
+    assert ["pool-define-as", pool, "dir", "--target", str(cl.image_dir)] in virsh_calls
+    assert ["vol-create-as", pool, f"{cp}.qcow2", "1G", "--format", "qcow2"] in virsh_calls
+    size = str(cl.iso.stat().st_size)
+    assert ["vol-create-as", pool, iso, size, "--format", "raw"] in virsh_calls
+    assert ["vol-upload", iso, str(cl.iso), "--pool", pool] in virsh_calls
     assert commands(first.stdout, "virt-install")[0] == [
         "virt-install", "--connect", cl.uri, "--virt-type", "qemu", "--name", cp,
         "--memory", "256", "--vcpus", "1", "--cpu", "qemu64",
-        "--disk", f"path={disk},bus=virtio,format=qcow2",
-        "--disk", f"path={cl.iso},device=cdrom,bus=sata,readonly=on",
+        "--disk", f"vol={pool}/{cp}.qcow2,bus=virtio",
+        "--disk", f"vol={pool}/{iso},device=cdrom,bus=sata,readonly=on",
         "--import", "--os-variant", "linux2022",
         "--network", f"network={cl.network},mac={mac},model=virtio",
         "--boot", "hd,cdrom", "--graphics", "none", "--serial", "pty",
@@ -80,6 +97,7 @@ def test_up_converges_stop_waits_or_forces_start_and_destroy_leaves_nothing(
     assert changing_lines(second.stdout) == []
     assert "matches the spec: nothing to do" in second.stdout
     assert "every VM exists: nothing to do" in second.stdout
+    assert "matches talos.iso (sha256): nothing to do" in second.stdout
 
     status = inv_here("infra.status", "--json", env=env)
     assert status.returncode == 0, status.output
@@ -136,7 +154,8 @@ def test_up_converges_stop_waits_or_forces_start_and_destroy_leaves_nothing(
     assert gone.returncode == 0, gone.output
     assert not set(cl.nodes) & libvirt.names("list", "--all", "--name")
     assert cl.network not in libvirt.names("net-list", "--all", "--name")
-    assert list(cl.image_dir.iterdir()) == []
+    assert cl.pool not in libvirt.names("pool-list", "--all", "--name")
+    assert not cl.image_dir.exists(), "the emptied pool's directory is removed with it"
     assert cl.iso.is_file(), "the ISO is shared and must survive a destroy"
 
     again = inv_here("infra.destroy", "--yes", env=env)

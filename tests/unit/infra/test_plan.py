@@ -18,11 +18,15 @@ from tasks.infra.facts import (
     LibvirtFacts,
     Network,
     NetworkState,
+    Pool,
+    PoolState,
 )
 from tasks.infra.libvirt_xml import parse_network_xml
 from tasks.infra.plan import (
     plan_destroy,
+    plan_iso_volume,
     plan_network,
+    plan_pool,
     plan_power_off,
     plan_shutdown,
     plan_start,
@@ -33,14 +37,26 @@ from tasks.infra.plan import (
 from tasks.infra.settings import InfraSettings
 
 URI = "qemu:///system"
-ISO = Path("/isos/talos.iso")
+ISO = "talos.iso"
+POOL = "propertea-local"
+POOL_DIR = Path("/srv/pool")
 
 
 @pytest.fixture
 def settings(tmp_path: Path) -> InfraSettings:
     return InfraSettings(
-        URI, "kvm", "host-passthrough", tmp_path / "images", ClusterState(tmp_path / "state")
+        URI, "kvm", "host-passthrough", POOL_DIR, ClusterState(tmp_path / "state"), POOL
     )
+
+
+def pool(
+    *names: str,
+    active: bool = True,
+    autostart: bool = True,
+    capacities: dict[str, int] | None = None,
+) -> Pool:
+    volumes = {n: str(POOL_DIR / n) for n in names}
+    return Pool(POOL, PoolState(active, True, autostart), str(POOL_DIR), volumes, capacities or {})
 
 
 def argvs(steps: list[object]) -> list[list[str]]:
@@ -85,7 +101,10 @@ def domain(
         name,
         DomainInfo(state, cpus or node.cpus, memory or node.memory_mib, True),
         (Interface("network", spec.network.name, "virtio", mac or node.mac),),
-        (Disk("file", "disk", "vda", f"/img/{name}.qcow2"), Disk("file", "cdrom", "sda", str(ISO))),
+        (
+            Disk("file", "disk", "vda", str(POOL_DIR / f"{name}.qcow2")),
+            Disk("file", "cdrom", "sda", str(POOL_DIR / ISO)),
+        ),
     )
 
 
@@ -132,44 +151,42 @@ def test_different_network_is_reported_and_replaced_only_when_allowed(
     ]  # fmt: skip
 
 
-def test_fresh_vms_get_a_disk_and_a_domain_each(spec: ClusterSpec, settings: InfraSettings) -> None:
+def test_fresh_vms_get_a_disk_volume_and_a_domain_each(
+    spec: ClusterSpec, settings: InfraSettings
+) -> None:
     planned = plan_vms(spec, settings, LibvirtFacts(True, network(spec)), iso=ISO)
     steps = argvs(planned.steps)
-    assert steps[0] == ["mkdir", "-p", str(settings.image_dir)]
-    cp_disk = settings.image_dir / "talos-cp-01.qcow2"
-    assert steps[1] == ["qemu-img", "create", "-f", "qcow2", str(cp_disk), "40G"]
-    assert steps[2] == [
+    assert steps[0] == virsh("vol-create-as", POOL, "talos-cp-01.qcow2", "40G", "--format", "qcow2")
+    assert steps[1] == [
         "virt-install", "--connect", URI, "--virt-type", "kvm", "--name", "talos-cp-01",
         "--memory", "4096", "--vcpus", "2", "--cpu", "host-passthrough",
-        "--disk", f"path={cp_disk},bus=virtio,format=qcow2",
-        "--disk", f"path={ISO},device=cdrom,bus=sata,readonly=on",
+        "--disk", f"vol={POOL}/talos-cp-01.qcow2,bus=virtio",
+        "--disk", f"vol={POOL}/{ISO},device=cdrom,bus=sata,readonly=on",
         "--import", "--os-variant", "linux2022",
         "--network", "network=talos,mac=52:54:00:50:00:10,model=virtio",
         "--boot", "hd,cdrom", "--graphics", "none", "--serial", "pty",
         "--console", "pty,target_type=serial", "--noautoconsole", "--autostart",
     ]  # fmt: skip
     assert planned.created == ["talos-cp-01", "talos-worker-01", "talos-worker-02"]
-    assert len(steps) == 7
+    assert len(steps) == 6
 
 
-def test_existing_disk_is_reused_and_existing_domain_left_alone(
+def test_existing_volume_is_reused_and_existing_domain_left_alone(
     spec: ClusterSpec, settings: InfraSettings
 ) -> None:
-    cp_disk = settings.disk_path("talos-cp-01")
     facts = LibvirtFacts(
         True,
         network(spec),
         domains={"talos-worker-01": domain(spec, "talos-worker-01")},
-        disks_present=frozenset({cp_disk}),
-        image_dir_exists=True,
+        pool=pool("talos-cp-01.qcow2", "talos-worker-01.qcow2", ISO),
     )
     planned = plan_vms(spec, settings, facts, iso=ISO)
     tools = [
-        (a[0], a[a.index("--name") + 1] if "--name" in a else a[4]) for a in argvs(planned.steps)
+        (a[0], a[a.index("--name") + 1] if "--name" in a else a[5]) for a in argvs(planned.steps)
     ]
     assert tools == [
         ("virt-install", "talos-cp-01"),
-        ("qemu-img", str(settings.disk_path("talos-worker-02"))),
+        ("virsh", "talos-worker-02.qcow2"),
         ("virt-install", "talos-worker-02"),
     ]
     assert planned.created == ["talos-cp-01", "talos-worker-02"]
@@ -180,22 +197,37 @@ def test_drift_is_reported_never_changed(spec: ClusterSpec, settings: InfraSetti
     domains["talos-cp-01"] = domain(
         spec, "talos-cp-01", cpus=4, memory=2048, mac="52:54:00:99:99:99"
     )
-    planned = plan_vms(spec, settings, LibvirtFacts(True, network(spec), domains=domains), iso=ISO)
+    elsewhere = domain(spec, "talos-worker-02")
+    domains["talos-worker-02"] = Domain(
+        elsewhere.name,
+        elsewhere.info,
+        elsewhere.interfaces,
+        (Disk("file", "disk", "vda", "/elsewhere/w2.qcow2"),),
+    )
+    volumes = pool(
+        "talos-cp-01.qcow2",
+        "talos-worker-01.qcow2",
+        capacities={"talos-cp-01.qcow2": 40 * 2**30, "talos-worker-01.qcow2": 20 * 2**30},
+    )
+    facts = LibvirtFacts(True, network(spec), domains=domains, pool=volumes)
+    planned = plan_vms(spec, settings, facts, iso=ISO)
     assert planned.steps == []
     assert planned.drift == [
         "talos-cp-01: vCPUs 4, spec 2",
         "talos-cp-01: memory 2048 MiB, spec 4096 MiB",
         "talos-cp-01: MAC 52:54:00:99:99:99, spec 52:54:00:50:00:10",
+        f"talos-worker-01: volume {POOL}/talos-worker-01.qcow2 20 GiB, spec 60 GiB",
+        f"talos-worker-02: disk /elsewhere/w2.qcow2, spec volume {POOL}/talos-worker-02.qcow2",
     ]
 
 
 def test_virt_install_escapes_commas_and_uses_settings(spec: ClusterSpec, tmp_path: Path) -> None:
     tcg = InfraSettings(
-        "qemu+unix:///system?socket=/s", "qemu", "qemu64", tmp_path / "a,b", ClusterState(tmp_path)
+        "qemu+unix:///system?socket=/s", "qemu", "qemu64", tmp_path, ClusterState(tmp_path), "p,q"
     )
     argv = list(
         virt_install(
-            spec.nodes[0], spec, tcg, iso=Path("/x,y.iso"), os_variant="detect=on,require=off"
+            spec.nodes[0], spec, tcg, iso="x,y.iso", os_variant="detect=on,require=off"
         ).argv
     )
     assert argv[1:6] == [
@@ -206,9 +238,46 @@ def test_virt_install_escapes_commas_and_uses_settings(spec: ClusterSpec, tmp_pa
         "--name",
     ]
     assert argv[argv.index("--cpu") + 1] == "qemu64"
-    assert f"path={tmp_path}/a,,b/talos-cp-01.qcow2,bus=virtio,format=qcow2" in argv
-    assert "path=/x,,y.iso,device=cdrom,bus=sata,readonly=on" in argv
+    assert "vol=p,,q/talos-cp-01.qcow2,bus=virtio" in argv
+    assert "vol=p,,q/x,,y.iso,device=cdrom,bus=sata,readonly=on" in argv
     assert argv[argv.index("--os-variant") + 1] == "detect=on,require=off"
+
+
+def test_pool_is_defined_built_started_autostarted_like_the_network(
+    settings: InfraSettings,
+) -> None:
+    assert argvs(plan_pool(settings, LibvirtFacts(True))) == [
+        virsh("pool-define-as", POOL, "dir", "--target", str(POOL_DIR)),
+        virsh("pool-build", POOL),
+        virsh("pool-start", POOL),
+        virsh("pool-autostart", POOL),
+    ]
+    assert plan_pool(settings, LibvirtFacts(True, pool=pool())) == []
+    off = LibvirtFacts(True, pool=pool(active=False, autostart=False))
+    assert argvs(plan_pool(settings, off)) == [
+        virsh("pool-start", POOL),
+        virsh("pool-autostart", POOL),
+    ]
+
+
+def test_iso_is_uploaded_only_when_missing_or_different(settings: InfraSettings) -> None:
+    local = Path("/cache/talos.iso")
+    upload = [
+        virsh("vol-create-as", POOL, ISO, "1000", "--format", "raw"),
+        virsh("vol-upload", ISO, str(local), "--pool", POOL),
+    ]
+
+    def plan(facts: LibvirtFacts, same: bool) -> list[list[str]]:
+        return argvs(
+            plan_iso_volume(settings, facts, volume=ISO, local=local, size=1000, same=same)
+        )
+
+    assert plan(LibvirtFacts(True, pool=pool()), same=False) == upload
+    there = LibvirtFacts(True, pool=pool(ISO, capacities={ISO: 1000}))
+    assert plan(there, same=True) == []
+    assert plan(there, same=False) == [virsh("vol-delete", ISO, "--pool", POOL), *upload]
+    resized = LibvirtFacts(True, pool=pool(ISO, capacities={ISO: 999}))
+    assert plan(resized, same=True) == [virsh("vol-delete", ISO, "--pool", POOL), *upload]
 
 
 def test_start_only_what_is_not_running_and_needs_every_domain(
@@ -237,20 +306,47 @@ def test_stop_shuts_down_running_then_powers_off(
     assert argvs(plan_power_off(settings, names)) == [virsh("destroy", n) for n in names]
 
 
-def test_destroy_removes_domains_with_their_disks_but_not_the_iso(
+def test_destroy_removes_the_toolkits_volumes_only_and_the_pool_when_empty(
     spec: ClusterSpec, settings: InfraSettings
 ) -> None:
     domains = all_domains(spec)
     domains["talos-worker-01"] = domain(spec, "talos-worker-01", state="shut off")
     del domains["talos-worker-02"]
-    leftover = settings.disk_path("talos-worker-02")
-    facts = LibvirtFacts(True, network(spec), domains=domains, disks_present=frozenset({leftover}))
-    assert argvs(plan_destroy(spec, settings, facts)) == [
+    names = ["talos-cp-01.qcow2", "talos-worker-01.qcow2", "talos-worker-02.qcow2", ISO]
+    facts = LibvirtFacts(True, network(spec), domains=domains, pool=pool(*names))
+    planned = plan_destroy(spec, settings, facts, iso=ISO)
+    assert argvs(planned.steps) == [
         virsh("destroy", "talos-cp-01"),
         virsh("undefine", "talos-cp-01", "--storage", "vda"),
         virsh("undefine", "talos-worker-01", "--storage", "vda"),
-        ["rm", "-f", str(leftover)],
+        virsh("vol-delete", "talos-worker-02.qcow2", "--pool", POOL),
         virsh("net-destroy", "talos"),
         virsh("net-undefine", "talos"),
+        virsh("vol-delete", ISO, "--pool", POOL),
+        virsh("pool-destroy", POOL),
+        virsh("pool-delete", POOL),
+        virsh("pool-undefine", POOL),
     ]
-    assert plan_destroy(spec, settings, LibvirtFacts(True)) == []
+    assert planned.volumes == [
+        str(POOL_DIR / "talos-cp-01.qcow2"),
+        str(POOL_DIR / "talos-worker-01.qcow2"),
+        f"{POOL}/talos-worker-02.qcow2",
+    ]
+    assert planned.kept == []
+    assert plan_destroy(spec, settings, LibvirtFacts(True)).steps == []
+
+
+def test_destroy_keeps_a_foreign_disk_and_the_pool_holding_it(
+    spec: ClusterSpec, settings: InfraSettings
+) -> None:
+    domains = all_domains(spec, state="shut off")
+    cp = domains["talos-cp-01"]
+    foreign = Disk("file", "disk", "vdb", str(POOL_DIR / "data.qcow2"))
+    domains["talos-cp-01"] = Domain(cp.name, cp.info, cp.interfaces, (*cp.disks, foreign))
+    names = [f"{n.name}.qcow2" for n in spec.nodes] + ["data.qcow2", ISO]
+    facts = LibvirtFacts(True, domains=domains, pool=pool(*names))
+    planned = plan_destroy(spec, settings, facts, iso=ISO)
+    assert argvs(planned.steps) == [
+        virsh("undefine", n.name, "--storage", "vda") for n in spec.nodes
+    ]
+    assert planned.kept == [f"talos-cp-01 vdb {POOL_DIR}/data.qcow2"]

@@ -45,22 +45,28 @@ def test_dry_up_prints_every_command_and_changes_nothing(
     inv: Any, env: dict[str, str], tmp_path: Path
 ) -> None:
     iso = tmp_path / "talos.iso"
-    iso.write_bytes(b"")
+    iso.write_bytes(b"x" * 100)
     result = inv("--dry", "infra.up", "--offline", "--iso", str(iso), env=env)
     assert result.returncode == 0, result.output
     xml = tmp_path / "state" / "propertea-local" / "libvirt" / "network.xml"
     assert f"# write {xml}" in result.stdout
     steps = changing(result.stdout)
-    assert steps[:4] == [
+    pool = "propertea-local"
+    sid = "613e1592b2da41ae5e265e8789429f22e121aab91cb4deb6bc3c0b6262961245"
+    volume = f"talos-v1.13.9-{sid}-metal-amd64.iso"
+    assert steps[:9] == [
+        ["virsh", "-c", URI, "pool-define-as", pool, "dir", "--target", str(tmp_path / "images")],
+        ["virsh", "-c", URI, "pool-build", pool],
+        ["virsh", "-c", URI, "pool-start", pool],
+        ["virsh", "-c", URI, "pool-autostart", pool],
+        ["virsh", "-c", URI, "vol-create-as", pool, volume, "100", "--format", "raw"],
+        ["virsh", "-c", URI, "vol-upload", volume, str(iso), "--pool", pool],
         ["virsh", "-c", URI, "net-define", str(xml)],
         ["virsh", "-c", URI, "net-start", "talos"],
         ["virsh", "-c", URI, "net-autostart", "talos"],
-        ["mkdir", "-p", str(tmp_path / "images")],
     ]
     assert [a[a.index("--name") + 1] for a in steps if a[0] == "virt-install"] == list(NODES)
-    assert [a[4] for a in steps if a[0] == "qemu-img"] == [
-        str(tmp_path / "images" / f"{n}.qcow2") for n in NODES
-    ]
+    assert [a[5] for a in steps[9:] if a[0] == "virsh"] == [f"{n}.qcow2" for n in NODES]
     assert all("--connect" in a and URI in a for a in steps if a[0] == "virt-install")
     assert not (tmp_path / "state").exists() and not (tmp_path / "images").exists()
 
@@ -85,7 +91,16 @@ def test_dry_image_announces_the_post_and_the_download(
     ("task", "expected"),
     [
         (["infra.network"], [["net-define"], ["net-start", "talos"], ["net-autostart", "talos"]]),
-        (["infra.vms"], [["virt-install"]] * 3),
+        (
+            ["infra.vms"],
+            [
+                ["pool-define-as"],
+                ["pool-build"],
+                ["pool-start"],
+                ["pool-autostart"],
+                *[[["vol-create-as"], ["virt-install"]][i % 2] for i in range(6)],
+            ],
+        ),
         (["infra.start"], [["start", n] for n in NODES]),
         (["infra.console", "talos-cp-01"], [["console", "talos-cp-01"]]),
         (["infra.stop"], []),

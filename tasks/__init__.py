@@ -17,7 +17,7 @@ CONFIG_DEFAULTS = {
     "cluster": {"file": "deploy/local-cluster/cluster.yaml"},
     "state": {"dir": None},
     "libvirt": {"uri": "qemu:///system"},
-    "infra": {"virt_type": "kvm", "cpu_model": "host-passthrough", "image_dir": None},
+    "infra": {"virt_type": "kvm", "cpu_model": "host-passthrough", "image_dir": None, "pool": None},
     "images": {"registry": "ghcr.io/propertea"},
     "validate": {"schema_dir": None, "allow_unknown_kinds": {}},
     # Extra age recipients for .sops.yaml; empty means the local key's public key only.

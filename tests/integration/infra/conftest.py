@@ -5,6 +5,10 @@ rules never touch the host's) and its own mount namespace, where tmpfs covers /e
 /run/libvirt, /var/lib/libvirt, /var/log/libvirt and /var/cache/libvirt: a system libvirtd on the
 same host keeps its state, sockets and configuration. The client socket lives in a tmp dir outside
 the namespaces, so virsh and virt-install connect with ``qemu+unix:///system?socket=...``.
+
+``libvirt_ssh`` adds the topology of the guide: a real OpenSSH server in the same namespaces (the
+"infra VM"), reached over a veth pair, and the toolkit connecting with ``qemu+ssh://`` from outside
+the mount namespace, so a file written on the client instead of the hypervisor is detected.
 """
 
 from __future__ import annotations
@@ -76,6 +80,28 @@ class Libvirt:
     netns: str
     root: Path
     subnets: list[int] = field(default_factory=list)
+
+    @property
+    def socket(self) -> Path:
+        return self.root / "sock" / "libvirt-sock"
+
+    @property
+    def pid(self) -> int:
+        """libvirtd's pid: its mount namespace is the hypervisor's file system."""
+        return int((self.root / "libvirtd.pid").read_text().strip())
+
+    def on_hypervisor(self, *argv: str) -> subprocess.CompletedProcess[str]:
+        """Run a command inside libvirtd's mount and network namespaces."""
+        return subprocess.run(
+            ["nsenter", "-t", str(self.pid), "-m", "-n", "--", *argv],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+
+    def exists_on_hypervisor(self, path: str | Path) -> bool:
+        return self.on_hypervisor("test", "-e", str(path)).returncode == 0
 
     def virsh(self, *args: str, check: bool = True) -> str:
         proc = subprocess.run(
@@ -251,6 +277,95 @@ def libvirt() -> Iterator[Libvirt]:
         shutil.rmtree(root, ignore_errors=True)
 
 
+SSHD_CONFIG = """\
+ListenAddress {address}
+Port 22
+HostKey {root}/ssh_host_ed25519_key
+PidFile {root}/sshd.pid
+AuthorizedKeysFile {root}/authorized_keys
+PermitRootLogin prohibit-password
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+UsePAM no
+StrictModes no
+"""
+
+
+@dataclass
+class LibvirtSsh:
+    """The libvirtd above behind a real sshd: ``uri`` is ``qemu+ssh://root@ADDRESS/system?...``."""
+
+    libvirt: Libvirt
+    uri: str
+    address: str
+
+
+@pytest.fixture(scope="session")
+def libvirt_ssh(libvirt: Libvirt) -> Iterator[LibvirtSsh]:
+    missing = [b for b in ("sshd", "ssh", "ssh-keygen", "nsenter") if shutil.which(b) is None]
+    if missing:
+        pytest.skip(f"missing {', '.join(missing)}: apt-get install openssh-server util-linux")
+    root = libvirt.root / "ssh"
+    root.mkdir()
+    octet = secrets.randbelow(250) + 1
+    host_ip, ns_ip = f"10.252.{octet}.1", f"10.252.{octet}.2"
+    host_if, ns_if = f"ptv{secrets.token_hex(3)}", f"ptn{secrets.token_hex(3)}"
+    for argv in (
+        ["ip", "link", "add", host_if, "type", "veth", "peer", "name", ns_if],
+        ["ip", "link", "set", ns_if, "netns", libvirt.netns],
+        ["ip", "addr", "add", f"{host_ip}/30", "dev", host_if],
+        ["ip", "link", "set", host_if, "up"],
+        ["ip", "netns", "exec", libvirt.netns, "ip", "addr", "add", f"{ns_ip}/30", "dev", ns_if],
+        ["ip", "netns", "exec", libvirt.netns, "ip", "link", "set", ns_if, "up"],
+    ):
+        subprocess.run(argv, check=True, capture_output=True)
+    for key in ("ssh_host_ed25519_key", "client_key"):
+        subprocess.run(
+            ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(root / key)], check=True
+        )
+    (root / "authorized_keys").write_text((root / "client_key.pub").read_text())
+    (root / "sshd_config").write_text(SSHD_CONFIG.format(address=ns_ip, root=root))
+    # libvirt's ssh transport has no URI parameter for ssh options; this keeps the host key of
+    # the throwaway server out of ~/.ssh/known_hosts.
+    wrapper = root / "ssh"
+    wrapper.write_text(
+        "#!/bin/sh\n"
+        f"exec ssh -o UserKnownHostsFile={root}/known_hosts "
+        '-o GlobalKnownHostsFile=/dev/null "$@"\n'
+    )
+    wrapper.chmod(0o755)
+    Path("/run/sshd").mkdir(exist_ok=True)  # sshd's privilege separation directory
+    # The daemon's default socket path on the hypervisor, where virt-ssh-helper looks.
+    libvirt.on_hypervisor("ln", "-sf", str(libvirt.socket), "/run/libvirt/libvirt-sock")
+    started = libvirt.on_hypervisor(
+        shutil.which("sshd") or "/usr/sbin/sshd", "-f", str(root / "sshd_config")
+    )
+    if started.returncode != 0:
+        raise RuntimeError(f"sshd did not start: {started.stderr}")
+    # No socket= parameter: with one, libvirt's ssh transport pipes through `nc -U` (not on a
+    # default Debian/Ubuntu host); without, it runs virt-ssh-helper on the hypervisor, which
+    # finds the daemon at /run/libvirt/libvirt-sock as on a real infra VM.
+    uri = (
+        f"qemu+ssh://root@{ns_ip}/system?keyfile={root}/client_key&no_verify=1&no_tty=1"
+        f"&command={wrapper}"
+    )
+    try:
+        deadline = time.monotonic() + START_TIMEOUT
+        while True:
+            probe = subprocess.run(
+                ["virsh", "-c", uri, "uri"], capture_output=True, text=True, check=False
+            )
+            if probe.returncode == 0:
+                break
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"virsh over ssh failed: {probe.stderr}")
+            time.sleep(0.2)
+        yield LibvirtSsh(libvirt, uri, ns_ip)
+    finally:
+        _stop(root / "sshd.pid")
+        subprocess.run(["ip", "link", "del", host_if], check=False, capture_output=True)
+
+
 # -- a tiny cluster per test -------------------------------------------------------------------
 
 
@@ -290,9 +405,8 @@ class TinyCluster:
 _subnet_counter = iter(range(10, 250))
 
 
-@pytest.fixture
-def tiny_cluster(libvirt: Libvirt, tmp_path: Path) -> Iterator[TinyCluster]:
-    """Two 256 MiB TCG guests (qemu64 CPU) on their own /24, an empty file as the ISO."""
+def _tiny_cluster(tmp_path: Path, uri: str, *, workers: int, image_dir: Path | None) -> TinyCluster:
+    """A spec with unique names and subnet: one control plane and ``workers`` 256 MiB TCG guests."""
     suffix = secrets.token_hex(3)
     octet = next(_subnet_counter)
     net = f"10.251.{octet}"
@@ -307,10 +421,9 @@ def tiny_cluster(libvirt: Libvirt, tmp_path: Path) -> Iterator[TinyCluster]:
         "gateway": f"{net}.1",
         "dhcp": {"start": f"{net}.100", "end": f"{net}.199"},
     }
-    nodes = {
-        f"pt{suffix}-cp": f"52:54:00:{octet:02x}:00:10",
-        f"pt{suffix}-w1": f"52:54:00:{octet:02x}:00:11",
-    }
+    nodes = {f"pt{suffix}-cp": f"52:54:00:{octet:02x}:00:10"}
+    for i in range(1, workers + 1):
+        nodes[f"pt{suffix}-w{i}"] = f"52:54:00:{octet:02x}:00:{10 + i:02x}"
     data["nodes"] = [
         {
             "name": name,
@@ -333,22 +446,40 @@ def tiny_cluster(libvirt: Libvirt, tmp_path: Path) -> Iterator[TinyCluster]:
     iso = tmp_path / "talos.iso"
     # Any bytes do: the guests never boot from it. Not empty, since a volume has a size.
     iso.write_bytes(secrets.token_bytes(64 * 1024))
-    image_dir = tmp_path / "images"
     env = {
         "INVOKE_CLUSTER_FILE": str(spec_path),
         "INVOKE_STATE_DIR": str(tmp_path / "state"),
-        "INVOKE_LIBVIRT_URI": libvirt.uri,
+        "INVOKE_LIBVIRT_URI": uri,
         "INVOKE_INFRA_VIRT_TYPE": "qemu",
         "INVOKE_INFRA_CPU_MODEL": "qemu64",
-        "INVOKE_INFRA_IMAGE_DIR": str(image_dir),
     }
-    cluster = TinyCluster(
-        spec_path, env, f"pt{suffix}", f"ptbr{suffix}", nodes, iso, image_dir, libvirt.uri
-    )
-    yield cluster
-    for name in nodes:
+    if image_dir is not None:
+        env["INVOKE_INFRA_IMAGE_DIR"] = str(image_dir)
+    else:
+        image_dir = Path("/var/lib/libvirt/images") / f"pt{suffix}"
+    return TinyCluster(spec_path, env, f"pt{suffix}", f"ptbr{suffix}", nodes, iso, image_dir, uri)
+
+
+def _remove_cluster(libvirt: Libvirt, cluster: TinyCluster) -> None:
+    for name in cluster.nodes:
         libvirt.virsh("destroy", name, check=False)
         libvirt.virsh("undefine", name, check=False)
     libvirt.virsh("net-destroy", cluster.network, check=False)
     libvirt.virsh("net-undefine", cluster.network, check=False)
     remove_pool(libvirt, cluster.pool)
+
+
+@pytest.fixture
+def tiny_cluster(libvirt: Libvirt, tmp_path: Path) -> Iterator[TinyCluster]:
+    """Two guests over the local socket, their pool in a tmp dir."""
+    cluster = _tiny_cluster(tmp_path, libvirt.uri, workers=1, image_dir=tmp_path / "images")
+    yield cluster
+    _remove_cluster(libvirt, cluster)
+
+
+@pytest.fixture
+def remote_cluster(libvirt_ssh: LibvirtSsh, tmp_path: Path) -> Iterator[TinyCluster]:
+    """Three guests over qemu+ssh, the pool at its default place on the hypervisor side."""
+    cluster = _tiny_cluster(tmp_path, libvirt_ssh.uri, workers=2, image_dir=None)
+    yield cluster
+    _remove_cluster(libvirt_ssh.libvirt, cluster)

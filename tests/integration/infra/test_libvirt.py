@@ -1,9 +1,15 @@
-"""infra.* against a real libvirtd with qemu (TCG) in a private network namespace."""
+"""infra.* against a real libvirtd with qemu (TCG) in a private network namespace.
+
+Over the local socket, and over qemu+ssh as in the guide's topology: there libvirtd and sshd share
+a network and mount namespace (the "infra VM") and the toolkit runs outside that mount namespace,
+so anything it wrote locally instead of on the hypervisor shows up.
+"""
 
 from __future__ import annotations
 
 import json
 import shlex
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +28,10 @@ CHANGING = (
     "vol-create-as",
     "vol-upload",
     "vol-delete",
+    "pool-destroy",
+    "pool-delete",
+    "pool-undefine",
+    "undefine",
     "virt-install",
 )
 
@@ -202,3 +212,114 @@ def test_network_with_a_different_definition_is_replaced_only_with_yes(
     converged = inv_here("infra.network", env=cl.env)
     assert converged.returncode == 0
     assert "nothing to do" in converged.stdout
+
+
+def files_under(path: Path) -> set[str]:
+    return {str(p.relative_to(path)) for p in path.rglob("*")} if path.exists() else set()
+
+
+def test_up_status_destroy_over_qemu_ssh_act_on_the_hypervisor_only(
+    libvirt_ssh: Any, remote_cluster: Any, inv_here: Any, inv: Any, tmp_path: Path
+) -> None:
+    lv, cl = libvirt_ssh.libvirt, remote_cluster
+    env = cl.env
+    assert cl.uri.startswith("qemu+ssh://root@")
+    pool_dir = cl.image_dir
+    assert str(pool_dir).startswith("/var/lib/libvirt/images/")
+    assert not pool_dir.exists()
+    before = files_under(tmp_path)
+
+    first = inv("--echo", "infra.up", "--offline", "--iso", str(cl.iso), env=env)
+    assert first.returncode == 0, first.output
+    calls = [a[3:] for a in commands(first.stdout, "virsh")]
+    assert all(a[:3] == ["virsh", "-c", cl.uri] for a in commands(first.stdout, "virsh"))
+    assert ["pool-define-as", cl.pool, "dir", "--target", str(pool_dir)] in calls
+    assert ["vol-upload", cl.iso_volume, str(cl.iso), "--pool", cl.pool] in calls
+    installs = commands(first.stdout, "virt-install")
+    assert [a[a.index("--name") + 1] for a in installs] == list(cl.nodes)
+    assert all(a[a.index("--connect") + 1] == cl.uri for a in installs)
+
+    # The hypervisor side has the pool directory, the volumes and the uploaded ISO ...
+    assert lv.exists_on_hypervisor(pool_dir)
+    for name in cl.nodes:
+        assert lv.exists_on_hypervisor(pool_dir / f"{name}.qcow2")
+        assert "State:          running" in lv.virsh("dominfo", name)
+        blk = lv.virsh("domblklist", name)
+        assert str(pool_dir / f"{name}.qcow2") in blk and str(pool_dir / cl.iso_volume) in blk
+    uploaded = lv.on_hypervisor("cmp", str(pool_dir / cl.iso_volume), str(cl.iso))
+    assert uploaded.returncode == 0, uploaded.stdout + uploaded.stderr
+    assert "Active:         yes" in lv.virsh("net-info", cl.network)
+    pool_info = lv.virsh("pool-info", cl.pool)
+    assert "State:          running" in pool_info and "Autostart:      yes" in pool_info
+    # ... and the client side nothing but the toolkit's own state (the network XML).
+    assert not pool_dir.exists(), "the pool directory was created on the client"
+    assert files_under(tmp_path) - before == {
+        "state",
+        f"state/{cl.network}",
+        f"state/{cl.network}/libvirt",
+        f"state/{cl.network}/libvirt/network.xml",
+    }
+
+    second = inv_here("--echo", "infra.up", "--offline", "--iso", str(cl.iso), env=env)
+    assert second.returncode == 0, second.output
+    assert changing_lines(second.stdout) == []
+    assert "matches talos.iso (sha256): nothing to do" in second.stdout
+    assert "every VM exists: nothing to do" in second.stdout
+
+    status = inv_here("infra.status", "--json", env=env)
+    assert status.returncode == 0, status.output
+    report = json.loads(status.stdout)
+    assert report["uri"] == cl.uri
+    assert [(v["vm"], v["state"]) for v in report["vms"]] == [(n, "running") for n in cl.nodes]
+
+    gone = inv_here("--echo", "infra.destroy", "--yes", env=env)
+    assert gone.returncode == 0, gone.output
+    assert not set(cl.nodes) & lv.names("list", "--all", "--name")
+    assert cl.network not in lv.names("net-list", "--all", "--name")
+    assert cl.pool not in lv.names("pool-list", "--all", "--name")
+    assert not lv.exists_on_hypervisor(pool_dir)
+    assert not pool_dir.exists()
+    assert cl.iso.is_file()
+
+
+def test_old_image_dir_is_adopted_and_destroy_keeps_disks_the_toolkit_did_not_create(
+    libvirt: Any, tiny_cluster: Any, inv_here: Any, tmp_path: Path
+) -> None:
+    cl = tiny_cluster
+    cp, w1 = list(cl.nodes)
+    # The layout of earlier versions: disk files made with qemu-img in a plain directory.
+    cl.image_dir.mkdir()
+    subprocess.run(
+        ["qemu-img", "create", "-q", "-f", "qcow2", str(cl.image_dir / f"{cp}.qcow2"), "1G"],
+        check=True,
+    )
+    up = inv_here("--echo", "infra.up", "--offline", "--iso", str(cl.iso), env=cl.env)
+    assert up.returncode == 0, up.output
+    created = [a[5] for a in commands(up.stdout, "virsh") if a[3] == "vol-create-as"]
+    assert created == [cl.iso_volume, f"{w1}.qcow2"], "the existing disk is adopted as a volume"
+    assert str(cl.image_dir / f"{cp}.qcow2") in libvirt.virsh("domblklist", cp)
+
+    # Disks someone added by hand: a volume of the same pool and a file elsewhere.
+    libvirt.virsh("vol-create-as", cl.pool, "data.qcow2", "1M", "--format", "qcow2")
+    elsewhere = tmp_path / "elsewhere.qcow2"
+    subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", str(elsewhere), "1M"], check=True)
+    for target, path in (("vdb", cl.image_dir / "data.qcow2"), ("vdc", elsewhere)):
+        libvirt.virsh(
+            "attach-disk", cp, str(path), target, "--subdriver", "qcow2", "--config", "--live"
+        )
+
+    refused = inv_here("infra.destroy", env=cl.env)
+    assert refused.returncode != 0
+    assert f"the disk volumes {cl.image_dir / f'{cp}.qcow2'}, {cl.image_dir / f'{w1}.qcow2'}," in (
+        refused.output
+    )
+    assert f"kept (not created by the toolkit, detached only): {cp} vdb" in refused.output
+    assert f"{cp} vdc {elsewhere}" in refused.output
+
+    gone = inv_here("--echo", "infra.destroy", "--yes", env=cl.env)
+    assert gone.returncode == 0, gone.output
+    assert ["undefine", cp, "--storage", "vda"] in [a[3:] for a in commands(gone.stdout, "virsh")]
+    assert not set(cl.nodes) & libvirt.names("list", "--all", "--name")
+    assert elsewhere.is_file()
+    assert sorted(p.name for p in cl.image_dir.iterdir()) == sorted(["data.qcow2", cl.iso_volume])
+    assert cl.pool in libvirt.names("pool-list", "--all", "--name"), "a pool in use stays"

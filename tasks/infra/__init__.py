@@ -68,17 +68,24 @@ def image(
 
 @task(help={"json": "print the checks as JSON instead of a table"})
 def check(c: Context, json: bool = False) -> None:
-    """Check this host can run the spec's VMs: tools, KVM, libvirtd, RAM, disk."""
+    """Check the hypervisor (KVM, nested virt, RAM, pool space) and that the nodes are reachable."""
     from tasks.doctor import failing, report
-    from tasks.infra.check import gather, verdict
+    from tasks.infra.check import TALOS_API_PORT, gather, route_fixes, verdict
 
     spec, settings, runner = _setup(c)
-    checks = verdict(gather(runner, settings), spec, settings)
+    facts = gather(runner, settings, spec)
+    checks = verdict(facts, spec, settings)
     report(
         checks,
         title=f"infra.check ({settings.uri}, virt_type {settings.virt_type})",
         as_json=json,
     )
+    if not json and not all(facts.reachable_nodes.values()):
+        console.warn(
+            f"Talos API port {TALOS_API_PORT} of the nodes does not answer from this machine. "
+            "Once the VMs run, reach the node subnet in one of two ways:\n  "
+            + "\n  ".join(route_fixes(spec, settings))
+        )
     bad = failing(checks)
     if bad:
         raise UserError(
@@ -236,6 +243,18 @@ def destroy(c: Context, yes: bool = False) -> None:
         console.ok("destroyed")
 
 
+@task(help={"stop": "stop the tunnel this task started"})
+def tunnel(c: Context, stop: bool = False) -> None:
+    """Route the node subnet through the infra VM's SSH (sshuttle), from the dev VM."""
+    from tasks.infra import ops
+
+    spec, settings, runner = _setup(c)
+    if stop:
+        ops.stop_tunnel(settings, runner)
+    else:
+        ops.start_tunnel(spec, settings, runner)
+
+
 @task(name="console", help={"node": "the node (VM) name from the cluster spec"})
 def console_(c: Context, node: str) -> None:
     """Attach to a node's serial console (virsh console; leave with Ctrl+])."""
@@ -262,4 +281,6 @@ def console_(c: Context, node: str) -> None:
         )
 
 
-ns = Collection("infra", check, image, network, up, vms, status, start, stop, destroy, console_)
+ns = Collection(
+    "infra", check, image, network, up, vms, status, start, stop, destroy, console_, tunnel
+)

@@ -298,3 +298,60 @@ def stop(
         )
     console.warn(f"powering off after {limit:.0f}s: {', '.join(remaining)}")
     runner.execute(plan_power_off(settings, remaining))
+
+
+def _tunnel_pid(settings: InfraSettings) -> int | None:
+    """The pid of the sshuttle this toolkit started, when it still runs."""
+    try:
+        pid = int(settings.tunnel_pidfile.read_text().strip())
+    except (OSError, ValueError):
+        return None
+    return pid if Path(f"/proc/{pid}").exists() else None
+
+
+def start_tunnel(spec: ClusterSpec, settings: InfraSettings, runner: Runner) -> None:
+    """``sshuttle --daemon`` to the node subnet through the host of ``qemu+ssh://`` (idempotent)."""
+    from tasks.core.runner import cmd
+    from tasks.infra.check import ssh_target
+
+    target = ssh_target(settings.uri)
+    if target is None:
+        raise UserError(
+            f"libvirt.uri {settings.uri} is not qemu+ssh://user@host/...: the tunnel goes through "
+            "the hypervisor's SSH, so there is nothing to tunnel to (on the hypervisor itself the "
+            "node subnet is already reachable)."
+        )
+    cidr = spec.network.cidr
+    if (pid := _tunnel_pid(settings)) is not None:
+        console.ok(f"tunnel to {cidr} via {target} already running (pid {pid}): nothing to do")
+        return
+    runner.execute(
+        [
+            cmd(
+                "sshuttle",
+                "--daemon",
+                "--pidfile",
+                str(settings.tunnel_pidfile),
+                "-r",
+                target,
+                cidr,
+                step=f"tunnel {cidr} through {target}",
+                hint="install it with `apt-get install sshuttle`; it asks for sudo to set up the "
+                "local firewall rules",
+            )
+        ]
+    )
+    if not runner.dry:
+        console.ok(f"{cidr} is reachable through {target}; stop with `inv infra.tunnel --stop`")
+
+
+def stop_tunnel(settings: InfraSettings, runner: Runner) -> None:
+    from tasks.core.runner import cmd
+
+    pid = _tunnel_pid(settings)
+    if pid is None:
+        console.ok("no tunnel started by the toolkit is running: nothing to do")
+        return
+    runner.execute([cmd("kill", str(pid), step="stop the sshuttle tunnel")])
+    if not runner.dry:
+        console.ok(f"tunnel stopped (pid {pid})")

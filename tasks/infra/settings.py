@@ -51,6 +51,10 @@ class InfraSettings:
         return self.state.path("libvirt", "network.xml")
 
     @property
+    def tunnel_pidfile(self) -> Path:
+        return self.state.path("sshuttle.pid")
+
+    @property
     def local(self) -> bool:
         """libvirtd runs on this machine (its files are ours); false over ssh or tcp."""
         return is_local_uri(self.uri)

@@ -383,6 +383,13 @@ class TinyCluster:
     uri: str
 
     @property
+    def network_prefix(self) -> str:
+        """The first three octets of the cluster's /24."""
+        from tasks.core.config import load_spec
+
+        return load_spec(self.spec_path).spec.network.cidr.rsplit(".", 1)[0]
+
+    @property
     def pool(self) -> str:
         """The storage pool: named after the cluster (``infra.pool`` unset)."""
         return self.network

@@ -272,6 +272,30 @@ def test_up_status_destroy_over_qemu_ssh_act_on_the_hypervisor_only(
     assert report["uri"] == cl.uri
     assert [(v["vm"], v["state"]) for v in report["vms"]] == [(n, "running") for n in cl.nodes]
 
+    # infra.check reads the hypervisor through libvirt: the pool's space is the hypervisor-side
+    # tmpfs, and the nodes are probed from here, through the guide's static route.
+    cidr = f"{cl.network_prefix}.0/24"
+    subprocess.run(["ip", "route", "add", cidr, "via", libvirt_ssh.address], check=True)
+    try:
+        check = inv_here("--echo", "infra.check", "--json", env=env)
+        text = inv_here("infra.check", env=env)
+    finally:
+        subprocess.run(["ip", "route", "del", cidr], check=False)
+    assert check.returncode == 0, check.output
+    assert all(a[2] == cl.uri for a in commands(check.stdout, "virsh"))
+    checks = {c["name"]: c for c in json.loads(check.stdout[check.stdout.index("{") :])["checks"]}
+    assert checks["libvirtd reachable"]["status"] == "OK"
+    assert checks["KVM (/dev/kvm usable)"]["found"] in {"yes", "no"}
+    assert checks["free RAM"]["found"].endswith(" MiB")
+    df = lv.on_hypervisor("df", "-B1", "--output=avail", str(pool_dir)).stdout.split()[-1]
+    assert checks["free disk"]["found"] == f"{int(df) // 2**30} GiB"
+    talos = checks["Talos API :50000 reachable from this machine"]
+    assert talos["status"] == "WARN" and talos["found"].startswith("no answer: ")
+    target = f"root@{libvirt_ssh.address}"
+    assert f"sshuttle --daemon -r {target} {cidr}" in talos["hint"]
+    assert text.returncode == 0, text.output
+    assert f"`sudo ip route add {cidr} via <{libvirt_ssh.address} address>`" in text.output
+
     gone = inv_here("--echo", "infra.destroy", "--yes", env=env)
     assert gone.returncode == 0, gone.output
     assert not set(cl.nodes) & lv.names("list", "--all", "--name")

@@ -11,7 +11,6 @@ lookup, so never at import).
 
 from __future__ import annotations
 
-import os
 import re
 import shlex
 import sys
@@ -244,16 +243,12 @@ class Runner:
             return
         if self.echo:
             self.say(f"# write {wf.path}")
-        data = wf.content.encode() if isinstance(wf.content, str) else wf.content
+        from tasks.core.atomic import write_atomic
+
         try:
-            wf.path.parent.mkdir(parents=True, exist_ok=True)
-            # Create with the final mode so a secret is never world-readable, even briefly.
-            fd = os.open(wf.path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, wf.effective_mode)
-            try:
-                os.write(fd, data)
-            finally:
-                os.close(fd)
-            wf.path.chmod(wf.effective_mode)
+            # Whole or not at all, created with its final mode (a secret is never readable by
+            # others, even briefly): a full disk or an interrupt keeps the previous file.
+            write_atomic(wf.path, wf.content, mode=wf.effective_mode)
         except OSError as exc:
             what = f" ({wf.step})" if wf.step else ""
             raise UserError(

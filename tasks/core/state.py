@@ -96,10 +96,7 @@ class ClusterState:
     def mark_done(self, flow: str, phase: str) -> None:
         data = self._read_phases()
         data.setdefault(flow, {})[phase] = datetime.now(UTC).isoformat(timespec="seconds")
-        self.ensure()
-        tmp = self._phases_file.with_suffix(".tmp")
-        tmp.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
-        tmp.replace(self._phases_file)
+        self._write_phases(data)
 
     def forget(self, flow: str, phases: Sequence[str] | None = None) -> None:
         """Forget finished phases (all of a flow when ``phases`` is None), e.g. for ``--from``."""
@@ -111,5 +108,20 @@ class ClusterState:
         else:
             for phase in phases:
                 data[flow].pop(phase, None)
+        self._write_phases(data)
+
+    def _write_phases(self, data: dict[str, dict[str, Any]]) -> None:
+        """Replace phases.json whole or not at all: a full disk keeps the old markers."""
+        from tasks.core.atomic import write_atomic
+
         self.ensure()
-        self._phases_file.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
+        try:
+            write_atomic(
+                self._phases_file, json.dumps(data, indent=2, sort_keys=True) + "\n", mode=0o600
+            )
+        except OSError as exc:
+            raise UserError(
+                f"Cannot record the phase markers in {self._phases_file}: "
+                f"{exc.strerror or exc}. The previous markers are intact; free space (or raise "
+                "the limit) and run the task again."
+            ) from None

@@ -17,6 +17,7 @@ from invoke.tasks import task
 
 from tasks.core import console, taskhelp
 from tasks.core.errors import UserError
+from tasks.core.lock import cluster_locked
 from tasks.core.runner import Runner
 from tasks.gitops import tree_tasks
 
@@ -42,6 +43,7 @@ def _port(value: object) -> int:
         "timeout": "seconds helm waits for Argo CD to be ready (default 600)",
     }
 )
+@cluster_locked
 def install(
     c: Context, env: str | None = None, chart: str | None = None, timeout: str | None = None
 ) -> None:
@@ -77,6 +79,7 @@ def install(
         "interval": "seconds between status polls (default 10)",
     }
 )
+@cluster_locked
 def bootstrap(
     c: Context, env: str | None = None, timeout: str | None = None, interval: str | None = None
 ) -> None:

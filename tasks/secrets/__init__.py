@@ -17,6 +17,7 @@ from invoke.tasks import task
 
 from tasks.core import console
 from tasks.core.errors import UserError
+from tasks.core.lock import secrets_locked
 from tasks.core.runner import Runner, confirm
 from tasks.core.settings import section
 
@@ -43,6 +44,7 @@ def _list(value: list[str] | str | None) -> list[str]:
         "(alternatively PROPERTEA_SECRET_<LABEL> environment variables)",
     }
 )
+@secrets_locked
 def init(c: Context, values_file: str | None = None) -> None:
     """Create the age key, .sops.yaml and every secrets.yaml from its template, encrypted."""
     import getpass
@@ -70,6 +72,7 @@ def init(c: Context, values_file: str | None = None) -> None:
     iterable=["path"],
     help={"path": "file to encrypt (repeatable; default: every plaintext file a rule matches)"},
 )
+@secrets_locked
 def encrypt(c: Context, path: list[str] | None = None) -> None:
     """Encrypt in place the secret files that are plaintext (idempotent)."""
     from tasks.secrets import ops
@@ -85,6 +88,7 @@ def encrypt(c: Context, path: list[str] | None = None) -> None:
         "secrets.check fails until then) instead of printing it",
     }
 )
+@secrets_locked
 def decrypt(c: Context, path: str, in_place: bool = False) -> None:
     """Print a secret file's plaintext (or decrypt it in place with --in-place)."""
     from tasks.core.taskhelp import asked_for_help
@@ -106,6 +110,7 @@ def decrypt(c: Context, path: str, in_place: bool = False) -> None:
 
 
 @task(help={"path": "the encrypted file to open in $EDITOR (via sops edit)"})
+@secrets_locked
 def edit(c: Context, path: str) -> None:
     """Edit a secret file in $EDITOR; sops re-encrypts it on save."""
     from tasks.core.taskhelp import asked_for_help
@@ -148,6 +153,7 @@ def check(c: Context, json: bool = False) -> None:
         "yes": "do not ask before removing a recipient (required without a terminal)",
     },
 )
+@secrets_locked
 def rotate(
     c: Context, add: list[str] | None = None, remove: list[str] | None = None, yes: bool = False
 ) -> None:

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from invoke.collection import Collection
 from invoke.tasks import task
 
+from tasks.core.lock import cluster_locked
 from tasks.talos.settings import DEFAULTS
 
 if TYPE_CHECKING:
@@ -39,6 +40,7 @@ def _env(c: Context) -> Env:
 
 
 @task(help={})
+@cluster_locked
 def secrets(c: Context) -> None:
     """Generate the Talos secrets bundle once; commit it sops-encrypted (never plaintext)."""
     from tasks.talos import ops
@@ -47,6 +49,7 @@ def secrets(c: Context) -> None:
 
 
 @task(help={})
+@cluster_locked
 def config(c: Context) -> None:
     """Generate per-node machine configs into the state dir (committed patches + spec)."""
     from tasks.talos import ops
@@ -55,6 +58,7 @@ def config(c: Context) -> None:
 
 
 @task(help={"node": NODE_HELP.format("every node")})
+@cluster_locked
 def apply(c: Context, node: str | None = None) -> None:
     """Apply the machine configs: insecure in maintenance mode, mTLS after; nodes in parallel."""
     from tasks.talos import ops
@@ -70,6 +74,7 @@ def apply(c: Context, node: str | None = None) -> None:
         "only": "run just this phase (one of the Phases above), even if it finished before",
     }
 )
+@cluster_locked
 def bootstrap(c: Context, from_: str | None = None, only: str | None = None) -> None:
     """Resumable bring-up: configs, apply, etcd, kubeconfig, Gateway API CRDs, Cilium, GitOps.
 
@@ -96,6 +101,7 @@ def health(c: Context) -> None:
         "force": "upgrade even nodes that already run the pinned version (new schematic)",
     }
 )
+@cluster_locked
 def upgrade(c: Context, node: str | None = None, force: bool = False) -> None:
     """Rolling Talos upgrade to the pinned version: etcd snapshot, one node at a time, health."""
     from tasks.talos import ops
@@ -105,6 +111,7 @@ def upgrade(c: Context, node: str | None = None, force: bool = False) -> None:
 
 
 @task(name="upgrade-k8s", help={"preview": "only show what would change (talosctl --dry-run)"})
+@cluster_locked
 def upgrade_k8s(c: Context, preview: bool = False) -> None:
     """Upgrade Kubernetes to the version pinned in the cluster spec."""
     from tasks.talos import ops
@@ -118,6 +125,7 @@ def upgrade_k8s(c: Context, preview: bool = False) -> None:
         "node": NODE_HELP.format("every node"),
     }
 )
+@cluster_locked
 def reset(c: Context, yes: bool = False, node: str | None = None) -> None:
     """Wipe nodes back to maintenance mode (destroys the cluster's data)."""
     from tasks.talos import ops
@@ -127,6 +135,7 @@ def reset(c: Context, yes: bool = False, node: str | None = None) -> None:
 
 
 @task(help={"path": "kubeconfig file to merge into (default: talos.kubeconfig or the state dir)"})
+@cluster_locked
 def kubeconfig(c: Context, path: str | None = None) -> None:
     """Fetch the admin kubeconfig, merged, with a context named after the cluster."""
     from tasks.talos import ops

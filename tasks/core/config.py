@@ -272,13 +272,75 @@ def _field_name(loc: Sequence[str | int]) -> str:
     return out
 
 
+#: Deeper than any real spec (4 levels); the bound keeps the parser off the recursion limit.
+MAX_SPEC_DEPTH = 32
+#: Digits a plain scalar may have before it is refused as a number nobody means.
+MAX_NUMBER_DIGITS = 24
+
+
+def _checked_text(path: Path, data: bytes) -> str:
+    """The spec's text, refusing what no spec needs and what would hurt the parser.
+
+    Non-UTF-8 bytes, NUL bytes, YAML anchors and aliases (a 400-byte alias bomb expands to
+    gigabytes), nesting deeper than :data:`MAX_SPEC_DEPTH` and absurdly long numbers are errors
+    with the file and line, found in one pass over the parser's events, before anything is built.
+    """
+    import codecs
+
+    import yaml
+
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE, codecs.BOM_UTF32_LE)):
+        raise ConfigError(f"{path}:1: the file is UTF-16/32 encoded: save it as UTF-8.")
+    if b"\x00" in data:
+        line = data[: data.index(b"\x00")].count(b"\n") + 1
+        raise ConfigError(f"{path}:{line}: a NUL byte: the spec must be UTF-8 text.")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise ConfigError(
+            f"{path}:{line}: not UTF-8 (byte 0x{data[exc.start]:02x}): save the file as UTF-8."
+        ) from None
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    depth = 0
+    try:
+        for event in yaml.parse(text, Loader=loader):
+            line = event.start_mark.line + 1 if event.start_mark else 1
+            if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
+                raise ConfigError(
+                    f"{path}:{line}: YAML anchors and aliases are not allowed in the cluster "
+                    "spec: write the value out."
+                )
+            if isinstance(event, yaml.MappingStartEvent | yaml.SequenceStartEvent):
+                depth += 1
+                if depth > MAX_SPEC_DEPTH:
+                    raise ConfigError(
+                        f"{path}:{line}: nested more than {MAX_SPEC_DEPTH} levels deep: the spec "
+                        "is a few levels of keys, see the comments in the shipped cluster.yaml."
+                    )
+            elif isinstance(event, yaml.MappingEndEvent | yaml.SequenceEndEvent):
+                depth -= 1
+            elif isinstance(event, yaml.ScalarEvent) and not event.style:  # plain: "" or None
+                digits = sum(ch.isdigit() for ch in event.value)
+                if digits > MAX_NUMBER_DIGITS and digits >= len(event.value) - 2:
+                    raise ConfigError(
+                        f"{path}:{line}: a number with {digits} digits: no field of the spec "
+                        "takes one that large."
+                    )
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark
+        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
+        raise ConfigError(f"{where}: YAML syntax error: {exc.problem or exc}") from None
+    return text
+
+
 def load_yaml_roundtrip(path: Path) -> Any:
     """Parse YAML keeping line numbers; syntax errors become ConfigErrors with line and column."""
     from ruamel.yaml import YAML
     from ruamel.yaml.error import MarkedYAMLError
 
     try:
-        text = path.read_text()
+        text = _checked_text(path, path.read_bytes())
     except FileNotFoundError:
         raise ConfigError(
             f"{path}: the cluster spec does not exist. Set `cluster.file` in invoke.yaml or "

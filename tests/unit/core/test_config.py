@@ -93,3 +93,77 @@ def test_node_lookup_names_known_nodes() -> None:
     assert spec.node("talos-worker-02").ip == "192.168.50.12"
     with pytest.raises(ConfigError, match="known: talos-cp-01, talos-worker-01, talos-worker-02"):
         spec.node("talos-worker-09")
+
+
+# -- hostile input: refused before anything is built, with the file and line ---------------------
+
+ALIAS_BOMB = "".join(
+    f"{name}: &{name} [{', '.join([f'*{prev}'] * 9)}]\n"
+    for prev, name in zip("abcdefgh", "bcdefghi", strict=True)
+)
+
+
+def _bytes_case(tmp_path: Path, data: bytes) -> Path:
+    path = tmp_path / "cluster.yaml"
+    path.write_bytes(data)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("name", "mutate", "message"),
+    [
+        (
+            "alias-bomb",
+            lambda spec: b"a: &a [x, x, x, x, x, x, x, x, x]\n" + ALIAS_BOMB.encode(),
+            ":1: YAML anchors and aliases are not allowed in the cluster spec",
+        ),
+        (
+            "anchor",
+            lambda spec: spec.replace(b"cluster:\n", b"cluster: &c\n", 1),
+            "YAML anchors and aliases are not allowed",
+        ),
+        (
+            "huge-integer",
+            lambda spec: spec + b"bogus: " + b"9" * 5000 + b"\n",
+            "a number with 5000 digits: no field of the spec takes one that large",
+        ),
+        (
+            "deep-nesting",
+            lambda spec: spec + b"extra: " + b"[" * 3000 + b"]" * 3000 + b"\n",
+            "",
+        ),
+        (
+            "invalid-utf8",
+            lambda spec: spec[:100] + b"\xff\xfe" + spec[100:],
+            "not UTF-8 (byte 0xff): save the file as UTF-8",
+        ),
+        (
+            "utf16",
+            lambda spec: spec.decode().encode("utf-16"),
+            ":1: the file is UTF-16/32 encoded: save it as UTF-8",
+        ),
+        (
+            "nul-byte",
+            lambda spec: spec[:200] + b"\x00" + spec[200:],
+            "a NUL byte: the spec must be UTF-8 text",
+        ),
+    ],
+)
+def test_hostile_specs_are_refused_with_a_location(
+    tmp_path: Path, name: str, mutate: object, message: str
+) -> None:
+    path = _bytes_case(tmp_path, mutate(SPEC.read_bytes()))  # type: ignore[operator]
+    with pytest.raises(ConfigError) as caught:
+        problems_in(path)
+    text = str(caught.value)
+    assert text.startswith(f"{path}:"), text
+    assert re.match(rf"{re.escape(str(path))}:\d+", text), text
+    assert message in text, text
+
+
+def test_an_http_endpoint_is_a_problem_not_a_crash(tmp_path: Path) -> None:
+    text = SPEC.read_text().replace("endpoint: https://", "endpoint: http://", 1)
+    path = _bytes_case(tmp_path, text.encode())
+    _, problems = problems_in(path)
+    assert [p.field for p in problems] == ["cluster.endpoint"]
+    assert problems[0].line is not None

@@ -17,8 +17,9 @@ import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-#: Temporary files are named ``.<target>.<random>.tmp`` beside their target.
-_TMP_SUFFIX = ".tmp"
+#: Temporary files are named ``.<stem>.<random>.tmp<suffix>`` beside their target: the extension
+#: stays last, so tools that pick a format by it (sops) read the temporary file as the target.
+_TMP = ".tmp"
 
 
 def _fsync_dir(directory: Path) -> None:
@@ -31,7 +32,7 @@ def _fsync_dir(directory: Path) -> None:
 
 def stale_temporaries(path: Path) -> list[Path]:
     """Temporary files an interrupted write of ``path`` left behind."""
-    return sorted(path.parent.glob(f".{path.name}.*{_TMP_SUFFIX}"))
+    return sorted(path.parent.glob(f".{path.stem}.*{_TMP}{path.suffix}"))
 
 
 @contextlib.contextmanager
@@ -44,7 +45,9 @@ def temporary_beside(path: Path, mode: int) -> Iterator[Path]:
     path.parent.mkdir(parents=True, exist_ok=True)
     for stale in stale_temporaries(path):
         stale.unlink(missing_ok=True)
-    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=_TMP_SUFFIX, dir=path.parent)
+    fd, name = tempfile.mkstemp(
+        prefix=f".{path.stem}.", suffix=f"{_TMP}{path.suffix}", dir=path.parent
+    )
     tmp = Path(name)
     try:
         os.fchmod(fd, mode)

@@ -59,8 +59,14 @@ def hold(path: Path, what: str) -> Iterator[None]:
     if path in _HELD:
         yield
         return
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    except OSError as exc:
+        raise UserError(
+            f"Cannot create the lock {path} for {what}: {exc.strerror or exc}. Set state.dir "
+            "(INVOKE_STATE_DIR) to a writable directory."
+        ) from None
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -101,7 +107,7 @@ def _cluster_state_dir(c: Context) -> Path | None:
         name = config.load(c).cluster.name
     except UserError:
         return None  # the task itself reports the bad spec
-    return ClusterState.for_cluster(c, name).root
+    return ClusterState.for_cluster(c, name).ensure()
 
 
 def cluster_locked(fn: Callable[P, R]) -> Callable[P, R]:
@@ -110,8 +116,8 @@ def cluster_locked(fn: Callable[P, R]) -> Callable[P, R]:
     @functools.wraps(fn)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         c: Any = args[0]
-        state_dir = _cluster_state_dir(c)
-        if state_dir is None or c.config.run.dry:
+        state_dir = None if c.config.run.dry else _cluster_state_dir(c)
+        if state_dir is None:
             return fn(*args, **kwargs)
         with hold(cluster_lock_path(state_dir), f"the cluster state {state_dir}"):
             return fn(*args, **kwargs)

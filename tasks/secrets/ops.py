@@ -189,12 +189,24 @@ def init(
                 say(f".sops.yaml: written for {', '.join(recipients)}")
     for kept in find_templates(root / "deploy"):
         if kept not in pending:
-            say(f"{rel(root, output_path(kept))}: exists, kept (edit: inv secrets.edit)")
+            relpath = rel(root, output_path(kept))
+            if not runner.dry and not _whole_sops_file(runner, root, relpath):
+                raise UserError(
+                    f"{relpath} exists but is not a whole sops file (an interrupted write, or "
+                    "edited by hand?), so it is not kept. Restore it from git "
+                    f"(git checkout -- {relpath}) or move it aside and run inv secrets.init "
+                    f"again to recreate it from {kept.name}."
+                )
+            say(f"{relpath}: exists, kept (edit: inv secrets.edit)")
     for template in loaded:
         plaintext, filled = template.render(answers)
         runner.add_secret(*filled)
         target = rel(root, output_path(template.path))
-        runner.run(plan.encrypt_new(root, target, plaintext))
+
+        def encrypt_to(out: str, target: str = target, plaintext: str = plaintext) -> Command:
+            return plan.encrypt_new(root, target, plaintext, output=out)
+
+        write_encrypted(runner, root, target, encrypt_to)
         if not runner.dry:
             say(f"{target}: created from {template.path.name} and encrypted")
     if not pending:
@@ -202,6 +214,43 @@ def init(
 
 
 # -- encrypt / decrypt ---------------------------------------------------------------------
+
+
+def write_encrypted(
+    runner: Runner, root: Path, relpath: str, encrypt: Callable[[str], Command]
+) -> None:
+    """Run ``encrypt(output)`` into a temporary file beside ``relpath``, prove the result
+    decrypts, then rename it over ``relpath``: a full disk, a killed sops or output that does
+    not decrypt leaves the previous file (or none) in place, never a truncated one.
+    """
+    from tasks.core import atomic
+
+    if runner.dry:
+        runner.run(encrypt(relpath))
+        return
+    target = root / relpath
+    with atomic.temporary_beside(target, 0o644) as tmp:
+        tmp_rel = rel(root, tmp)
+        runner.run(encrypt(tmp_rel))
+        proof = runner.check(plan.decrypts(root, tmp_rel))
+        if not proof.ok and not _whole_sops_file(runner, root, tmp_rel):
+            raise UserError(
+                f"{relpath}: sops wrote output that does not decrypt, so it was not used "
+                f"(the previous file is untouched):\n{proof.stderr.strip()}"
+            )
+        atomic.commit(tmp, target)
+
+
+def _whole_sops_file(runner: Runner, root: Path, relpath: str) -> bool:
+    """Complete sops output we hold no key for (recipients chosen by config): it parses and
+    carries sops metadata, so nothing was cut off."""
+    status = runner.check(plan.filestatus(root, relpath))
+    if not status.ok:
+        return False
+    try:
+        return bool(json.loads(status.stdout).get("encrypted"))
+    except ValueError:
+        return False
 
 
 def is_encrypted(runner: Runner, root: Path, relpath: str) -> bool:
@@ -252,7 +301,11 @@ def encrypt(runner: Runner, root: Path, paths: list[str], say: Callable[[str], N
         return
     todo = [p for p in chosen if not is_encrypted(runner, root, p)]
     for relpath in todo:
-        runner.run(plan.encrypt_in_place(root, relpath))
+
+        def encrypt_to(out: str, relpath: str = relpath) -> Command:
+            return plan.encrypt_file(root, relpath, output=out)
+
+        write_encrypted(runner, root, relpath, encrypt_to)
         if not runner.dry:
             say(f"{relpath}: encrypted")
     if not todo:

@@ -56,10 +56,16 @@ def _sops(
 
 
 def encrypt_new(
-    root: Path, relpath: str, plaintext: str | None = None, *, source: Path | None = None
+    root: Path,
+    relpath: str,
+    plaintext: str | None = None,
+    *,
+    source: Path | None = None,
+    output: str | None = None,
 ) -> Command:
     """Encrypt ``plaintext`` (stdin) or ``source`` (a file outside the repository) as ``relpath``,
-    with ``relpath``'s creation rule, straight into that file: plaintext never lands in the repo.
+    with ``relpath``'s creation rule, into ``output`` (default ``relpath``): plaintext never lands
+    in the repo. Writers pass a temporary ``output`` and rename it (``ops.write_encrypted``).
     """
     if (plaintext is None) == (source is None):
         raise ValueError("encrypt_new takes exactly one of plaintext or source")
@@ -69,15 +75,27 @@ def encrypt_new(
         "--filename-override",
         relpath,
         "--output",
-        relpath,
+        output or relpath,
         *([source] if source is not None else []),
         step=f"encrypt {relpath}",
         stdin=plaintext,
     )
 
 
-def encrypt_in_place(root: Path, relpath: str) -> Command:
-    return _sops(root, "encrypt", "--in-place", relpath, step=f"encrypt {relpath}")
+def encrypt_file(root: Path, relpath: str, *, output: str | None = None) -> Command:
+    """Encrypt the plaintext file ``relpath`` into ``output`` (default: in place)."""
+    if output is None:
+        return _sops(root, "encrypt", "--in-place", relpath, step=f"encrypt {relpath}")
+    return _sops(
+        root,
+        "encrypt",
+        "--filename-override",
+        relpath,
+        "--output",
+        output,
+        relpath,
+        step=f"encrypt {relpath}",
+    )
 
 
 def decrypt_in_place(root: Path, relpath: str) -> Command:

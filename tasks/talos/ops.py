@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, TypeVar
 from tasks.core import console, waits
 from tasks.core.errors import CommandFailed, ConfigError, UserError
 from tasks.core.runner import Command, Runner, WriteFile
+from tasks.secrets import ops as secrets_ops
 from tasks.secrets.sopsconfig import SOPS_CONFIG
 from tasks.talos import facts, machineconfig, plan
 from tasks.talos.settings import Settings
@@ -120,11 +121,17 @@ def secrets(env: Env) -> None:
         console.info(f"reusing the bundle generated earlier at {s.generated_secrets}")
     else:
         steps.append(plan.gen_secrets(s, env.spec))
-    steps.append(plan.encrypt_secrets(s, Path.cwd()))
     if not env.dry:
         env.ensure_state()
         s.secrets_file.parent.mkdir(parents=True, exist_ok=True)
     env.runner.execute(steps)
+    root = Path.cwd()
+    secrets_ops.write_encrypted(
+        env.runner,
+        root,
+        str(s.secrets_file),
+        lambda out: plan.encrypt_secrets(s, root, output=out),
+    )
     if env.dry:
         return
     if facts.bundle_state(s.secrets_file) is not facts.Bundle.ENCRYPTED:

@@ -101,13 +101,14 @@ def gen_secrets(settings: Settings, spec: ClusterSpec) -> Command:
     )
 
 
-def encrypt_secrets(settings: Settings, root: Path) -> Command:
+def encrypt_secrets(settings: Settings, root: Path, output: str | None = None) -> Command:
     """Encrypt from the state dir straight to the repository path: plaintext never lands there.
 
-    The secrets namespace's command, so sops picks the bundle's creation rule the same way.
+    The secrets namespace's command, so sops picks the bundle's creation rule the same way;
+    ``output`` is the temporary file the secrets namespace renames into place.
     """
     command = secrets_plan.encrypt_new(
-        root, str(settings.secrets_file), source=settings.generated_secrets
+        root, str(settings.secrets_file), source=settings.generated_secrets, output=output
     )
     return replace(command, step="encrypt the Talos secrets bundle", hint=SOPS_HINT)
 

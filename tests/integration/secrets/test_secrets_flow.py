@@ -19,6 +19,8 @@ from tests.integration.secrets.conftest import SecretsRepo
 
 pytestmark = pytest.mark.integration
 
+REPO_ROOT = Path(__file__).resolve().parents[3]
+
 
 def sops(
     repo: SecretsRepo, *args: str, key_file: Path | None = None
@@ -471,3 +473,67 @@ def test_key_file_in_a_directory_that_cannot_be_created(
     assert f"Cannot create {blocker} for the age key" in result.output
     assert "point SOPS_AGE_KEY_FILE at a file in a directory you can write" in result.output
     assert "Traceback" not in result.output
+
+
+def test_encrypt_under_a_file_size_limit_keeps_the_file_whole(ready_repo: SecretsRepo) -> None:
+    """sops writes beside the target and the result replaces it only once it decrypts."""
+    import os
+    import resource
+    import signal
+    import subprocess
+    import sys
+
+    from tasks.core.atomic import stale_temporaries
+
+    repo = ready_repo
+    target = secret_files(repo)[0]
+    relpath = str(target.relative_to(repo.root))
+    opened = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "invoke",
+            "--search-root",
+            str(REPO_ROOT),
+            "secrets.decrypt",
+            relpath,
+            "--in-place",
+        ],
+        cwd=repo.root,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert opened.returncode == 0, opened.stderr
+    plaintext = target.read_text()
+
+    def limit() -> None:
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (len(plaintext) + 64,) * 2)
+
+    cut = subprocess.run(
+        [sys.executable, "-m", "invoke", "--search-root", str(REPO_ROOT), "secrets.encrypt"],
+        cwd=repo.root,
+        env=dict(os.environ),
+        preexec_fn=limit,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    assert cut.returncode != 0, cut.stdout
+    assert "Traceback" not in cut.stderr
+    assert target.read_text() == plaintext, "the file is whole: still the plaintext"
+    assert stale_temporaries(target) == []
+
+
+def test_init_refuses_to_keep_a_truncated_secret_file(ready_repo: SecretsRepo, inv: Any) -> None:
+    target = secret_files(ready_repo)[0]
+    text = target.read_text()
+    target.write_text(text[: len(text) // 2])
+    result = inv("secrets.init", cwd=ready_repo.root, env=ready_repo.prompt_env())
+    assert result.returncode == 1, result.output
+    relpath = target.relative_to(ready_repo.root)
+    assert f"{relpath} exists but is not a whole sops file" in result.output
+    assert f"git checkout -- {relpath}" in result.output
+    assert f"{relpath}: exists, kept" not in result.output

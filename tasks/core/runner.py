@@ -11,8 +11,10 @@ lookup, so never at import).
 
 from __future__ import annotations
 
+import os
 import re
 import shlex
+import signal
 import sys
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -27,6 +29,9 @@ if TYPE_CHECKING:
     from invoke.context import Context
 
 MASK = "***"
+#: Bound for a captured command that names no timeout of its own: a hung tool must not hang a
+#: task past every deadline. Interactive streams (logs -f, dashboards) stay unbounded.
+DEFAULT_TIMEOUT = 900.0
 STDERR_TAIL_LINES = 12
 
 
@@ -327,26 +332,34 @@ class Runner:
     def _run_once(self, command: Command) -> Result:
         exe = self._resolve(command)
         env = {**command.env, **command.secret_env}
+        timeout = command.timeout if command.timeout is not None else DEFAULT_TIMEOUT
+        # Its own process group: Ctrl-C reaches this process only, which then stops the tool and
+        # everything it started (a hung tool's helpers included), instead of leaving them behind.
         proc = exe[list(command.argv[1:])].popen(
             stdin=PIPE,
             stdout=PIPE,
             stderr=PIPE,
             cwd=str(command.cwd) if command.cwd else None,
             env=env or None,
+            start_new_session=True,
         )
         try:
             out, err = proc.communicate(
                 input=command.stdin.encode() if command.stdin is not None else None,
-                timeout=command.timeout,
+                timeout=timeout,
             )
         except TimeoutExpired:
-            proc.kill()
+            _stop_group(proc)
             out, err = proc.communicate()
-            return Result(
-                124,
-                _text(out),
-                _text(err) + f"\ntimed out after {command.timeout:.0f}s",
-            )
+            return Result(124, _text(out), _text(err) + f"\ntimed out after {timeout:.0f}s")
+        except KeyboardInterrupt:
+            _stop_group(proc)
+            step = command.step or f"running {command.tool}"
+            raise UserError(
+                f"Interrupted during {step}: {command.tool} (and what it started) was stopped. "
+                "Run the task again to resume.",
+                code=130,
+            ) from None
         return Result(int(proc.returncode), _text(out), _text(err))
 
     def _failure(self, command: Command, result: Result, attempts: int) -> CommandFailed:
@@ -369,6 +382,24 @@ class Runner:
         return CommandFailed(
             "\n".join(lines), returncode=result.returncode, stderr=mask(result.stderr, secrets)
         )
+
+
+def _stop_group(proc: Any, grace: float = 5.0) -> None:
+    """SIGTERM the process group of ``proc``, SIGKILL what is left after ``grace`` seconds."""
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        try:
+            os.killpg(proc.pid, sig)
+        except ProcessLookupError:
+            return
+        try:
+            proc.wait(timeout=grace)
+            # The leader is gone; helpers it started may still run in its group.
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            return
+        except TimeoutExpired:
+            continue
+        return
 
 
 def _as_read_only(command: Command) -> Command:

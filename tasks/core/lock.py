@@ -110,13 +110,21 @@ def _cluster_state_dir(c: Context) -> Path | None:
     return ClusterState.for_cluster(c, name).ensure()
 
 
+def _no_lock_needed(c: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> bool:
+    """--dry changes nothing; ``inv task --help`` with a positional argument only prints help."""
+    from tasks.core.taskhelp import HELP_FLAGS
+
+    values = [*args[1:], *kwargs.values()]
+    return bool(c.config.run.dry) or any(isinstance(v, str) and v in HELP_FLAGS for v in values)
+
+
 def cluster_locked(fn: Callable[P, R]) -> Callable[P, R]:
     """Decorate a task that changes a cluster: one run per cluster state directory."""
 
     @functools.wraps(fn)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         c: Any = args[0]
-        state_dir = None if c.config.run.dry else _cluster_state_dir(c)
+        state_dir = None if _no_lock_needed(c, args, kwargs) else _cluster_state_dir(c)
         if state_dir is None:
             return fn(*args, **kwargs)
         with hold(cluster_lock_path(state_dir), f"the cluster state {state_dir}"):
@@ -133,7 +141,7 @@ def secrets_locked(fn: Callable[P, R]) -> Callable[P, R]:
         from tasks.core.state import state_root
 
         c: Any = args[0]
-        if c.config.run.dry:
+        if _no_lock_needed(c, args, kwargs):
             return fn(*args, **kwargs)
         repo = Path.cwd().resolve()
         with hold(secrets_lock_path(state_root(c), repo), f"the secrets of {repo}"):

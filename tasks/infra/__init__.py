@@ -16,6 +16,7 @@ from invoke.tasks import task
 
 from tasks.core import console, taskhelp
 from tasks.core.errors import UserError
+from tasks.core.lock import cluster_locked
 
 if TYPE_CHECKING:
     from invoke.context import Context
@@ -56,6 +57,7 @@ def _facts(
         "offline": _OFFLINE_HELP,
     }
 )
+@cluster_locked
 def image(
     c: Context, iso: str | None = None, sha256: str | None = None, offline: bool = False
 ) -> None:
@@ -95,6 +97,7 @@ def check(c: Context, json: bool = False) -> None:
 
 
 @task(help={"yes": "replace an existing network whose definition differs from the spec"})
+@cluster_locked
 def network(c: Context, yes: bool = False) -> None:
     """Define, start and autostart the libvirt NAT network from the spec (idempotent)."""
     from tasks.infra import ops
@@ -111,6 +114,7 @@ def network(c: Context, yes: bool = False) -> None:
         "yes": "replace an existing network whose definition differs from the spec",
     }
 )
+@cluster_locked
 def up(
     c: Context,
     iso: str | None = None,
@@ -132,6 +136,7 @@ def up(
 
 
 @task(help={"iso": _ISO_HELP})
+@cluster_locked
 def vms(c: Context, iso: str | None = None) -> None:
     """Create the node VMs that are missing (disks, domains) and report drift of the others."""
     from tasks.infra import ops
@@ -189,6 +194,7 @@ def status(c: Context, json: bool = False) -> None:
 
 
 @task
+@cluster_locked
 def start(c: Context) -> None:
     """Start every node VM that is not running."""
     from tasks.infra.plan import plan_start
@@ -207,6 +213,7 @@ def start(c: Context) -> None:
         "force": "power off the guests still running when the timeout expires",
     }
 )
+@cluster_locked
 def stop(c: Context, timeout: str | None = None, force: bool = False) -> None:
     """Shut the node VMs down gracefully (ACPI), waiting up to a timeout; --force powers off."""
     from tasks.infra import ops
@@ -217,6 +224,7 @@ def stop(c: Context, timeout: str | None = None, force: bool = False) -> None:
 
 
 @task(help={"yes": "do not ask for confirmation (required without a terminal)"})
+@cluster_locked
 def destroy(c: Context, yes: bool = False) -> None:
     """Remove the node VMs, the disk volumes the toolkit made, the network (ISO cache stays)."""
     from tasks.core.runner import confirm

@@ -127,19 +127,10 @@ class Simulation:
 # -- ordering ---------------------------------------------------------------------------------
 
 
-def _strings(node: Any) -> Iterator[str]:
-    if isinstance(node, str):
-        yield node
-    elif isinstance(node, dict):
-        for value in node.values():
-            yield from _strings(value)
-    elif isinstance(node, list):
-        for value in node:
-            yield from _strings(value)
-
-
 def layer_order(ws: Workspace) -> dict[str, int]:
     """``deploy/<layer>`` -> the sync wave of the root Application's ApplicationSet for it."""
+    from tasks.validate.tree import strings
+
     order: dict[str, int] = {}
     for doc in ws.tree.objects:
         if not doc.is_object or doc.kind != "ApplicationSet":
@@ -149,7 +140,7 @@ def layer_order(ws: Workspace) -> dict[str, int]:
             rank = int(str(wave))
         except ValueError:
             continue
-        for text in _strings((doc.data.get("spec") or {}).get("generators")):
+        for text in strings((doc.data.get("spec") or {}).get("generators")):
             match = _LAYER_GLOB.search(text)
             if match:
                 order[f"deploy/{match.group(1)}"] = rank

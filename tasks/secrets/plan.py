@@ -86,16 +86,7 @@ def encrypt_file(root: Path, relpath: str, *, output: str | None = None) -> Comm
     """Encrypt the plaintext file ``relpath`` into ``output`` (default: in place)."""
     if output is None:
         return _sops(root, "encrypt", "--in-place", relpath, step=f"encrypt {relpath}")
-    return _sops(
-        root,
-        "encrypt",
-        "--filename-override",
-        relpath,
-        "--output",
-        output,
-        relpath,
-        step=f"encrypt {relpath}",
-    )
+    return encrypt_new(root, relpath, source=Path(relpath), output=output)
 
 
 def decrypt_in_place(root: Path, relpath: str) -> Command:

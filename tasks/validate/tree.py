@@ -319,7 +319,7 @@ def _remote_in_closure(tree: Tree, directory: str, seen: set[str]) -> list[tuple
 def _referenced_paths(root: Path, k: Kustomization) -> Iterator[str]:
     """Local paths named anywhere in a kustomization (resources, patches, generators...)."""
     base = root / k.dir
-    for value in _strings(k.data):
+    for value in strings(k.data):
         if "://" in value or value.startswith("git@") or "\n" in value or len(value) > 512:
             continue
         candidate = os.path.normpath(base / value.split("?")[0])
@@ -339,15 +339,16 @@ def referenced_files(tree: Tree) -> set[str]:
     return out
 
 
-def _strings(node: Any) -> Iterator[str]:
+def strings(node: Any) -> Iterator[str]:
+    """Every string anywhere in a YAML value."""
     if isinstance(node, str):
         yield node
     elif isinstance(node, dict):
         for value in node.values():
-            yield from _strings(value)
+            yield from strings(value)
     elif isinstance(node, list):
         for value in node:
-            yield from _strings(value)
+            yield from strings(value)
 
 
 def _files_under(root: Path, rel: str) -> Iterator[str]:

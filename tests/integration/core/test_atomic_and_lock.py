@@ -19,6 +19,7 @@ from tasks.core.errors import UserError
 from tasks.core.lock import Locked, hold
 from tasks.core.runner import Runner, WriteFile
 from tasks.core.state import ClusterState
+from tests.lockholder import hold_in_child
 
 REPO = Path(__file__).resolve().parents[3]
 pytestmark = pytest.mark.integration
@@ -128,28 +129,9 @@ def test_the_runner_writes_secrets_private(tmp_path: Path) -> None:
     assert target.stat().st_mode & 0o777 == 0o600
 
 
-HOLDER = """
-import sys, time
-from pathlib import Path
-from tasks.core.lock import hold
-with hold(Path(sys.argv[1]), "the test state"):
-    print("held", flush=True)
-    time.sleep(60)
-"""
-
-
-def _start_holder(lock: Path) -> subprocess.Popen[str]:
-    proc = subprocess.Popen(
-        [sys.executable, "-c", HOLDER, str(lock)], cwd=REPO, stdout=subprocess.PIPE, text=True
-    )
-    assert proc.stdout is not None
-    assert proc.stdout.readline().strip() == "held"
-    return proc
-
-
 def test_a_second_run_fails_at_once_naming_the_holder(tmp_path: Path) -> None:
     lock = tmp_path / ".lock"
-    holder = _start_holder(lock)
+    holder = hold_in_child(lock)
     try:
         started = time.monotonic()
         with pytest.raises(Locked) as caught, hold(lock, "the test state"):
@@ -164,7 +146,7 @@ def test_a_second_run_fails_at_once_naming_the_holder(tmp_path: Path) -> None:
 
 def test_a_lock_left_by_a_killed_run_is_taken_over(tmp_path: Path) -> None:
     lock = tmp_path / ".lock"
-    holder = _start_holder(lock)
+    holder = hold_in_child(lock)
     holder.send_signal(signal.SIGKILL)
     holder.wait()
     with hold(lock, "the test state"):

@@ -3,38 +3,20 @@
 from __future__ import annotations
 
 import signal
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from tasks.core.lock import secrets_lock_path
 from tests.integration.talos.conftest import Workspace
+from tests.lockholder import hold_in_child
 
 pytestmark = pytest.mark.integration
 REPO = Path(__file__).resolve().parents[3]
-HOLDER = """
-import sys, time
-from pathlib import Path
-from tasks.core.lock import hold
-with hold(Path(sys.argv[1]), "test"):
-    print("held", flush=True)
-    time.sleep(60)
-"""
-
-
-def _hold(lock: Path) -> subprocess.Popen[str]:
-    proc = subprocess.Popen(
-        [sys.executable, "-c", HOLDER, str(lock)], cwd=REPO, stdout=subprocess.PIPE, text=True
-    )
-    assert proc.stdout is not None
-    assert proc.stdout.readline().strip() == "held"
-    return proc
 
 
 def test_a_second_bootstrap_fails_at_once_and_changes_nothing(ws: Workspace) -> None:
-    holder = _hold(ws.cluster_state / ".lock")
+    holder = hold_in_child(ws.cluster_state / ".lock")
     try:
         result = ws.inv("talos.bootstrap")
         assert result.returncode == 1, result.output
@@ -50,7 +32,7 @@ def test_a_second_bootstrap_fails_at_once_and_changes_nothing(ws: Workspace) -> 
 
 
 def test_secrets_are_locked_per_repository(ws: Workspace) -> None:
-    holder = _hold(secrets_lock_path(ws.state, ws.root))
+    holder = hold_in_child(secrets_lock_path(ws.state, ws.root))
     try:
         result = ws.inv("secrets.encrypt")
         assert result.returncode == 1, result.output
@@ -63,7 +45,7 @@ def test_secrets_are_locked_per_repository(ws: Workspace) -> None:
 
 
 def test_dry_runs_take_no_lock(ws: Workspace) -> None:
-    holder = _hold(ws.cluster_state / ".lock")
+    holder = hold_in_child(ws.cluster_state / ".lock")
     try:
         result = ws.inv("--dry", "talos.config")
         assert result.returncode == 0, result.output

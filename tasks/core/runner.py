@@ -145,6 +145,25 @@ def mask(text: str, secrets: Iterable[str]) -> str:
     return text
 
 
+#: Where base64 and PEM writers wrap their lines.
+WRAP_COLUMNS = 76
+
+
+def secret_forms(value: str) -> set[str]:
+    """``value``, its base64 encoding, and the 76-column lines of each when they wrap."""
+    import base64
+
+    encoded = base64.b64encode(value.encode()).decode()
+    forms = {value, encoded}
+    for text in (value.strip(), encoded):
+        if len(text) > WRAP_COLUMNS:
+            forms.update(text[i : i + WRAP_COLUMNS] for i in range(0, len(text), WRAP_COLUMNS))
+    for line in value.splitlines():
+        if len(line.strip()) >= 8:
+            forms.add(line.strip())
+    return {f for f in forms if len(f) >= 8 or f == value}
+
+
 def tail(text: str, lines: int = STDERR_TAIL_LINES) -> str:
     kept = [line for line in text.strip().splitlines() if line.strip()]
     return "\n".join(kept[-lines:])
@@ -195,8 +214,10 @@ class Runner:
     # -- secrets -----------------------------------------------------------------------------
 
     def add_secret(self, *values: str) -> None:
-        """Register values to mask in everything this runner prints or raises."""
-        self._secrets.update(v for v in values if v)
+        """Register values to mask in everything this runner prints or raises, in each form a
+        tool may print them back: as given, base64-encoded, and either one wrapped at 76 columns
+        (PEM, ``base64`` and Kubernetes tooling wrap there), line by line."""
+        self._secrets.update(form for v in values if v for form in secret_forms(v))
 
     def mask(self, text: str) -> str:
         return mask(text, self._secrets)

@@ -181,6 +181,31 @@ def node_patches(env: Env) -> dict[str, str]:
     return patches
 
 
+def _bundle_values(text: str) -> list[str]:
+    """Every secret scalar of a decrypted Talos bundle, registered for masking: a tool that quotes
+    one back in an error must not print it."""
+    import yaml
+
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError:
+        return []
+    out: list[str] = []
+
+    def walk(node: object) -> None:
+        if isinstance(node, dict):
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+        elif isinstance(node, str) and len(node) >= 8:
+            out.append(node)
+
+    walk(data)
+    return out
+
+
 def config(env: Env) -> None:
     from tasks.infra.schematic import installer_image
 
@@ -190,7 +215,11 @@ def config(env: Env) -> None:
         facts.require_encrypted_bundle(s)
     patches = node_patches(env)
     env.ensure_state()
+    if not env.dry:
+        # A run killed between decrypt and clean-up leaves the plaintext bundle: never reuse it.
+        s.decrypted_secrets.unlink(missing_ok=True)
     decrypted = runner.run(plan.decrypt_secrets(s, Path.cwd()))
+    runner.add_secret(*_bundle_values(decrypted.stdout))
     try:
         runner.write(
             WriteFile(s.decrypted_secrets, decrypted.stdout, secret=True, step="secrets bundle")

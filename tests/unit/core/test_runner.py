@@ -169,3 +169,24 @@ def test_unwritable_file_is_a_user_error(tmp_path: Path) -> None:
 
     with pytest.raises(UserError, match=r"Cannot write .*Check that the directory"):
         Runner(out=Out()).write(WriteFile(blocker / "x.yaml", "content", step="machine config"))
+
+
+def test_secrets_are_masked_in_every_form_a_tool_prints_them() -> None:
+    import base64
+
+    from tasks.core.runner import secret_forms
+
+    key = "AGE-SECRET-KEY-1" + "Q" * 100
+    runner = Runner()
+    runner.add_secret(key)
+    encoded = base64.b64encode(key.encode()).decode()
+    wrapped = "\n".join(encoded[i : i + 76] for i in range(0, len(encoded), 76))
+    quoted = f"error: invalid value {key!r} for field"
+    for text in (key, encoded, wrapped, quoted, key[:76] + "\n" + key[76:]):
+        masked = runner.mask(text)
+        # What is left of the secret on any line: at most a short tail, never 8 characters of it.
+        for line in masked.replace("***", "\n").splitlines():
+            leftover = line.replace("error: invalid value '", "").replace("' for field", "")
+            assert len(leftover.strip()) < 8, (text, masked)
+    assert key in secret_forms(key)
+    assert "short" in secret_forms("short")

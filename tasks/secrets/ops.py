@@ -53,10 +53,28 @@ def rel(root: Path, path: Path) -> str:
 
 
 def managed_files(root: Path) -> list[str]:
-    """Repository-relative paths under deploy/ that a creation rule matches."""
+    """Repository-relative paths under deploy/ that a creation rule matches.
+
+    A symlink or FIFO such a rule matches is refused: rewriting it would rewrite its target.
+    """
+    from tasks.core.paths import irregularity
+
     deploy = root / "deploy"
-    found = (rel(root, p) for p in sorted(deploy.rglob("*")) if p.is_file())
-    return [r for r in found if sopsconfig.rule_for(r) is not None]
+    found = []
+    for path in sorted(deploy.rglob("*")):
+        relpath = rel(root, path)
+        if sopsconfig.rule_for(relpath) is None:
+            continue
+        why = irregularity(path)
+        if why == "a directory":
+            continue
+        if why is not None:
+            raise UserError(
+                f"{relpath} is {why}; the secrets tasks read and rewrite regular files only "
+                "(replace it with the file itself)."
+            )
+        found.append(relpath)
+    return found
 
 
 def sops_metadata(path: Path) -> dict[str, Any] | None:
@@ -151,6 +169,16 @@ def init(
     say: Callable[[str], None],
 ) -> None:
     # Every value is known before anything is written, so a missing one leaves no trace.
+    from tasks.core.paths import irregularity
+
+    for found in find_templates(root / "deploy"):
+        for path in (found, output_path(found)):
+            why = irregularity(path)
+            if why is not None:
+                raise UserError(
+                    f"{rel(root, path)} is {why}; secrets.init reads templates and writes "
+                    "secret files as regular files only (replace it with the file itself)."
+                )
     pending = [t for t in find_templates(root / "deploy") if not output_path(t).exists()]
     loaded = [Template.load(t) for t in pending]
     labels = list(dict.fromkeys(label for t in loaded for label in t.prompts))
@@ -265,15 +293,11 @@ def is_encrypted(runner: Runner, root: Path, relpath: str) -> bool:
 def selected(root: Path, paths: list[str]) -> list[str]:
     if not paths:
         return managed_files(root)
+    from tasks.core.paths import require_inside
+
     chosen = []
     for raw in paths:
-        path = Path(raw)
-        full = path.resolve() if path.is_absolute() else (Path.cwd() / path).resolve()
-        if not full.is_relative_to(root):
-            raise UserError(
-                f"{raw}: outside the repository {root}; the secret files are under deploy/ "
-                "(inv secrets.check lists them)."
-            )
+        full = require_inside(root, Path(raw), "the secret files")
         relpath = rel(root, full)
         if not (root / relpath).is_file():
             raise UserError(f"{raw}: no such file")

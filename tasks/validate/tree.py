@@ -166,8 +166,17 @@ def read_tree(
     if not deploy.is_dir():
         return tree
     texts: dict[str, str] = {}
+    from tasks.core.paths import irregularity
+
     for file in iter_yaml_files(deploy):
         rel = _rel(root, file)
+        why = irregularity(file)
+        if why is not None:
+            # A FIFO would block the read; a symlink may point out of the tree Argo CD sees.
+            tree.problems.append(
+                Finding(rel, None, "io/not-regular", f"{why}: only regular files are validated")
+            )
+            continue
         try:
             texts[rel] = file.read_text(encoding="utf-8")
         except UnicodeDecodeError:

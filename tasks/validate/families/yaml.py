@@ -25,6 +25,8 @@ def yaml_targets(ws: Workspace) -> list[str]:
     """YAML files under deploy/ and .github/ (sops-encrypted ones excepted), as selected."""
     import os
 
+    from tasks.core.paths import irregularity
+
     found: list[str] = []
     for top in ("deploy", ".github"):
         base = ws.root / top
@@ -32,8 +34,11 @@ def yaml_targets(ws: Workspace) -> list[str]:
             dirnames[:] = sorted(d for d in dirnames if not d.startswith(".") or d == ".github")
             for name in sorted(filenames):
                 # sops-encrypted files are machine-written (long ENC[...] lines).
-                if name.endswith(YAML_SUFFIXES) and not _encrypted_name(name):
-                    found.append(ws.rel(Path(dirpath) / name))
+                path = Path(dirpath) / name
+                # A symlink or FIFO is reported by the tree (io/not-regular), never opened here.
+                regular = irregularity(path) is None
+                if regular and name.endswith(YAML_SUFFIXES) and not _encrypted_name(name):
+                    found.append(ws.rel(path))
     return ws.selection.files(found)
 
 

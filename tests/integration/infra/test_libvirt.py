@@ -251,11 +251,13 @@ def test_up_status_destroy_over_qemu_ssh_act_on_the_hypervisor_only(
     assert "Active:         yes" in lv.virsh("net-info", cl.network)
     pool_info = lv.virsh("pool-info", cl.pool)
     assert "State:          running" in pool_info and "Autostart:      yes" in pool_info
-    # ... and the client side nothing but the toolkit's own state (the network XML).
+    # ... and the client side nothing but the toolkit's own state (the network XML, and the
+    # cluster lock every state-changing task holds).
     assert not pool_dir.exists(), "the pool directory was created on the client"
     assert files_under(tmp_path) - before == {
         "state",
         f"state/{cl.network}",
+        f"state/{cl.network}/.lock",
         f"state/{cl.network}/libvirt",
         f"state/{cl.network}/libvirt/network.xml",
     }

@@ -143,6 +143,19 @@ def test_pins_named_by_the_bring_up_review() -> None:
     assert chart["dependencies"][0]["version"] == "v1.21.2"
 
 
+def test_aks_runs_cilium_kube_proxy_replacement_without_a_managed_kube_proxy() -> None:
+    """Cilium's values keep KPR on AKS (the Gateway API needs it), so AKS must drop kube-proxy."""
+    base = _doc("infrastructure/cilium/values.yaml")["cilium"]
+    aks = _doc("infrastructure/cilium/values-aks.yaml").get("cilium", {})
+    assert aks.get("kubeProxyReplacement", base["kubeProxyReplacement"]) is True
+    guide = (DEPLOY / "aks/README.md").read_text()
+    create = guide[guide.index("az aks create") :].split("\n\n")[0]
+    assert "--network-plugin none" in create
+    assert "--kube-proxy-config kube-proxy.json" in create
+    assert """echo '{"enabled": false}' > kube-proxy.json""" in guide
+    assert "KubeProxyConfigurationPreview" in guide
+
+
 def _with_env(tmp_path: Path, service: str, env: str) -> list[Doc]:
     """Render a service the way the ApplicationSet does for a cluster labelled ``env``."""
     copy = tmp_path / "services"

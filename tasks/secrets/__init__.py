@@ -42,10 +42,11 @@ def _list(value: list[str] | str | None) -> list[str]:
     help={
         "values_file": "YAML mapping of prompt label -> value, for prompts without a terminal "
         "(alternatively PROPERTEA_SECRET_<LABEL> environment variables)",
+        "yes": "rewrite a .sops.yaml that was edited by hand without asking (the diff is shown)",
     }
 )
 @secrets_locked
-def init(c: Context, values_file: str | None = None) -> None:
+def init(c: Context, values_file: str | None = None, yes: bool = False) -> None:
     """Create the age key, .sops.yaml and every secrets.yaml from its template, encrypted."""
     import getpass
 
@@ -65,6 +66,7 @@ def init(c: Context, values_file: str | None = None) -> None:
         env=dict(os.environ),
         ask=ask,
         say=runner.say,
+        confirm=lambda question: confirm(question, yes=yes or runner.dry),
     )
 
 

@@ -104,6 +104,15 @@ def read_sops_config(root: Path) -> tuple[str | None, list[str]]:
     return text, sopsconfig.recipients_in(text, path)
 
 
+def _hand_edited(text: str) -> bool:
+    """Whether ``.sops.yaml`` differs from what the toolkit generates for its own recipients."""
+    try:
+        recipients = sopsconfig.recipients_in(text, sopsconfig.SOPS_CONFIG)
+    except UserError:
+        return True
+    return sopsconfig.render(recipients) != text
+
+
 def sops_config_step(root: Path, recipients: Iterable[str]) -> WriteFile | None:
     """The ``.sops.yaml`` write, or None when it already says exactly this."""
     path = root / sopsconfig.SOPS_CONFIG
@@ -167,6 +176,7 @@ def init(
     env: dict[str, str],
     ask: Callable[[str], str] | None,
     say: Callable[[str], None],
+    confirm: Callable[[str], None] | None = None,
 ) -> None:
     # Every value is known before anything is written, so a missing one leaves no trace.
     from tasks.core.paths import irregularity
@@ -209,6 +219,22 @@ def init(
             say(f"warning: the local key ({', '.join(mine)}) is not a recipient: it cannot decrypt")
     if recipients:
         step = sops_config_step(root, recipients)
+        current, _ = read_sops_config(root)
+        if step is not None and current is not None and _hand_edited(current):
+            # Not what the toolkit writes for its own recipients: someone edited it. Show what
+            # would change and ask, instead of silently dropping their rules.
+            import difflib
+
+            diff = difflib.unified_diff(
+                current.splitlines(keepends=True),
+                str(step.content).splitlines(keepends=True),
+                ".sops.yaml (yours)",
+                ".sops.yaml (generated)",
+            )
+            say("".join(diff).rstrip("\n"))
+            if confirm is None:
+                raise UserError(".sops.yaml was edited by hand; not rewriting it.")
+            confirm(".sops.yaml was edited by hand: replace it with the generated one above?")
         if step is None:
             say(".sops.yaml: up to date")
         else:

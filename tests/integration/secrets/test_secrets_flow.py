@@ -537,3 +537,21 @@ def test_init_refuses_to_keep_a_truncated_secret_file(ready_repo: SecretsRepo, i
     assert f"{relpath} exists but is not a whole sops file" in result.output
     assert f"git checkout -- {relpath}" in result.output
     assert f"{relpath}: exists, kept" not in result.output
+
+
+def test_init_shows_the_diff_and_asks_before_rewriting_a_hand_edited_sops_config(
+    ready_repo: SecretsRepo, inv: Any
+) -> None:
+    config = ready_repo.root / ".sops.yaml"
+    edited = config.read_text() + "# my own rule, keep it\n"
+    config.write_text(edited)
+    refused = inv("secrets.init", cwd=ready_repo.root, env=ready_repo.prompt_env())
+    assert refused.returncode == 1, refused.output
+    assert "-# my own rule, keep it" in refused.output
+    assert "Refusing without a terminal to confirm: pass --yes." in refused.output
+    assert config.read_text() == edited
+    accepted = inv("secrets.init", "--yes", cwd=ready_repo.root, env=ready_repo.prompt_env())
+    assert accepted.returncode == 0, accepted.output
+    assert "my own rule" not in config.read_text()
+    again = inv("secrets.init", cwd=ready_repo.root, env=ready_repo.prompt_env())
+    assert again.returncode == 0 and ".sops.yaml: up to date" in again.output

@@ -135,13 +135,14 @@ def test_paths_limit_findings_to_what_they_affect(base_tree: Path, inv: Any) -> 
     assert "pool.yaml" in spec.stdout
 
 
-def test_unreadable_and_non_utf8_files_are_findings(base_tree: Path, inv: Any) -> None:
+def test_dangling_symlink_and_non_utf8_files_are_findings(base_tree: Path, inv: Any) -> None:
     (base_tree / "deploy/bootstrap/gone.yaml").symlink_to(base_tree / "missing-target.yaml")
     (base_tree / "deploy/bootstrap/latin1.yaml").write_bytes(b"name: caf\xe9\n")
     res = inv(base_tree, "validate", "--only", "manifests")
     assert res.returncode == 1
+    # A dangling symlink is refused before any read is tried (only regular files are walked).
     assert (
-        "deploy/bootstrap/gone.yaml: [io/unreadable] cannot read: No such file or directory"
+        "deploy/bootstrap/gone.yaml: [io/not-regular] a symlink: only regular files are validated"
         in res.stdout
     )
     assert "deploy/bootstrap/latin1.yaml: [io/unreadable] not UTF-8 text" in res.stdout

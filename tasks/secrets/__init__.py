@@ -151,7 +151,7 @@ def check(c: Context, json: bool = False) -> None:
     iterable=["add", "remove"],
     help={
         "add": "age recipient (public key age1...) to add (repeatable or comma-separated)",
-        "remove": "age recipient to remove (repeatable); rotates the data keys too",
+        "remove": "age recipient to remove (repeatable)",
         "yes": "do not ask before removing a recipient (required without a terminal)",
     },
 )
@@ -159,7 +159,8 @@ def check(c: Context, json: bool = False) -> None:
 def rotate(
     c: Context, add: list[str] | None = None, remove: list[str] | None = None, yes: bool = False
 ) -> None:
-    """Change the recipients: .sops.yaml, sops updatekeys on every file, then verify."""
+    """Change the recipients: every file re-encrypted under a new data key beside itself and
+    verified, then all renamed into place, then .sops.yaml; a re-run finishes an interrupted one."""
     from tasks.secrets import ops
 
     runner = Runner.from_context(c)

@@ -7,14 +7,16 @@ machine holds), then only the steps that differ; plans come from :mod:`tasks.sec
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import os
 import tempfile
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from tasks.core import atomic
 from tasks.core.errors import UserError
 from tasks.core.runner import MASK, Command, Runner, WriteFile
 from tasks.secrets import plan, sopsconfig
@@ -277,8 +279,6 @@ def write_encrypted(
     decrypts, then rename it over ``relpath``: a full disk, a killed sops or output that does
     not decrypt leaves the previous file (or none) in place, never a truncated one.
     """
-    from tasks.core import atomic
-
     if runner.dry:
         runner.run(encrypt(relpath))
         return
@@ -468,48 +468,84 @@ def rotate(
             f"Remove {', '.join(remove)} from every secret file? Its holder loses access to "
             "future versions (the data keys are rotated too)."
         )
-    files = [f for f in managed_files(root) if sops_metadata(root / f) is not None]
-    if not remove and new == current:
-        # Converged unless a file lags behind .sops.yaml (secrets.check sends people here).
-        files = [f for f in files if file_recipients(root / f) != new]
-        if not files:
-            say(f"every secret file is encrypted for {', '.join(new)}: nothing to do")
-            return
-    if remove:
-        # Before updatekeys, while a key this machine holds is still a recipient.
-        for relpath in files:
-            runner.run(plan.rotate_data_key(root, relpath))
+    # A file already at the new set is done: that is what makes a re-run after an interrupted
+    # rotation finish the rest instead of starting over.
+    files = [
+        f
+        for f in managed_files(root)
+        if sops_metadata(root / f) is not None and file_recipients(root / f) != new
+    ]
+    if not files:
+        say(f"every secret file is encrypted for {', '.join(new)}: nothing to do")
+        return
+    staged = _stage_rotation(runner, root, files, new)
     step = sops_config_step(root, new)
+    if runner.dry:
+        if step is not None:
+            runner.write(step)
+        return
+    try:
+        verify_rotation(
+            runner,
+            root=root,
+            files={relpath: tmp for relpath, (tmp, _) in staged.items()},
+            recipients=new,
+            removed_held={r: held[r] for r in remove if r in held},
+            can_decrypt=bool(set(held) & set(new)),
+        )
+        # Every file proven before any is replaced; .sops.yaml last, so an interrupted run
+        # leaves the old recipient list, under which a re-run finishes the remaining files.
+        for relpath, (tmp, _) in staged.items():
+            atomic.commit(tmp, root / relpath)
+    finally:
+        for _, cleanup in staged.values():
+            cleanup()
     if step is not None:
         runner.write(step)
-    for relpath in files:
-        runner.run(plan.updatekeys(root, relpath))
-    if runner.dry:
-        return
-    verify_rotation(
-        runner,
-        root=root,
-        files=files,
-        recipients=new,
-        removed_held={r: held[r] for r in remove if r in held},
-        can_decrypt=bool(set(held) & set(new)),
-    )
     say(f"recipients: {', '.join(new)}; {len(files)} file(s) re-encrypted and verified")
     if not set(held) & set(new):
         say(f"warning: {key_file} holds none of the new recipients: this machine cannot decrypt")
+
+
+def _stage_rotation(
+    runner: Runner, root: Path, files: list[str], new: list[str]
+) -> dict[str, tuple[Path, Callable[[], None]]]:
+    """Re-encrypt each file for ``new`` into a temporary file beside it; the originals stay
+    untouched. Returns relpath -> (staged file, its cleanup); under ``--dry`` the commands are
+    printed with the file itself as output and nothing is staged.
+    """
+    staged: dict[str, tuple[Path, Callable[[], None]]] = {}
+    try:
+        for relpath in files:
+            have = file_recipients(root / relpath)
+            add = [r for r in new if r not in have]
+            remove = [r for r in have if r not in new]
+            if runner.dry:
+                runner.run(plan.rotate(root, relpath, add=add, remove=remove, output=relpath))
+                continue
+            stack = contextlib.ExitStack()
+            tmp = stack.enter_context(atomic.temporary_beside(root / relpath, 0o644))
+            staged[relpath] = (tmp, stack.close)
+            runner.run(plan.rotate(root, relpath, add=add, remove=remove, output=rel(root, tmp)))
+    except BaseException:
+        for _, cleanup in staged.values():
+            cleanup()
+        raise
+    return staged
 
 
 def verify_rotation(
     runner: Runner,
     *,
     root: Path,
-    files: list[str],
+    files: Mapping[str, Path],
     recipients: list[str],
     removed_held: dict[str, str],
     can_decrypt: bool,
 ) -> None:
-    """Each file names exactly ``recipients``, decrypts here (when a held key is among them),
-    and none of its age stanzas opens with a removed identity this machine holds.
+    """Each file (relpath -> the file to check) names exactly ``recipients``, decrypts here (when
+    a held key is among them), and none of its age stanzas opens with a removed identity this
+    machine holds.
 
     The negative check goes to age itself, one stanza at a time, so no other key source SOPS
     might consult (SOPS_AGE_KEY, SSH keys) can blur it.
@@ -523,20 +559,21 @@ def verify_rotation(
             with os.fdopen(fd, "w") as fh:
                 fh.write(identity + "\n")
             removed_files.append(path)
-        for relpath in files:
-            found = file_recipients(root / relpath)
+        for relpath, candidate in files.items():
+            found = file_recipients(candidate)
             if found != recipients:
                 problems.append(f"{relpath}: recipients are {', '.join(found) or 'none'}")
-            if can_decrypt and not runner.check(plan.decrypts(root, relpath)).ok:
+            if can_decrypt and not runner.check(plan.decrypts(root, rel(root, candidate))).ok:
                 problems.append(f"{relpath}: does not decrypt with the new recipient set")
-            stanzas = [
-                str(a["enc"]) for a in (sops_metadata(root / relpath) or {}).get("age") or []
-            ]
+            stanzas = [str(a["enc"]) for a in (sops_metadata(candidate) or {}).get("age") or []]
             for path in removed_files:
                 if any(runner.check(plan.age_opens(path, enc)).ok for enc in stanzas):
                     problems.append(f"{relpath}: a removed key still opens its data key")
     if problems:
-        raise UserError("Rotation could not be verified:\n" + "\n".join(f"  {p}" for p in problems))
+        raise UserError(
+            "Rotation could not be verified, so no file was changed:\n"
+            + "\n".join(f"  {p}" for p in problems)
+        )
 
 
 # -- bootstrap -----------------------------------------------------------------------------

@@ -7,6 +7,7 @@ stdin; key material only by file path or stdin.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 
 from tasks.core.runner import Command, cmd
@@ -133,13 +134,28 @@ def filestatus(root: Path, relpath: str) -> Command:
     return _sops(root, "filestatus", relpath, step=f"sops filestatus {relpath}", read_only=True)
 
 
-def updatekeys(root: Path, relpath: str) -> Command:
-    return _sops(root, "updatekeys", "--yes", relpath, step=f"update the recipients of {relpath}")
-
-
-def rotate_data_key(root: Path, relpath: str) -> Command:
-    """A new data key, so a removed recipient cannot read even values it saw before."""
-    return _sops(root, "rotate", "--in-place", relpath, step=f"rotate the data key of {relpath}")
+def rotate(
+    root: Path, relpath: str, *, add: Iterable[str], remove: Iterable[str], output: str
+) -> Command:
+    """Re-encrypt ``relpath`` under a new data key for its recipients plus ``add`` minus
+    ``remove``, into ``output``: the file itself is replaced only once the result is proven
+    (``ops.rotate``). A new data key on every change means a removed recipient cannot read even
+    values it saw before. sops adds an already present recipient twice, so callers pass only the
+    difference.
+    """
+    add, remove = list(add), list(remove)
+    return _sops(
+        root,
+        "rotate",
+        *(("--add-age", ",".join(add)) if add else ()),
+        *(("--rm-age", ",".join(remove)) if remove else ()),
+        "--filename-override",
+        relpath,
+        "--output",
+        output,
+        relpath,
+        step=f"re-encrypt {relpath}",
+    )
 
 
 def secret_manifest(key_file: Path) -> Command:

@@ -13,6 +13,7 @@ from ruamel.yaml import YAML
 
 from tasks.secrets import sopsconfig
 from tasks.secrets.keys import identities
+from tasks.secrets.ops import file_recipients
 from tasks.secrets.templates import find_templates, output_path
 from tests.integration.gitops.cluster_fakes import cluster_fakes
 from tests.integration.secrets.conftest import SecretsRepo
@@ -298,7 +299,7 @@ def test_verification_catches_a_removed_key_that_still_opens_a_file(
     repo = ready_repo
     me = public_key(repo, repo.key_file)
     [identity] = identities(repo.key_file.read_text())
-    files = [p.relative_to(repo.root).as_posix() for p in secret_files(repo)]
+    files = {p.relative_to(repo.root).as_posix(): p for p in secret_files(repo)}
     with local.env(**repo.env, SOPS_AGE_KEY_FILE=str(repo.key_file)):
         runner = Runner()
         ops.verify_rotation(
@@ -313,7 +314,7 @@ def test_verification_catches_a_removed_key_that_still_opens_a_file(
                 removed_held={me: identity},
                 can_decrypt=True,
             )
-    assert f"{files[0]}: a removed key still opens its data key" in err.value.text
+    assert f"{next(iter(files))}: a removed key still opens its data key" in err.value.text
     assert identity not in err.value.text
 
 
@@ -399,7 +400,7 @@ def test_dry_rotate_remove_previews_without_asking(ready_repo: SecretsRepo, inv:
     before = (repo.root / ".sops.yaml").read_text()
     result = inv("--dry", "secrets.rotate", "--remove", other, cwd=repo.root)
     assert result.returncode == 0, result.output
-    assert "$ " in result.stdout and "updatekeys" in result.stdout
+    assert "&& sops rotate --rm-age " + other in result.stdout
     assert "# write" in result.stdout and ".sops.yaml" in result.stdout
     assert (repo.root / ".sops.yaml").read_text() == before
 
@@ -475,56 +476,88 @@ def test_key_file_in_a_directory_that_cannot_be_created(
     assert "Traceback" not in result.output
 
 
-def test_encrypt_under_a_file_size_limit_keeps_the_file_whole(ready_repo: SecretsRepo) -> None:
-    """sops writes beside the target and the result replaces it only once it decrypts."""
+def inv_under_size_limit(
+    repo: SecretsRepo, limit: int, *args: str
+) -> subprocess.CompletedProcess[str]:
+    """``inv ARGS`` in a child whose files may not grow past ``limit`` bytes (a full disk)."""
     import os
     import resource
     import signal
-    import subprocess
     import sys
 
-    from tasks.core.atomic import stale_temporaries
-
-    repo = ready_repo
-    target = secret_files(repo)[0]
-    relpath = str(target.relative_to(repo.root))
-    opened = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "invoke",
-            "--search-root",
-            str(REPO_ROOT),
-            "secrets.decrypt",
-            relpath,
-            "--in-place",
-        ],
-        cwd=repo.root,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert opened.returncode == 0, opened.stderr
-    plaintext = target.read_text()
-
-    def limit() -> None:
+    def set_limit() -> None:
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
-        resource.setrlimit(resource.RLIMIT_FSIZE, (len(plaintext) + 64,) * 2)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
 
-    cut = subprocess.run(
-        [sys.executable, "-m", "invoke", "--search-root", str(REPO_ROOT), "secrets.encrypt"],
+    return subprocess.run(
+        [sys.executable, "-m", "invoke", "--search-root", str(REPO_ROOT), *args],
         cwd=repo.root,
         env=dict(os.environ),
-        preexec_fn=limit,
+        preexec_fn=set_limit,
         capture_output=True,
         text=True,
         check=False,
         timeout=120,
     )
+
+
+def test_encrypt_under_a_file_size_limit_keeps_the_file_whole(
+    ready_repo: SecretsRepo, inv: Any
+) -> None:
+    """sops writes beside the target and the result replaces it only once it decrypts."""
+    from tasks.core.atomic import stale_temporaries
+
+    repo = ready_repo
+    target = secret_files(repo)[0]
+    relpath = str(target.relative_to(repo.root))
+    opened = inv("secrets.decrypt", relpath, "--in-place", cwd=repo.root)
+    assert opened.returncode == 0, opened.output
+    plaintext = target.read_text()
+
+    cut = inv_under_size_limit(repo, len(plaintext) + 64, "secrets.encrypt")
     assert cut.returncode != 0, cut.stdout
     assert "Traceback" not in cut.stderr
     assert target.read_text() == plaintext, "the file is whole: still the plaintext"
     assert stale_temporaries(target) == []
+
+
+def test_rotate_under_a_file_size_limit_changes_no_file(ready_repo: SecretsRepo) -> None:
+    """Every file is re-encrypted beside itself and proven before any is replaced: a full disk
+    on one file leaves every file and .sops.yaml as they were (all still decrypt)."""
+    from tasks.core.atomic import stale_temporaries
+
+    repo = ready_repo
+    files = secret_files(repo)
+    assert len(files) > 1
+    before = {path: path.read_bytes() for path in [*files, repo.root / ".sops.yaml"]}
+    other = public_key(repo, new_key(repo, "other.txt"))
+    # Adding a recipient grows every file by a stanza: the largest no longer fits.
+    limit = max(len(path.read_bytes()) for path in files) + 1
+    cut = inv_under_size_limit(repo, limit, "secrets.rotate", "--add", other)
+    assert cut.returncode != 0, cut.stdout
+    assert "Traceback" not in cut.stderr
+    assert {path: path.read_bytes() for path in before} == before
+    assert all(stale_temporaries(path) == [] for path in files)
+
+
+def test_interrupted_rotation_is_finished_by_a_rerun(ready_repo: SecretsRepo, inv: Any) -> None:
+    """Killed between two renames, one file has the new recipients and .sops.yaml the old ones:
+    the same command again re-encrypts only the rest and then writes .sops.yaml."""
+    repo = ready_repo
+    me = public_key(repo, repo.key_file)
+    other = public_key(repo, new_key(repo, "other.txt"))
+    first, *rest = secret_files(repo)
+    done = first.relative_to(repo.root).as_posix()
+    moved = sops(repo, "rotate", "--add-age", other, "--in-place", done)
+    assert moved.returncode == 0, moved.stderr
+    first_bytes = first.read_bytes()
+
+    result = inv("secrets.rotate", "--add", other, cwd=repo.root)
+    assert result.returncode == 0, result.output
+    assert f"{len(rest)} file(s) re-encrypted and verified" in result.stdout
+    assert first.read_bytes() == first_bytes, "the finished file is left alone"
+    assert sopsconfig.recipients_in((repo.root / ".sops.yaml").read_text()) == sorted([me, other])
+    assert all(file_recipients(path) == sorted([me, other]) for path in secret_files(repo))
 
 
 def test_init_refuses_to_keep_a_truncated_secret_file(ready_repo: SecretsRepo, inv: Any) -> None:

@@ -74,8 +74,7 @@ def commands() -> list[Command]:
         secrets_plan.edit(root, rel),
         secrets_plan.decrypts(root, rel),
         secrets_plan.filestatus(root, rel),
-        secrets_plan.updatekeys(root, rel),
-        secrets_plan.rotate_data_key(root, rel),
+        secrets_plan.rotate(root, rel, add=["age1a"], remove=["age1b"], output=".s.tmp.yaml"),
     ]
 
 

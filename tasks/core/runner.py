@@ -192,7 +192,8 @@ class Runner:
     ) -> None:
         self.dry = dry
         self.echo = echo
-        self._secrets: set[str] = set(secrets)
+        self._secrets: set[str] = set()
+        self.add_secret(*secrets)
         self._out = out
         self._sleep = sleep
         self._tool_hint = tool_hint
@@ -319,13 +320,20 @@ class Runner:
             return Result(0, "", "", dry=True)
         return self._run_once(probe)
 
-    def stream(self, command: Command) -> int:
-        """Run attached to the terminal (logs, dashboards, consoles); returns the exit code."""
+    def stream(self, command: Command, *, terminal: bool = False) -> int:
+        """Run while showing its output as it comes (logs, port-forwards); returns the exit code.
+
+        Output is read line by line and masked like everything else this runner prints.
+        ``terminal=True`` hands the terminal itself to the tool instead (editors, TUIs, a
+        console, plaintext the user asked to see): nothing passes through this process to mask.
+        """
         if self.dry:
             self.say(f"$ {command.display(self._secrets)}")
             return 0
         if self.echo:
             self.say(f"$ {command.display(self._secrets)}")
+        if not terminal:
+            return self._stream_masked(command)
         exe = self._resolve(command)
         env = {**command.env, **command.secret_env}
         proc = exe[list(command.argv[1:])].popen(
@@ -348,6 +356,48 @@ class Runner:
             proc.kill()
             proc.wait()
             raise self._failure(command, Result(124, "", "timed out"), 1) from None
+        return int(proc.returncode)
+
+    def _stream_masked(self, command: Command) -> int:
+        import threading
+        from subprocess import STDOUT
+
+        exe = self._resolve(command)
+        env = {**command.env, **command.secret_env}
+        secrets = {
+            *self._secrets,
+            *(f for v in command.secret_env.values() for f in secret_forms(v)),
+        }
+        # Its own session, as _run_once: Ctrl-C reaches this process, which stops the group.
+        proc = exe[list(command.argv[1:])].popen(
+            stdin=PIPE if command.stdin is not None else None,
+            stdout=PIPE,
+            stderr=STDOUT,
+            cwd=str(command.cwd) if command.cwd else None,
+            env=env or None,
+            start_new_session=True,
+        )
+        if command.stdin is not None:
+            proc.stdin.write(command.stdin.encode())
+            proc.stdin.close()
+
+        def pump() -> None:
+            for raw in iter(proc.stdout.readline, b""):
+                self._out(mask(_text(raw).rstrip("\n"), secrets))
+
+        reader = threading.Thread(target=pump, daemon=True)
+        reader.start()
+        try:
+            proc.wait(timeout=command.timeout)
+        except KeyboardInterrupt:
+            _stop_group(proc)
+            reader.join(timeout=5)
+            return 130
+        except TimeoutExpired:
+            _stop_group(proc)
+            reader.join(timeout=5)
+            raise self._failure(command, Result(124, "", "timed out"), 1) from None
+        reader.join()
         return int(proc.returncode)
 
     def _run_once(self, command: Command) -> Result:

@@ -280,7 +280,7 @@ def console_(c: Context, node: str) -> None:
         ok, detail = reachable(runner, settings.uri)
         if not ok:
             raise unreachable_error(settings.uri, detail)
-    code = runner.stream(console_command(settings, node))
+    code = runner.stream(console_command(settings, node), terminal=True)
     if code not in (0, 130):
         raise UserError(
             f"virsh console {node} exited with code {code}: is the VM running? "

@@ -106,7 +106,7 @@ def decrypt(c: Context, path: str, in_place: bool = False) -> None:
         console.warn(f"{relpath} is plaintext now: run inv secrets.encrypt before committing")
         return
     # Straight to the terminal: the plaintext never passes through this process.
-    code = runner.stream(plan.decrypt_to_stdout(root, relpath))
+    code = runner.stream(plan.decrypt_to_stdout(root, relpath), terminal=True)
     if code:
         raise UserError(f"sops could not decrypt {relpath} (exit {code}).", code=code)
 
@@ -122,7 +122,7 @@ def edit(c: Context, path: str) -> None:
         return
     root = ops.repo_root()
     [relpath] = ops.selected(root, [path])
-    code = Runner.from_context(c).stream(plan.edit(root, relpath))
+    code = Runner.from_context(c).stream(plan.edit(root, relpath), terminal=True)
     if code:
         raise UserError(f"sops edit {relpath} failed (exit {code}).", code=code)
 

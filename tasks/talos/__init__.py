@@ -150,7 +150,7 @@ def dashboard(c: Context, node: str | None = None) -> None:
 
     env = _env(c)
     nodes = env.nodes(node)
-    ops.passthrough(env, plan.dashboard(env.settings, env.spec, nodes))
+    ops.passthrough(env, plan.dashboard(env.settings, env.spec, nodes), terminal=True)
 
 
 @task(

@@ -346,10 +346,11 @@ def apply(env: Env, nodes: Sequence[Node]) -> dict[str, facts.Mode]:
 # -- day 2 -----------------------------------------------------------------------------------
 
 
-def passthrough(env: Env, command: Command, look_at: str = "") -> None:
-    """talosctl attached to the terminal; a non-zero exit becomes the task's exit code."""
+def passthrough(env: Env, command: Command, look_at: str = "", *, terminal: bool = False) -> None:
+    """talosctl's output shown as it comes (masked), or the terminal itself for a TUI; a
+    non-zero exit becomes the task's exit code."""
     require_talosconfig(env)
-    code = env.runner.stream(command)
+    code = env.runner.stream(command, terminal=terminal)
     if code != 0:
         what = command.step or " ".join(command.argv[:2])
         extra = f"\n  look at: {look_at}" if look_at else ""

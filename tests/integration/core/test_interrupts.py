@@ -23,20 +23,9 @@ def _alive(marker: str) -> list[str]:
     return found.stdout.split()
 
 
-def test_sigint_stops_the_tool_and_its_children_and_exits_130() -> None:
-    marker = "sleep 53.375"
-    seconds = "53.375"
-    code = f"""
-        import sys
-        from tasks.core.errors import UserError
-        from tasks.core.runner import Runner, cmd
-        try:
-            print("started", flush=True)
-            Runner().run(cmd("sh", "-c", "sleep {seconds} & sleep {seconds}", step="phase apply"))
-        except UserError as exc:
-            print(exc, file=sys.stderr)
-            sys.exit(exc.code)
-    """
+def interrupt_when_running(code: str, marker: str) -> tuple[int, str]:
+    """Run ``code`` in a child Python, wait for ``started`` and two ``marker`` processes, send
+    SIGINT; returns the exit code and stderr."""
     proc = subprocess.Popen(
         [sys.executable, "-c", textwrap.dedent(code)],
         cwd=REPO,
@@ -52,7 +41,25 @@ def test_sigint_stops_the_tool_and_its_children_and_exits_130() -> None:
     assert len(_alive(marker)) == 2
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=30)
-    assert proc.returncode == 130
+    return proc.returncode, err
+
+
+def test_sigint_stops_the_tool_and_its_children_and_exits_130() -> None:
+    marker = "sleep 53.375"
+    seconds = "53.375"
+    code = f"""
+        import sys
+        from tasks.core.errors import UserError
+        from tasks.core.runner import Runner, cmd
+        try:
+            print("started", flush=True)
+            Runner().run(cmd("sh", "-c", "sleep {seconds} & sleep {seconds}", step="phase apply"))
+        except UserError as exc:
+            print(exc, file=sys.stderr)
+            sys.exit(exc.code)
+    """
+    returncode, err = interrupt_when_running(code, marker)
+    assert returncode == 130
     assert "Interrupted during phase apply: sh (and what it started) was stopped" in err
     assert "Traceback" not in err
     assert _alive(marker) == []

@@ -4,18 +4,13 @@ the tool's whole process group."""
 from __future__ import annotations
 
 import base64
-import signal
-import subprocess
-import sys
-import textwrap
-import time
 from pathlib import Path
 
 import pytest
 
 from tasks.core.errors import CommandFailed
 from tasks.core.runner import MASK, Runner, cmd
-from tests.integration.core.test_interrupts import _alive
+from tests.integration.core.test_interrupts import _alive, interrupt_when_running
 
 pytestmark = pytest.mark.integration
 REPO = Path(__file__).resolve().parents[3]
@@ -68,20 +63,6 @@ def test_ctrl_c_stops_a_streamed_tool_and_its_children() -> None:
         code = Runner().stream(cmd("sh", "-c", "echo started; {marker} & {marker}"))
         sys.exit(code)
     """
-    proc = subprocess.Popen(
-        [sys.executable, "-c", textwrap.dedent(code)],
-        cwd=REPO,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    assert proc.stdout is not None
-    assert proc.stdout.readline().strip() == "started"
-    deadline = time.monotonic() + 10
-    while len(_alive(marker)) < 2 and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert len(_alive(marker)) == 2
-    proc.send_signal(signal.SIGINT)
-    proc.communicate(timeout=30)
-    assert proc.returncode == 130
+    returncode, _ = interrupt_when_running(code, marker)
+    assert returncode == 130
     assert _alive(marker) == []

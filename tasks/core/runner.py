@@ -11,13 +11,14 @@ lookup, so never at import).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shlex
 import signal
 import sys
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from subprocess import PIPE, TimeoutExpired
@@ -194,6 +195,8 @@ class Runner:
         self.echo = echo
         self._secrets: set[str] = set()
         self.add_secret(*secrets)
+        # (monotonic end, budget, what) of the phase running now: see deadline().
+        self._deadline: tuple[float, float, str] | None = None
         self._out = out
         self._sleep = sleep
         self._tool_hint = tool_hint
@@ -251,6 +254,42 @@ class Runner:
                 + (f"\n{hint}" if hint else "")
                 + "\nRun `inv doctor` to see every tool this toolkit needs."
             ) from None
+
+    # -- deadlines ---------------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def deadline(self, seconds: float | None, what: str) -> Iterator[None]:
+        """Every command run inside gets at most what is left of ``seconds`` (its own timeout
+        still applies when shorter): a phase's budget bounds the phase, however many commands
+        and retries it takes. ``None`` sets no deadline. Nested deadlines keep the earlier end.
+        """
+        outer = self._deadline
+        if seconds is not None:
+            end = time.monotonic() + seconds
+            if outer is None or end < outer[0]:
+                self._deadline = (end, seconds, what)
+        try:
+            yield
+        finally:
+            self._deadline = outer
+
+    def _timeout(self, command: Command, default: float | None) -> tuple[float | None, str]:
+        """The timeout for one run of ``command`` and, when the phase deadline set it, why."""
+        own = command.timeout if command.timeout is not None else default
+        if self._deadline is None:
+            return own, ""
+        end, budget, what = self._deadline
+        left = end - time.monotonic()
+        reason = f"{what} ran past its deadline of {budget:g}s"
+        if left <= 0:
+            raise CommandFailed(
+                f"{reason} before {command.step or command.tool} could start.\n"
+                "  Raise the phase's timeout in the talos.timeouts config if the machine is slow.",
+                returncode=124,
+            )
+        if own is None or left < own:
+            return left, reason
+        return own, ""
 
     # -- execution ---------------------------------------------------------------------------
 
@@ -332,8 +371,9 @@ class Runner:
             return 0
         if self.echo:
             self.say(f"$ {command.display(self._secrets)}")
+        timeout, reason = self._timeout(command, None)
         if not terminal:
-            return self._stream_masked(command)
+            return self._stream_masked(command, timeout, reason)
         exe = self._resolve(command)
         env = {**command.env, **command.secret_env}
         proc = exe[list(command.argv[1:])].popen(
@@ -346,7 +386,7 @@ class Runner:
         try:
             proc.communicate(
                 input=command.stdin.encode() if command.stdin is not None else None,
-                timeout=command.timeout,
+                timeout=timeout,
             )
         except KeyboardInterrupt:
             proc.terminate()
@@ -355,10 +395,10 @@ class Runner:
         except TimeoutExpired:
             proc.kill()
             proc.wait()
-            raise self._failure(command, Result(124, "", "timed out"), 1) from None
+            raise self._failure(command, Result(124, "", _timed_out(timeout, reason)), 1) from None
         return int(proc.returncode)
 
-    def _stream_masked(self, command: Command) -> int:
+    def _stream_masked(self, command: Command, timeout: float | None, reason: str) -> int:
         import threading
         from subprocess import STDOUT
 
@@ -388,7 +428,7 @@ class Runner:
         reader = threading.Thread(target=pump, daemon=True)
         reader.start()
         try:
-            proc.wait(timeout=command.timeout)
+            proc.wait(timeout=timeout)
         except KeyboardInterrupt:
             _stop_group(proc)
             reader.join(timeout=5)
@@ -396,14 +436,15 @@ class Runner:
         except TimeoutExpired:
             _stop_group(proc)
             reader.join(timeout=5)
-            raise self._failure(command, Result(124, "", "timed out"), 1) from None
+            raise self._failure(command, Result(124, "", _timed_out(timeout, reason)), 1) from None
         reader.join()
         return int(proc.returncode)
 
     def _run_once(self, command: Command) -> Result:
         exe = self._resolve(command)
         env = {**command.env, **command.secret_env}
-        timeout = command.timeout if command.timeout is not None else DEFAULT_TIMEOUT
+        limit, reason = self._timeout(command, DEFAULT_TIMEOUT)
+        timeout = DEFAULT_TIMEOUT if limit is None else limit
         # Its own process group: Ctrl-C reaches this process only, which then stops the tool and
         # everything it started (a hung tool's helpers included), instead of leaving them behind.
         proc = exe[list(command.argv[1:])].popen(
@@ -422,7 +463,8 @@ class Runner:
         except TimeoutExpired:
             _stop_group(proc)
             out, err = proc.communicate()
-            return Result(124, _text(out), _text(err) + f"\ntimed out after {timeout:.0f}s")
+            why = f" ({reason})" if reason else ""
+            return Result(124, _text(out), _text(err) + f"\ntimed out after {timeout:.0f}s{why}")
         except KeyboardInterrupt:
             _stop_group(proc)
             step = command.step or f"running {command.tool}"
@@ -453,6 +495,10 @@ class Runner:
         return CommandFailed(
             "\n".join(lines), returncode=result.returncode, stderr=mask(result.stderr, secrets)
         )
+
+
+def _timed_out(timeout: float | None, reason: str) -> str:
+    return f"timed out after {timeout or 0:.0f}s" + (f" ({reason})" if reason else "")
 
 
 def _stop_group(proc: Any, grace: float = 5.0) -> None:

@@ -17,6 +17,7 @@ from tasks.core import console
 from tasks.core.errors import UserError
 from tasks.core.runner import WriteFile
 from tasks.talos import facts, ops, plan
+from tasks.talos.settings import Timeouts
 
 FLOW = "talos.bootstrap"
 
@@ -27,6 +28,10 @@ class Phase:
     title: str
     #: Returns False when the phase did not finish its job (not recorded, runs again next time).
     run: Callable[[ops.Env], bool | None]
+    #: The phase's deadline from talos.timeouts: every command in it gets at most what is left
+    #: (the runner's deadline), so no tool and no retry loop outlives its phase. None: the phase
+    #: hands over to tasks with deadlines of their own.
+    budget: Callable[[Timeouts], float] | None = None
 
 
 def _config(env: ops.Env) -> None:
@@ -144,14 +149,36 @@ def _gitops(env: ops.Env) -> bool:
 
 
 PHASES: tuple[Phase, ...] = (
-    Phase("config", "secrets bundle and machine configs", _config),
-    Phase("wait-maintenance", "wait for every node's Talos API", _wait_maintenance),
-    Phase("apply", "apply the machine configs", _apply),
-    Phase("bootstrap-etcd", "bootstrap etcd", _bootstrap_etcd),
-    Phase("kubeconfig", "admin kubeconfig and the Kubernetes API", _kubeconfig),
-    Phase("gateway-api-crds", "Gateway API CRDs", _gateway_api_crds),
-    Phase("cilium", "Cilium", _cilium),
-    Phase("nodes-ready", "Cilium healthy and nodes Ready", _nodes_ready),
+    # gen secrets, sops encrypt/verify, gen config, validate: a few one-shot commands.
+    Phase("config", "secrets bundle and machine configs", _config, lambda t: 4 * t.command),
+    Phase(
+        "wait-maintenance",
+        "wait for every node's Talos API",
+        _wait_maintenance,
+        lambda t: t.maintenance + t.command,
+    ),
+    Phase("apply", "apply the machine configs", _apply, lambda t: t.apply + t.command),
+    Phase("bootstrap-etcd", "bootstrap etcd", _bootstrap_etcd, lambda t: t.bootstrap + t.command),
+    Phase(
+        "kubeconfig",
+        "admin kubeconfig and the Kubernetes API",
+        _kubeconfig,
+        lambda t: t.kubernetes_api + t.command,
+    ),
+    Phase(
+        "gateway-api-crds",
+        "Gateway API CRDs",
+        _gateway_api_crds,
+        lambda t: t.kubernetes_api + t.command,
+    ),
+    # helm repo add, then the install wait (its own --wait bound is t.cilium).
+    Phase("cilium", "Cilium", _cilium, lambda t: t.cilium + 2 * t.command),
+    Phase(
+        "nodes-ready",
+        "Cilium healthy and nodes Ready",
+        _nodes_ready,
+        lambda t: t.cilium + t.nodes_ready + t.command,
+    ),
     Phase("gitops", "hand over to GitOps", _gitops),
 )
 NAMES = tuple(p.name for p in PHASES)
@@ -193,8 +220,10 @@ def run(env: ops.Env, *, from_: str | None = None, only: str | None = None) -> N
             console.info(f"{label}: done earlier, skipped")
             continue
         console.step(f"{label}: {phase.title}")
+        budget = phase.budget(env.settings.timeouts) if phase.budget else None
         try:
-            finished = phase.run(env)
+            with env.runner.deadline(budget, f"phase {phase.name}"):
+                finished = phase.run(env)
         except UserError as exc:
             raise UserError(
                 f"{exc.text}\n\nPhase {phase.name} did not finish. Fix the cause and run "

@@ -3,6 +3,7 @@ AlreadyExists, bounded waits and their messages, --from / --only."""
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 from typing import Any
 
@@ -221,6 +222,21 @@ def test_waits_are_bounded_by_the_configured_timeout(ws: Workspace) -> None:
     )
     assert "timed out after" in result.stderr
     assert ws.phases() == sorted(ALL_PHASES[: ALL_PHASES.index("cilium")])
+
+
+def test_a_phase_is_bounded_by_its_deadline_not_only_each_command(ws: Workspace) -> None:
+    """gen config names no timeout of its own (the runner's 15 min default): the config phase's
+    budget (4 x talos.timeouts.command) stops it, and the error names the phase."""
+    ws.encrypt_bundle()
+    ws.scenario([{"tool": "talosctl", "match": ["gen", "config"], "sleep": 30}])
+    started = time.monotonic()
+    result = ws.inv("talos.bootstrap", INVOKE_TALOS_TIMEOUTS_COMMAND="0.5")
+    assert time.monotonic() - started < 20
+    assert result.returncode == 1, result.output
+    assert "timed out after" in result.stderr
+    assert "(phase config ran past its deadline of 2s)" in result.stderr
+    assert "Phase config did not finish" in result.stderr
+    assert ws.phases() == []
 
 
 def test_bootstrap_retries_until_the_node_answers(ws: Workspace) -> None:

@@ -195,6 +195,9 @@ class Runner:
         self.echo = echo
         self._secrets: set[str] = set()
         self.add_secret(*secrets)
+        # Tools running now (several at once under in_parallel): see stop_running().
+        self._running: set[Any] = set()
+        self._stopping = False
         # (monotonic end, budget, what) of the phase running now: see deadline().
         self._deadline: tuple[float, float, str] | None = None
         self._out = out
@@ -441,6 +444,10 @@ class Runner:
         return int(proc.returncode)
 
     def _run_once(self, command: Command) -> Result:
+        if self._stopping:
+            raise UserError(
+                f"Interrupted: {command.step or command.tool} was not started.", code=130
+            )
         exe = self._resolve(command)
         env = {**command.env, **command.secret_env}
         limit, reason = self._timeout(command, DEFAULT_TIMEOUT)
@@ -455,6 +462,7 @@ class Runner:
             env=env or None,
             start_new_session=True,
         )
+        self._running.add(proc)
         try:
             out, err = proc.communicate(
                 input=command.stdin.encode() if command.stdin is not None else None,
@@ -473,7 +481,19 @@ class Runner:
                 "Run the task again to resume.",
                 code=130,
             ) from None
+        finally:
+            self._running.discard(proc)
         return Result(int(proc.returncode), _text(out), _text(err))
+
+    def stop_running(self) -> list[str]:
+        """Stop every tool this runner is running (from worker threads, whose waits Ctrl-C does
+        not reach) with its process group; returns what was stopped, for the message."""
+        self._stopping = True  # and no worker starts another (a retry loop would)
+        stopped = []
+        for proc in list(self._running):
+            stopped.append(Path(str(proc.args[0])).name if proc.args else "a tool")
+            _stop_group(proc)
+        return stopped
 
     def _failure(self, command: Command, result: Result, attempts: int) -> CommandFailed:
         secrets = [*self._secrets, *command.secret_env.values()]

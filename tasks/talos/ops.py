@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -92,7 +92,20 @@ def in_parallel(env: Env, nodes: Sequence[Node], work: Callable[[Node], T]) -> d
             guarded(node)
     else:
         with ThreadPoolExecutor(max_workers=len(nodes)) as pool:
-            list(pool.map(guarded, nodes))
+            futures = [pool.submit(guarded, node) for node in nodes]
+            try:
+                for future in futures:
+                    future.result()
+            except KeyboardInterrupt:
+                # Ctrl-C reaches only this thread: stop the workers' tools, then say so.
+                stopped = env.runner.stop_running()
+                wait(futures)
+                tools = ", ".join(sorted(set(stopped))) or "nothing was running"
+                raise UserError(
+                    f"Interrupted during work on {len(nodes)} nodes: stopped {tools} (and "
+                    "what they started). Run the task again to resume.",
+                    code=130,
+                ) from None
     if errors:
         detail = "\n".join(f"- {name}: {text}" for name, text in sorted(errors.items()))
         raise UserError(f"{len(errors)} of {len(nodes)} node(s) failed:\n{detail}")

@@ -197,21 +197,66 @@ def alias_bomb(tmp: Path) -> Row:
     return Row(f"YAML alias bomb (refused in {seconds} s)", refused, 0, 0)
 
 
-FAULTS: list[Callable[[Path], Row]] = [
+def bootstrap_signals(tmp: Path) -> list[Row]:
+    """SIGINT and SIGKILL reach a real `inv talos.bootstrap` in each phase (talosctl, helm and
+    kubectl faked; real sops and age), then the same command runs again. Recovered: the re-run
+    finishes every phase. Lost: a finished phase's marker gone. Leaked: a tool still running
+    after SIGINT, or a temporary or decrypted file left after the re-run. (After SIGKILL the
+    running tool is orphaned and runs to its own end; the table says how many were.)"""
+    from tests.fakes import FakeTools, installed
+    from tests.integration.talos.conftest import make_workspace
+    from tests.integration.talos.test_bootstrap import ALL_PHASES
+    from tests.integration.talos.test_faults import interrupt_then_rerun
+
+    key = tmp / "age.txt"
+    made = subprocess.run(
+        ["age-keygen", "-o", str(key)], capture_output=True, text=True, check=True
+    )
+    recipient = made.stderr.split("Public key: ", 1)[1].strip()
+    rows = []
+    for phase in ALL_PHASES:
+        for sig in (signal.SIGINT, signal.SIGKILL):
+            case = tmp / f"{phase}-{sig.name}"
+            with installed(FakeTools(case / "fake-tools")) as fake:
+                ws = make_workspace(case, fake, None, (key, recipient))
+                outcome = interrupt_then_rerun(ws, phase, sig)
+            before = ALL_PHASES[: ALL_PHASES.index(phase)]
+            recovered = outcome.rerun_code == 0 and outcome.phases_after_rerun == sorted(ALL_PHASES)
+            leaked = len(outcome.left_after_rerun)
+            orphaned = ""
+            if sig is signal.SIGINT:
+                recovered = recovered and outcome.returncode == 130
+                leaked += outcome.orphans
+            elif outcome.orphans:
+                orphaned = f", {outcome.orphans} tool(s) orphaned"
+            rows.append(
+                Row(
+                    f"{sig.name} in bootstrap phase {phase}{orphaned}",
+                    recovered,
+                    outcome.lost(before),
+                    leaked,
+                )
+            )
+    return rows
+
+
+FAULTS: list[Callable[[Path], Row | list[Row]]] = [
     full_disk_runner_write,
     full_disk_phase_markers,
     kill_mid_marker_write,
     concurrent_run,
     sigint_mid_command,
     alias_bomb,
+    bootstrap_signals,
 ]
 
 
 def main() -> None:
-    rows = []
+    rows: list[Row] = []
     for fault in FAULTS:
         with tempfile.TemporaryDirectory(prefix="pt-fault-") as tmp:
-            rows.append(fault(Path(tmp)))
+            found = fault(Path(tmp))
+            rows.extend(found if isinstance(found, list) else [found])
     width = max(len(r.fault) for r in rows)
     print(f"{'fault':<{width}}  recovered  lost  leaked")
     for r in rows:

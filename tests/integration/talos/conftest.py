@@ -234,6 +234,13 @@ def write_components(root: Path, recipient: str) -> None:
 
 @pytest.fixture
 def ws(tmp_path: Path, fake_tools: FakeTools, inv: Any, age_key: tuple[Path, str]) -> Workspace:
+    return make_workspace(tmp_path, fake_tools, inv, age_key)
+
+
+def make_workspace(
+    tmp_path: Path, fake_tools: FakeTools, inv: Any, age_key: tuple[Path, str]
+) -> Workspace:
+    """A workspace in ``tmp_path`` (also for scripts outside pytest: benchmarks/faults.py)."""
     key, recipient = age_key
     root = tmp_path / "repo"
     write_components(root, recipient)

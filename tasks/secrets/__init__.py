@@ -102,7 +102,9 @@ def decrypt(c: Context, path: str, in_place: bool = False) -> None:
     [relpath] = ops.selected(root, [path])
     runner = Runner.from_context(c)
     if in_place:
-        runner.run(plan.decrypt_in_place(root, relpath))
+        ops.write_whole(
+            runner, root, relpath, lambda out: plan.decrypt_file(root, relpath, output=out)
+        )
         console.warn(f"{relpath} is plaintext now: run inv secrets.encrypt before committing")
         return
     # Straight to the terminal: the plaintext never passes through this process.

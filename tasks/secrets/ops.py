@@ -279,19 +279,39 @@ def write_encrypted(
     decrypts, then rename it over ``relpath``: a full disk, a killed sops or output that does
     not decrypt leaves the previous file (or none) in place, never a truncated one.
     """
-    if runner.dry:
-        runner.run(encrypt(relpath))
-        return
-    target = root / relpath
-    with atomic.temporary_beside(target, 0o644) as tmp:
-        tmp_rel = rel(root, tmp)
-        runner.run(encrypt(tmp_rel))
+
+    def prove(tmp_rel: str) -> None:
         proof = runner.check(plan.decrypts(root, tmp_rel))
         if not proof.ok and not _whole_sops_file(runner, root, tmp_rel):
             raise UserError(
                 f"{relpath}: sops wrote output that does not decrypt, so it was not used "
                 f"(the previous file is untouched):\n{proof.stderr.strip()}"
             )
+
+    write_whole(runner, root, relpath, encrypt, prove=prove)
+
+
+def write_whole(
+    runner: Runner,
+    root: Path,
+    relpath: str,
+    produce: Callable[[str], Command],
+    *,
+    prove: Callable[[str], None] | None = None,
+) -> None:
+    """Run ``produce(output)`` into a temporary file beside ``relpath`` (same mode as the file
+    it replaces), ``prove`` it, then rename it over ``relpath``; under ``--dry`` the command
+    is shown writing ``relpath`` itself."""
+    if runner.dry:
+        runner.run(produce(relpath))
+        return
+    target = root / relpath
+    mode = target.stat().st_mode & 0o777 if target.exists() else 0o644
+    with atomic.temporary_beside(target, mode) as tmp:
+        tmp_rel = rel(root, tmp)
+        runner.run(produce(tmp_rel))
+        if prove is not None:
+            prove(tmp_rel)
         atomic.commit(tmp, target)
 
 

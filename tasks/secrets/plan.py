@@ -83,15 +83,15 @@ def encrypt_new(
     )
 
 
-def encrypt_file(root: Path, relpath: str, *, output: str | None = None) -> Command:
-    """Encrypt the plaintext file ``relpath`` into ``output`` (default: in place)."""
-    if output is None:
-        return _sops(root, "encrypt", "--in-place", relpath, step=f"encrypt {relpath}")
+def encrypt_file(root: Path, relpath: str, *, output: str) -> Command:
+    """Encrypt the plaintext file ``relpath`` into ``output`` (a temporary file beside it)."""
     return encrypt_new(root, relpath, source=Path(relpath), output=output)
 
 
-def decrypt_in_place(root: Path, relpath: str) -> Command:
-    return _sops(root, "decrypt", "--in-place", relpath, step=f"decrypt {relpath}")
+def decrypt_file(root: Path, relpath: str, *, output: str) -> Command:
+    """Decrypt ``relpath`` into ``output`` (a temporary file beside it, renamed over it once
+    sops succeeded: a full disk never leaves half a file where the encrypted one was)."""
+    return _sops(root, "decrypt", "--output", output, relpath, step=f"decrypt {relpath}")
 
 
 def decrypt_to_stdout(root: Path, relpath: str) -> Command:

@@ -521,6 +521,21 @@ def test_encrypt_under_a_file_size_limit_keeps_the_file_whole(
     assert stale_temporaries(target) == []
 
 
+def test_decrypt_in_place_under_a_file_size_limit_keeps_the_encrypted_file(
+    ready_repo: SecretsRepo,
+) -> None:
+    from tasks.core.atomic import stale_temporaries
+
+    target = secret_files(ready_repo)[0]
+    before = target.read_bytes()
+    relpath = str(target.relative_to(ready_repo.root))
+    cut = inv_under_size_limit(ready_repo, 16, "secrets.decrypt", relpath, "--in-place")
+    assert cut.returncode != 0, cut.stdout
+    assert "Traceback" not in cut.stderr
+    assert target.read_bytes() == before
+    assert stale_temporaries(target) == []
+
+
 def test_rotate_under_a_file_size_limit_changes_no_file(ready_repo: SecretsRepo) -> None:
     """Every file is re-encrypted beside itself and proven before any is replaced: a full disk
     on one file leaves every file and .sops.yaml as they were (all still decrypt)."""

@@ -12,6 +12,7 @@ lookup, so never at import).
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import re
 import shlex
@@ -419,6 +420,7 @@ class Runner:
             cwd=str(command.cwd) if command.cwd else None,
             env=env or None,
             start_new_session=True,
+            preexec_fn=_dies_with_parent(),
         )
         if command.stdin is not None:
             proc.stdin.write(command.stdin.encode())
@@ -461,6 +463,7 @@ class Runner:
             cwd=str(command.cwd) if command.cwd else None,
             env=env or None,
             start_new_session=True,
+            preexec_fn=_dies_with_parent(),
         )
         self._running.add(proc)
         try:
@@ -515,6 +518,35 @@ class Runner:
         return CommandFailed(
             "\n".join(lines), returncode=result.returncode, stderr=mask(result.stderr, secrets)
         )
+
+
+@functools.cache
+def _libc_prctl() -> Any:
+    import ctypes
+
+    return ctypes.CDLL(None, use_errno=True).prctl
+
+
+def _dies_with_parent() -> Callable[[], None] | None:
+    """A child set-up that has the kernel SIGKILL the tool when this process dies (Linux
+    PR_SET_PDEATHSIG): a task killed with SIGKILL leaves no tool running on. The tool runs in a
+    session of its own (so Ctrl-C reaches only us), which is why nothing else would stop it.
+
+    Resolved here, in the parent: the child only makes one libc call before exec (no import, no
+    Python lock), which is what keeps a preexec function safe beside worker threads.
+    """
+    if not sys.platform.startswith("linux"):
+        return None
+    prctl = _libc_prctl()
+    parent = os.getpid()
+    pr_set_pdeathsig = 1
+
+    def arm() -> None:
+        prctl(pr_set_pdeathsig, int(signal.SIGKILL), 0, 0, 0)
+        if os.getppid() != parent:  # the parent died before the line above took effect
+            os._exit(137)
+
+    return arm
 
 
 def _timed_out(timeout: float | None, reason: str) -> str:

@@ -2,9 +2,9 @@
 followed by a re-run. Real `inv` processes and signals; talosctl, helm and kubectl faked.
 
 What counts: the re-run finishes every phase (recovered), no finished phase's marker or file is
-lost, and nothing is left behind: no temporary file, no decrypted bundle, no running tool after
-SIGINT (after SIGKILL the tool that was running is orphaned: the kernel gives it no signal, so it
-runs to its own end; the test waits for it and says so).
+lost, and nothing is left behind: no temporary file, no decrypted bundle after the re-run, no
+running tool (after SIGINT the runner stops it; after SIGKILL the kernel does, through the
+parent-death signal the runner arms in every tool it starts).
 """
 
 from __future__ import annotations
@@ -133,6 +133,10 @@ def interrupt_then_rerun(ws: Workspace, phase: str, sig: signal.Signals) -> Outc
     wait_for_call(ws, FIRST[phase]["match"])
     run.send_signal(sig)
     _, err = run.communicate(timeout=30)
+    # The kernel's parent-death SIGKILL is delivered at once; the tool takes a moment to go.
+    settle = time.monotonic() + 2
+    while fake_processes(ws) and time.monotonic() < settle:
+        time.sleep(0.05)
     orphans = len(fake_processes(ws))
     phases, left = ws.phases(), leftovers(ws)
     # An orphan (after SIGKILL) runs to its own end: wait, so the re-run meets a quiet system.
@@ -159,12 +163,9 @@ def test_a_signal_in_any_phase_then_a_rerun_finishes(
         err = outcome.stderr
         assert "Interrupted during" in err and "Run the task again to resume" in err
         assert "Traceback" not in err
-        assert outcome.orphans == 0, "SIGINT stops the running tool"
     else:
         assert outcome.returncode == -signal.SIGKILL
-        # The kernel sends the running tool nothing: it is orphaned and runs to its own end
-        # (which also proves fake_processes sees a running tool).
-        assert outcome.orphans >= 1
+    assert outcome.orphans == 0, "no tool runs on after the task is gone"
     assert outcome.phases_after_signal == sorted(before), "the interrupted phase stays open"
     left = outcome.left_after_signal
     if sig is signal.SIGKILL and phase == "config":

@@ -23,12 +23,14 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from subprocess import PIPE, TimeoutExpired
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from tasks.core.errors import CommandFailed, ToolMissing, UserError
 
 if TYPE_CHECKING:
     from invoke.context import Context
+
+T = TypeVar("T")
 
 MASK = "***"
 #: Bound for a captured command that names no timeout of its own: a hung tool must not hang a
@@ -124,7 +126,26 @@ class WriteFile:
         return 0o600 if self.secret else 0o644
 
 
-Step = Command | WriteFile
+@dataclass(frozen=True)
+class MakeDir:
+    """A directory a plan needs (with its parents); an existing one is left as it is.
+    ``step`` names what it is for, ``hint`` what to do when it cannot be made."""
+
+    path: Path
+    mode: int = 0o755
+    step: str = ""
+    hint: str = "check that its parent is writable (state dir: config state.dir / INVOKE_STATE_DIR)"
+
+
+@dataclass(frozen=True)
+class Remove:
+    """A file a plan removes; one already gone is fine."""
+
+    path: Path
+    step: str = ""
+
+
+Step = Command | WriteFile | MakeDir | Remove
 Plan = Sequence[Step]
 
 
@@ -138,6 +159,11 @@ class Result:
     @property
     def ok(self) -> bool:
         return self.returncode == 0
+
+    @property
+    def observed(self) -> bool:
+        """False when the command did not run (printed under ``--dry``): no fact to read."""
+        return not self.dry
 
 
 def mask(text: str, secrets: Iterable[str]) -> str:
@@ -303,9 +329,76 @@ class Runner:
         for step in plan:
             if isinstance(step, WriteFile):
                 self.write(step)
+            elif isinstance(step, MakeDir):
+                self.make_dir(step)
+            elif isinstance(step, Remove):
+                self.remove(step)
             else:
                 results.append(self.run(step))
         return results
+
+    def make_dir(self, md: MakeDir) -> None:
+        if self.dry or self.echo:
+            self.say(f"# mkdir -p {md.path}")
+        if self.dry:
+            return
+        try:
+            md.path.mkdir(parents=True, exist_ok=True, mode=md.mode)
+        except OSError as exc:
+            what = f" for {md.step}" if md.step else ""
+            raise UserError(
+                f"Cannot create {md.path}{what} ({exc.strerror or exc}): {md.hint}."
+            ) from None
+
+    def remove(self, rm: Remove) -> None:
+        if self.dry or self.echo:
+            self.say(f"# remove {rm.path}")
+        if self.dry:
+            return
+        try:
+            rm.path.unlink(missing_ok=True)
+        except OSError as exc:
+            what = f" ({rm.step})" if rm.step else ""
+            raise UserError(f"Cannot remove {rm.path}{what}: {exc.strerror or exc}.") from None
+
+    @contextlib.contextmanager
+    def staging(self) -> Iterator[Staging]:
+        """Files produced whole, all or none: each ``stage`` runs a tool into a temporary file
+        beside its target; when the block ends without an error (proofs inside it run through
+        :meth:`when_executed`), every staged file is renamed over its target, else all are
+        removed. ``--dry`` prints each command writing its target and renames nothing."""
+        with contextlib.ExitStack() as stack:
+            staging = Staging(self, stack)
+            yield staging
+            staging._commit()
+
+    # -- what only a real run does -------------------------------------------------------------
+
+    def report(self, line: str) -> None:
+        """Say what was done: printed by a real run only (``--dry`` already showed the steps)."""
+        if not self.dry:
+            self.say(line)
+
+    def when_executed(self, action: Callable[[], T]) -> T | None:
+        """``action()`` in a real run (proofs and read-backs after the steps); nothing under
+        ``--dry``, where the steps did not run and there is nothing to prove."""
+        return None if self.dry else action()
+
+    def confirm(self, question: str, *, yes: bool) -> None:
+        """Ask before something destructive; ``--dry`` changes nothing, so it never asks."""
+        confirm(question, yes=yes or self.dry)
+
+    def assume_when_planning(
+        self, observe: Callable[[], T], *, fresh: T, unobservable: type[Exception]
+    ) -> T:
+        """``observe()``; when it raises ``unobservable`` (no cluster, no hypervisor yet), a real
+        run fails with that error while ``--dry`` plans for a fresh world: ``fresh``."""
+        try:
+            return observe()
+        except unobservable:
+            if not self.dry:
+                raise
+            return fresh
 
     def write(self, wf: WriteFile) -> None:
         if self.dry:
@@ -518,6 +611,39 @@ class Runner:
         return CommandFailed(
             "\n".join(lines), returncode=result.returncode, stderr=mask(result.stderr, secrets)
         )
+
+
+class Staging:
+    """Temporary files beside their targets, renamed over them together (see Runner.staging)."""
+
+    def __init__(self, runner: Runner, stack: contextlib.ExitStack) -> None:
+        self._runner = runner
+        self._stack = stack  # removes every temporary file not renamed when the block ends
+        self._staged: dict[Path, Path] = {}
+
+    def stage(
+        self, target: Path, command_for: Callable[[Path], Command], *, mode: int | None = None
+    ) -> Path:
+        """Run ``command_for(output)`` with a temporary ``output`` beside ``target`` (created
+        with ``mode``, default the target's); returns the file to read back (the target itself
+        under ``--dry``)."""
+        if self._runner.dry:
+            self._runner.run(command_for(target))
+            return target
+        from tasks.core import atomic
+
+        if mode is None:
+            mode = target.stat().st_mode & 0o777 if target.exists() else 0o644
+        tmp = self._stack.enter_context(atomic.temporary_beside(target, mode))
+        self._runner.run(command_for(tmp))
+        self._staged[target] = tmp
+        return tmp
+
+    def _commit(self) -> None:
+        from tasks.core import atomic
+
+        for target, tmp in self._staged.items():
+            atomic.commit(tmp, target)
 
 
 @functools.cache

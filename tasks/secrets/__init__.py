@@ -18,7 +18,7 @@ from invoke.tasks import task
 from tasks.core import console
 from tasks.core.errors import UserError
 from tasks.core.lock import secrets_locked
-from tasks.core.runner import Runner, confirm
+from tasks.core.runner import Runner
 from tasks.core.settings import section
 
 if TYPE_CHECKING:
@@ -66,7 +66,7 @@ def init(c: Context, values_file: str | None = None, yes: bool = False) -> None:
         env=dict(os.environ),
         ask=ask,
         say=runner.say,
-        confirm=lambda question: confirm(question, yes=yes or runner.dry),
+        confirm=lambda question: runner.confirm(question, yes=yes),
     )
 
 
@@ -172,8 +172,7 @@ def rotate(
         _key_file(),
         add=_list(add),
         remove=_list(remove),
-        # --dry changes nothing, so it needs no confirmation (as infra.destroy).
-        confirm=lambda question: confirm(question, yes=yes or runner.dry),
+        confirm=lambda question: runner.confirm(question, yes=yes),
         say=runner.say,
     )
 
@@ -186,8 +185,7 @@ def bootstrap(c: Context) -> None:
 
     runner = Runner.from_context(c)
     ops.bootstrap(runner, kube.resolve(c).kubectl(), _key_file())
-    if not runner.dry:
-        runner.say("secret argocd/helm-secrets-private-keys: applied")
+    runner.report("secret argocd/helm-secrets-private-keys: applied")
 
 
 ns = Collection("secrets", init, encrypt, decrypt, edit, check, rotate, bootstrap)

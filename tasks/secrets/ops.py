@@ -7,7 +7,6 @@ machine holds), then only the steps that differ; plans come from :mod:`tasks.sec
 from __future__ import annotations
 
 import base64
-import contextlib
 import json
 import os
 import tempfile
@@ -16,9 +15,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from tasks.core import atomic
 from tasks.core.errors import UserError
-from tasks.core.runner import MASK, Command, Runner, WriteFile
+from tasks.core.runner import MASK, Command, MakeDir, Runner, WriteFile
 from tasks.secrets import plan, sopsconfig
 from tasks.secrets.keys import identities, key_file_problems
 from tasks.secrets.templates import (
@@ -136,17 +134,16 @@ def ensure_key(runner: Runner, key_file: Path, root: Path) -> bool:
             f"The age key file {key_file} would be inside the repository: point "
             "SOPS_AGE_KEY_FILE somewhere else (default ~/.config/sops/age/keys.txt)."
         )
-    if not runner.dry:
-        try:
-            key_file.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        except OSError as exc:
-            raise UserError(
-                f"Cannot create {key_file.parent} for the age key ({exc.strerror}): point "
-                "SOPS_AGE_KEY_FILE at a file in a directory you can write."
-            ) from None
+    runner.make_dir(
+        MakeDir(
+            key_file.parent,
+            mode=0o700,
+            step="the age key",
+            hint="point SOPS_AGE_KEY_FILE at a file in a directory you can write",
+        )
+    )
     runner.run(plan.keygen(key_file))
-    if not runner.dry:
-        key_file.chmod(0o600)
+    runner.when_executed(lambda: key_file.chmod(0o600))
     return True
 
 
@@ -194,15 +191,16 @@ def init(
     pending = [t for t in find_templates(root / "deploy") if not output_path(t).exists()]
     loaded = [Template.load(t) for t in pending]
     labels = list(dict.fromkeys(label for t in loaded for label in t.prompts))
-    if runner.dry:
-        # Nothing is encrypted under --dry: a value nobody supplied needs no asking.
-        answers = {label: values.get(label) or env.get(env_name(label)) or MASK for label in labels}
-    else:
-        answers = answer_prompts(labels, values=values, env=env, ask=ask)
+    # Asked only when something will be encrypted: --dry shows the plan without asking.
+    asked = runner.when_executed(lambda: answer_prompts(labels, values=values, env=env, ask=ask))
+    answers = asked or {
+        label: values.get(label) or env.get(env_name(label)) or MASK for label in labels
+    }
     runner.add_secret(*answers.values())
-    created = ensure_key(runner, key_file, root)
-    made = "to create" if runner.dry else "created"
-    say(f"age key: {key_file} ({made if created else 'exists, kept'})")
+    if ensure_key(runner, key_file, root):
+        runner.report(f"age key: {key_file} (created)")
+    else:
+        say(f"age key: {key_file} (exists, kept)")
     _, existing = read_sops_config(root)
     configured = sopsconfig.normalize(configured)
     if existing and configured and configured != existing:
@@ -210,7 +208,7 @@ def init(
             "secrets.age_recipients differs from the recipients in .sops.yaml "
             f"({', '.join(existing)}). Change recipients with inv secrets.rotate --add/--remove."
         )
-    if runner.dry and not key_file.exists():
+    if not key_file.exists():  # only while planning: a real run has just created it
         recipients = existing or configured
         if not recipients:
             say("# write .sops.yaml (recipient: the public key of the new age key)")
@@ -241,12 +239,11 @@ def init(
             say(".sops.yaml: up to date")
         else:
             runner.write(step)
-            if not runner.dry:
-                say(f".sops.yaml: written for {', '.join(recipients)}")
+            runner.report(f".sops.yaml: written for {', '.join(recipients)}")
     for kept in find_templates(root / "deploy"):
         if kept not in pending:
             relpath = rel(root, output_path(kept))
-            if not runner.dry and not _whole_sops_file(runner, root, relpath):
+            if not _whole_sops_file(runner, root, relpath):
                 raise UserError(
                     f"{relpath} exists but is not a whole sops file (an interrupted write, or "
                     "edited by hand?), so it is not kept. Restore it from git "
@@ -263,8 +260,7 @@ def init(
             return plan.encrypt_new(root, target, plaintext, output=out)
 
         write_encrypted(runner, root, target, encrypt_to)
-        if not runner.dry:
-            say(f"{target}: created from {template.path.name} and encrypted")
+        runner.report(f"{target}: created from {template.path.name} and encrypted")
     if not pending:
         say("secret files: nothing to create")
 
@@ -288,7 +284,7 @@ def write_encrypted(
                 f"(the previous file is untouched):\n{proof.stderr.strip()}"
             )
 
-    write_whole(runner, root, relpath, encrypt, prove=prove)
+    write_whole(runner, root, relpath, encrypt, prove=prove, mode=0o644)
 
 
 def write_whole(
@@ -298,27 +294,22 @@ def write_whole(
     produce: Callable[[str], Command],
     *,
     prove: Callable[[str], None] | None = None,
+    mode: int | None = None,
 ) -> None:
-    """Run ``produce(output)`` into a temporary file beside ``relpath`` (same mode as the file
-    it replaces), ``prove`` it, then rename it over ``relpath``; under ``--dry`` the command
-    is shown writing ``relpath`` itself."""
-    if runner.dry:
-        runner.run(produce(relpath))
-        return
-    target = root / relpath
-    mode = target.stat().st_mode & 0o777 if target.exists() else 0o644
-    with atomic.temporary_beside(target, mode) as tmp:
-        tmp_rel = rel(root, tmp)
-        runner.run(produce(tmp_rel))
+    """Run ``produce(output)`` into a temporary file beside ``relpath``, ``prove`` it, then
+    rename it over ``relpath`` (the runner's staging)."""
+    with runner.staging() as staging:
+        out = staging.stage(root / relpath, lambda tmp: produce(rel(root, tmp)), mode=mode)
         if prove is not None:
-            prove(tmp_rel)
-        atomic.commit(tmp, target)
+            runner.when_executed(lambda: prove(rel(root, out)))
 
 
 def _whole_sops_file(runner: Runner, root: Path, relpath: str) -> bool:
     """Complete sops output we hold no key for (recipients chosen by config): it parses and
     carries sops metadata, so nothing was cut off."""
     status = runner.check(plan.filestatus(root, relpath))
+    if not status.observed:  # sops itself is missing while planning: nothing to judge
+        return True
     if not status.ok:
         return False
     try:
@@ -329,7 +320,7 @@ def _whole_sops_file(runner: Runner, root: Path, relpath: str) -> bool:
 
 def is_encrypted(runner: Runner, root: Path, relpath: str) -> bool:
     result = runner.check(plan.filestatus(root, relpath))
-    if result.dry:
+    if not result.observed:
         return sops_metadata(root / relpath) is not None
     if not result.ok:
         raise UserError(f"{relpath}: sops cannot read it:\n{result.stderr.strip()}")
@@ -376,8 +367,7 @@ def encrypt(runner: Runner, root: Path, paths: list[str], say: Callable[[str], N
             return plan.encrypt_file(root, relpath, output=out)
 
         write_encrypted(runner, root, relpath, encrypt_to)
-        if not runner.dry:
-            say(f"{relpath}: encrypted")
+        runner.report(f"{relpath}: encrypted")
     if not todo:
         say("every matched file is already encrypted: nothing to do")
 
@@ -411,7 +401,7 @@ def check(runner: Runner, root: Path, key_file: Path, *, scan: bool = True) -> l
     have_key = key_file.exists()
     for relpath in managed_files(root):
         result = runner.check(plan.filestatus(root, relpath))
-        if result.dry:
+        if not result.observed:
             continue
         if not result.ok:
             findings.append(Finding(relpath, None, f"sops cannot read it: {result.stderr.strip()}"))
@@ -498,60 +488,39 @@ def rotate(
     if not files:
         say(f"every secret file is encrypted for {', '.join(new)}: nothing to do")
         return
-    staged = _stage_rotation(runner, root, files, new)
-    step = sops_config_step(root, new)
-    if runner.dry:
-        if step is not None:
-            runner.write(step)
-        return
-    try:
-        verify_rotation(
-            runner,
-            root=root,
-            files={relpath: tmp for relpath, (tmp, _) in staged.items()},
-            recipients=new,
-            removed_held={r: held[r] for r in remove if r in held},
-            can_decrypt=bool(set(held) & set(new)),
+    # Every file re-encrypted beside itself and proven before any is replaced; .sops.yaml
+    # last, so an interrupted run leaves the old recipient list, under which a re-run
+    # finishes the remaining files.
+    with runner.staging() as staging:
+        staged = {
+            relpath: staging.stage(root / relpath, _rotate_into(root, relpath, new))
+            for relpath in files
+        }
+        runner.when_executed(
+            lambda: verify_rotation(
+                runner,
+                root=root,
+                files=staged,
+                recipients=new,
+                removed_held={r: held[r] for r in remove if r in held},
+                can_decrypt=bool(set(held) & set(new)),
+            )
         )
-        # Every file proven before any is replaced; .sops.yaml last, so an interrupted run
-        # leaves the old recipient list, under which a re-run finishes the remaining files.
-        for relpath, (tmp, _) in staged.items():
-            atomic.commit(tmp, root / relpath)
-    finally:
-        for _, cleanup in staged.values():
-            cleanup()
+    step = sops_config_step(root, new)
     if step is not None:
         runner.write(step)
-    say(f"recipients: {', '.join(new)}; {len(files)} file(s) re-encrypted and verified")
+    runner.report(f"recipients: {', '.join(new)}; {len(files)} file(s) re-encrypted and verified")
     if not set(held) & set(new):
         say(f"warning: {key_file} holds none of the new recipients: this machine cannot decrypt")
 
 
-def _stage_rotation(
-    runner: Runner, root: Path, files: list[str], new: list[str]
-) -> dict[str, tuple[Path, Callable[[], None]]]:
-    """Re-encrypt each file for ``new`` into a temporary file beside it; the originals stay
-    untouched. Returns relpath -> (staged file, its cleanup); under ``--dry`` the commands are
-    printed with the file itself as output and nothing is staged.
-    """
-    staged: dict[str, tuple[Path, Callable[[], None]]] = {}
-    try:
-        for relpath in files:
-            have = file_recipients(root / relpath)
-            add = [r for r in new if r not in have]
-            remove = [r for r in have if r not in new]
-            if runner.dry:
-                runner.run(plan.rotate(root, relpath, add=add, remove=remove, output=relpath))
-                continue
-            stack = contextlib.ExitStack()
-            tmp = stack.enter_context(atomic.temporary_beside(root / relpath, 0o644))
-            staged[relpath] = (tmp, stack.close)
-            runner.run(plan.rotate(root, relpath, add=add, remove=remove, output=rel(root, tmp)))
-    except BaseException:
-        for _, cleanup in staged.values():
-            cleanup()
-        raise
-    return staged
+def _rotate_into(root: Path, relpath: str, new: list[str]) -> Callable[[Path], Command]:
+    """sops rotate for exactly the difference (sops adds a present recipient twice), writing
+    the file it is given."""
+    have = file_recipients(root / relpath)
+    add = [r for r in new if r not in have]
+    remove = [r for r in have if r not in new]
+    return lambda out: plan.rotate(root, relpath, add=add, remove=remove, output=rel(root, out))
 
 
 def verify_rotation(
@@ -599,6 +568,16 @@ def verify_rotation(
 # -- bootstrap -----------------------------------------------------------------------------
 
 
+class NoKey(UserError):
+    """The age key file is not there yet."""
+
+
+def _read_key(key_file: Path) -> str | None:
+    if not key_file.exists():
+        raise NoKey(f"No age key at {key_file}: run inv secrets.init first.")
+    return key_file.read_text()
+
+
 def bootstrap(runner: Runner, kubectl: tuple[str, ...], key_file: Path) -> None:
     """The helm-secrets key Secret in argocd, applied from stdin; the key is masked throughout."""
     apply = Command(
@@ -607,13 +586,13 @@ def bootstrap(runner: Runner, kubectl: tuple[str, ...], key_file: Path) -> None:
         timeout=60,
         hint="does the argocd namespace exist? inv gitops.install",
     )
-    if not key_file.exists():
-        if runner.dry:
-            runner.say(f"$ {plan.secret_manifest(key_file).display()}  # once secrets.init ran")
-            runner.run(apply)
-            return
-        raise UserError(f"No age key at {key_file}: run inv secrets.init first.")
-    content = key_file.read_text()
+    content = runner.assume_when_planning(
+        lambda: _read_key(key_file), fresh=None, unobservable=NoKey
+    )
+    if content is None:  # planned before secrets.init made the key
+        runner.say(f"$ {plan.secret_manifest(key_file).display()}  # once secrets.init ran")
+        runner.run(apply)
+        return
     runner.add_secret(
         content.strip(),
         base64.b64encode(content.encode()).decode(),

@@ -436,7 +436,8 @@ def test_dry_init_prints_the_plan_and_creates_nothing(secrets_repo: SecretsRepo,
     result = inv("--dry", "secrets.init", cwd=repo.root)
     assert result.returncode == 0, result.output
     assert f"$ age-keygen -o {repo.key_file}" in result.stdout
-    assert f"age key: {repo.key_file} (to create)" in result.stdout
+    assert f"# mkdir -p {repo.key_file.parent}" in result.stdout
+    assert "(created)" not in result.stdout
     assert "# write .sops.yaml" in result.stdout
     assert "sops encrypt --filename-override" in result.stdout
     assert not repo.key_file.exists()

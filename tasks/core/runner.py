@@ -384,6 +384,37 @@ class Runner:
         ``--dry``, where the steps did not run and there is nothing to prove."""
         return None if self.dry else action()
 
+    def act(self, line: str, action: Callable[[], T]) -> T | None:
+        """A step done in Python rather than by a tool (an HTTP call, a download): ``--dry``
+        prints ``# line`` and returns None, a real run returns ``action()``."""
+        if self.dry or self.echo:
+            self.say(f"# {line}")
+        return None if self.dry else action()
+
+    def wait_until(
+        self,
+        probe: Callable[[], tuple[bool, str]],
+        *,
+        timeout: float,
+        interval: float,
+        what: str,
+        look_at: str,
+    ) -> bool:
+        """Poll ``probe`` (read-only: returns done, detail) until done or ``timeout``; returns
+        whether it got done. ``--dry`` prints the wait and plans as if it succeeded."""
+        if self.dry:
+            self.say(f"# wait up to {timeout:g}s for {what}")
+            return True
+        from tasks.core.waits import TimedOut, until
+
+        try:
+            until(
+                probe, timeout=timeout, interval=interval, what=what, look_at=look_at, say=self.say
+            )
+        except TimedOut:
+            return False
+        return True
+
     def confirm(self, question: str, *, yes: bool) -> None:
         """Ask before something destructive; ``--dry`` changes nothing, so it never asks."""
         confirm(question, yes=yes or self.dry)

@@ -227,7 +227,6 @@ def stop(c: Context, timeout: str | None = None, force: bool = False) -> None:
 @cluster_locked
 def destroy(c: Context, yes: bool = False) -> None:
     """Remove the node VMs, the disk volumes the toolkit made, the network (ISO cache stays)."""
-    from tasks.core.runner import confirm
     from tasks.infra.iso import iso_volume
     from tasks.infra.plan import plan_destroy
 
@@ -238,17 +237,15 @@ def destroy(c: Context, yes: bool = False) -> None:
         return
     for disk in planned.kept:
         console.warn(f"kept (not created by the toolkit, detached only): {disk}")
-    if not runner.dry:
-        names = ", ".join(n.name for n in spec.nodes)
-        volumes = ", ".join(planned.volumes) or "none"
-        confirm(
-            f"Destroy the VMs {names}, the disk volumes {volumes}, the network "
-            f"{spec.network.name} and the pool {settings.pool} if left empty, at {settings.uri}?",
-            yes=yes,
-        )
+    names = ", ".join(n.name for n in spec.nodes)
+    volumes = ", ".join(planned.volumes) or "none"
+    runner.confirm(
+        f"Destroy the VMs {names}, the disk volumes {volumes}, the network "
+        f"{spec.network.name} and the pool {settings.pool} if left empty, at {settings.uri}?",
+        yes=yes,
+    )
     runner.execute(planned.steps)
-    if not runner.dry:
-        console.ok("destroyed")
+    runner.when_executed(lambda: console.ok("destroyed"))
 
 
 @task(help={"stop": "stop the tunnel this task started"})
@@ -275,11 +272,10 @@ def console_(c: Context, node: str) -> None:
 
     spec, settings, runner = _setup(c)
     spec.node(node)
-    if not runner.dry:
-        # virsh console's own failure says nothing about why; name an absent libvirtd first.
-        ok, detail = reachable(runner, settings.uri)
-        if not ok:
-            raise unreachable_error(settings.uri, detail)
+    # virsh console's own failure says nothing about why; name an absent libvirtd first.
+    ok, detail = runner.when_executed(lambda: reachable(runner, settings.uri)) or (True, "")
+    if not ok:
+        raise unreachable_error(settings.uri, detail)
     code = runner.stream(console_command(settings, node), terminal=True)
     if code not in (0, 130):
         raise UserError(

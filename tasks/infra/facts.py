@@ -251,13 +251,17 @@ def _probe(runner: Runner, uri: str, *args: str) -> str:
 def reachable(runner: Runner, uri: str) -> tuple[bool, str]:
     """Whether libvirtd answers at ``uri``; the error text when it does not."""
     result = runner.check(virsh(uri, "uri", read_only=True, timeout=PROBE_TIMEOUT))
-    if result.dry:
+    if not result.observed:
         return False, "virsh is not installed"
     return result.ok, tail(result.stderr or result.stdout, 4)
 
 
-def unreachable_error(uri: str, detail: str) -> UserError:
-    return UserError(
+class Unreachable(UserError):
+    """libvirtd does not answer at the configured URI."""
+
+
+def unreachable_error(uri: str, detail: str) -> Unreachable:
+    return Unreachable(
         f"libvirt at {uri} is not reachable:\n  {detail}\n"
         "Start libvirtd (`sudo systemctl enable --now libvirtd`), check libvirt.uri / "
         "INVOKE_LIBVIRT_URI and your membership of the libvirt group; `inv infra.check` "
@@ -278,10 +282,16 @@ def gather(
     """
     ok, detail = reachable(runner, settings.uri)
     if not ok:
-        if runner.dry:
-            runner.say(f"# libvirt at {settings.uri} not reachable; planning for a fresh host")
-            return LibvirtFacts(False)
-        raise unreachable_error(settings.uri, detail)
+
+        def fail() -> LibvirtFacts:
+            raise unreachable_error(settings.uri, detail)
+
+        fresh = runner.assume_when_planning(
+            fail, fresh=LibvirtFacts(False), unobservable=Unreachable
+        )
+        # Only while planning: a real run raised above.
+        runner.say(f"# libvirt at {settings.uri} not reachable; planning for a fresh host")
+        return fresh
     uri = settings.uri
     network: Network | None = None
     name = spec.network.name
@@ -351,7 +361,7 @@ def known_os_variants(runner: Runner) -> set[str]:
     result = runner.check(
         Command(("virt-install", "--osinfo", "list"), read_only=True, timeout=PROBE_TIMEOUT)
     )
-    if not result.ok or result.dry:
+    if not result.ok or not result.observed:
         return set()
     names: set[str] = set()
     for line in result.stdout.splitlines():

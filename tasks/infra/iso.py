@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from tasks.core.errors import UserError
 from tasks.infra.download import (
+    Fetched,
     download,
     normalize_sha256,
     record_sha256,
@@ -68,18 +69,20 @@ def ensure_iso(
         if expected:
             return Iso(dest, url, "cached", verify(dest, expected))
         digest = sha256_file(dest)
-        if not runner.dry:
-            record_sha256(dest, digest)
+        runner.when_executed(lambda: record_sha256(dest, digest))
         return Iso(dest, url, "cached", digest)
     if not download_missing:
         raise UserError(
             f"No Talos ISO at {dest}: run `inv infra.image` (or pass --iso PATH for a local file)."
         )
-    if runner.dry:
-        runner.say(f"# write {dest}  (download {url})")
+
+    def fetch() -> Fetched:
+        runner.say(f"downloading {url}\n  -> {dest}")
+        return download(url, dest, expected_sha256=want, progress=_progress(runner))
+
+    fetched = runner.act(f"write {dest}  (download {url})", fetch)
+    if fetched is None:
         return Iso(dest, url, "planned", want)
-    runner.say(f"downloading {url}\n  -> {dest}")
-    fetched = download(url, dest, expected_sha256=want, progress=_progress(runner))
     return Iso(fetched.path, url, "downloaded", fetched.sha256)
 
 

@@ -7,15 +7,12 @@ plans of :mod:`tasks.infra.plan` and the runner, and say what happened.
 from __future__ import annotations
 
 import tempfile
-from contextlib import suppress
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from tasks.core import console
 from tasks.core.errors import UserError
-from tasks.core.runner import confirm
-from tasks.core.waits import TimedOut, until
 from tasks.infra.download import normalize_sha256, sha256_file
 from tasks.infra.factory import confirm_schematic, schematics_url
 from tasks.infra.facts import (
@@ -73,13 +70,14 @@ def image(
     console.info(f"installer: {installer_image(spec)}")
     if offline:
         console.info("offline: the schematic ID is not confirmed with the factory")
-    elif runner.dry:
-        runner.say(f"# POST {schematics_url(spec.image_factory.url)}  (confirm schematic {sid})")
     else:
-        confirmation = confirm_schematic(spec.image_factory.url, extensions)
-        if confirmation.remote_id:
+        confirmation = runner.act(
+            f"POST {schematics_url(spec.image_factory.url)}  (confirm schematic {sid})",
+            lambda: confirm_schematic(spec.image_factory.url, extensions),
+        )
+        if confirmation is not None and confirmation.remote_id:
             console.ok("the Image Factory computes the same schematic ID")
-        else:
+        elif confirmation is not None:
             console.warn(
                 f"{confirmation.problem}; using the locally computed ID "
                 "(pass --offline to skip this check)"
@@ -109,18 +107,16 @@ def converge_network(
             f"network {name} exists with a different definition:\n  "
             + "\n  ".join(planned.differences)
         )
-        if not runner.dry:
-            confirm(
-                f"Replace network {name}? VMs attached to it lose their link until restarted.",
-                yes=yes,
-            )
+        runner.confirm(
+            f"Replace network {name}? VMs attached to it lose their link until restarted.",
+            yes=yes,
+        )
         planned = plan_network(spec, settings, facts, replace=True)
     if not planned.steps:
         console.ok(f"network {name} matches the spec: nothing to do")
         return
     runner.execute(planned.steps)
-    if not runner.dry:
-        console.ok(f"network {name} defined, started and autostarted")
+    runner.when_executed(lambda: console.ok(f"network {name} defined, started and autostarted"))
 
 
 def converge_pool(
@@ -136,11 +132,13 @@ def converge_pool(
         console.ok(f"pool {name} is running and autostarted: nothing to do")
         return facts
     runner.execute(steps)
-    if runner.dry:
-        return facts
-    console.ok(f"pool {name} defined, started and autostarted")
-    # A directory adopted as the pool brings its disk files along as volumes.
-    return replace(facts, pool=gather_pool(runner, settings, watched_volumes(spec, settings)))
+
+    def gathered() -> LibvirtFacts:
+        console.ok(f"pool {name} defined, started and autostarted")
+        # A directory adopted as the pool brings its disk files along as volumes.
+        return replace(facts, pool=gather_pool(runner, settings, watched_volumes(spec, settings)))
+
+    return runner.when_executed(gathered) or facts
 
 
 def _volume_sha256(runner: Runner, settings: InfraSettings, volume: str) -> str:
@@ -176,14 +174,14 @@ def converge_iso_volume(
     if iso is None and facts.volume(volume) is not None:
         return volume
     local = iso.path if iso else cached_iso_path(spec, settings)
-    if not local.is_file():
-        if runner.dry:
-            runner.say(f"# upload {local} to the volume {label}")
-            return volume
-        raise UserError(
-            f"No Talos ISO at {local} nor a volume {label} at {settings.uri}: "
-            "run `inv infra.image` first, or pass --iso PATH."
-        )
+    if not runner.assume_when_planning(
+        lambda: _require_iso(local, f"nor a volume {label} at {settings.uri}"),
+        fresh=False,
+        unobservable=NoIso,
+    ):
+        # Only while planning, before infra.image downloaded it (shown by the same plan).
+        runner.say(f"# upload {local} to the volume {label}")
+        return volume
     size = local.stat().st_size
     same = False
     capacity = facts.pool.capacities.get(volume) if facts.pool else None
@@ -195,9 +193,21 @@ def converge_iso_volume(
         console.ok(f"ISO volume {label} matches {local.name} (sha256): nothing to do")
         return volume
     runner.execute(steps)
-    if not runner.dry:
-        console.ok(f"ISO uploaded to {label}")
+    runner.when_executed(lambda: console.ok(f"ISO uploaded to {label}"))
     return volume
+
+
+class NoIso(UserError):
+    """The Talos ISO is not on this machine (yet)."""
+
+
+def _require_iso(local: Path, elsewhere: str = "") -> bool:
+    if not local.is_file():
+        raise NoIso(
+            f"No Talos ISO at {local}{' ' + elsewhere if elsewhere else ''}: "
+            "run `inv infra.image` first, or pass --iso PATH."
+        )
+    return True
 
 
 def converge_vms(
@@ -228,10 +238,9 @@ def converge_vms(
             )
         if not storage_ready:
             cached = cached_iso_path(spec, settings)
-            absent = iso is None and facts.volume(volume) is None and not cached.is_file()
-            if absent and not runner.dry:
-                raise UserError(
-                    f"No Talos ISO at {cached}: run `inv infra.image` first, or pass --iso PATH."
+            if iso is None and facts.volume(volume) is None:
+                runner.assume_when_planning(
+                    lambda: _require_iso(cached), fresh=False, unobservable=NoIso
                 )
             facts = converge_pool(spec, settings, runner, facts)
             converge_iso_volume(spec, settings, runner, facts, iso)
@@ -245,8 +254,7 @@ def converge_vms(
         console.ok("every VM exists: nothing to do")
         return
     runner.execute(planned.steps)
-    if not runner.dry:
-        console.ok(f"created {', '.join(planned.created)}")
+    runner.when_executed(lambda: console.ok(f"created {', '.join(planned.created)}"))
 
 
 def stop(
@@ -264,11 +272,6 @@ def stop(
         console.ok("no VM is running: nothing to do")
         return
     runner.execute(plan_shutdown(settings, names))
-    if runner.dry:
-        runner.say(f"# wait up to {limit:.0f}s for {', '.join(names)} to shut off")
-        if force:
-            runner.execute(plan_power_off(settings, names))
-        return
     remaining = list(names)
 
     def shut_off() -> tuple[bool, str]:
@@ -276,19 +279,14 @@ def stop(
         return not remaining, ""
 
     # A guest still running at the deadline is reported (or powered off) below.
-    with (
-        console.waiting(f"waiting up to {limit:.0f}s for {', '.join(names)} to shut off"),
-        suppress(TimedOut),
+    if runner.wait_until(
+        shut_off,
+        timeout=limit,
+        interval=POLL_SECONDS,
+        what=f"{', '.join(names)} to shut off",
+        look_at="`inv infra.status`",
     ):
-        until(
-            shut_off,
-            timeout=limit,
-            interval=POLL_SECONDS,
-            what=f"{', '.join(names)} to shut off",
-            look_at="`inv infra.status`",
-        )
-    if not remaining:
-        console.ok(f"shut off: {', '.join(names)}")
+        runner.when_executed(lambda: console.ok(f"shut off: {', '.join(names)}"))
         return
     if not force:
         raise UserError(
@@ -341,8 +339,11 @@ def start_tunnel(spec: ClusterSpec, settings: InfraSettings, runner: Runner) -> 
             )
         ]
     )
-    if not runner.dry:
-        console.ok(f"{cidr} is reachable through {target}; stop with `inv infra.tunnel --stop`")
+    runner.when_executed(
+        lambda: console.ok(
+            f"{cidr} is reachable through {target}; stop with `inv infra.tunnel --stop`"
+        )
+    )
 
 
 def stop_tunnel(settings: InfraSettings, runner: Runner) -> None:
@@ -353,5 +354,4 @@ def stop_tunnel(settings: InfraSettings, runner: Runner) -> None:
         console.ok("no tunnel started by the toolkit is running: nothing to do")
         return
     runner.execute([cmd("kill", str(pid), step="stop the sshuttle tunnel")])
-    if not runner.dry:
-        console.ok(f"tunnel stopped (pid {pid})")
+    runner.when_executed(lambda: console.ok(f"tunnel stopped (pid {pid})"))

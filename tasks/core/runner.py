@@ -30,6 +30,8 @@ from tasks.core.errors import CommandFailed, ToolMissing, UserError
 if TYPE_CHECKING:
     from invoke.context import Context
 
+    from tasks.core.waits import Clock
+
 T = TypeVar("T")
 
 MASK = "***"
@@ -399,9 +401,12 @@ class Runner:
         interval: float,
         what: str,
         look_at: str,
+        strict: bool = True,
+        clock: Clock | None = None,
     ) -> bool:
-        """Poll ``probe`` (read-only: returns done, detail) until done or ``timeout``; returns
-        whether it got done. ``--dry`` prints the wait and plans as if it succeeded."""
+        """Poll ``probe`` (read-only: returns done, detail) until done or ``timeout``. At the
+        deadline ``strict`` raises :class:`TimedOut` with the last detail, else returns False.
+        ``--dry`` prints the wait and plans as if it succeeded."""
         if self.dry:
             self.say(f"# wait up to {timeout:g}s for {what}")
             return True
@@ -409,9 +414,17 @@ class Runner:
 
         try:
             until(
-                probe, timeout=timeout, interval=interval, what=what, look_at=look_at, say=self.say
+                probe,
+                timeout=timeout,
+                interval=interval,
+                what=what,
+                look_at=look_at,
+                say=self.say,
+                clock=clock,
             )
         except TimedOut:
+            if strict:
+                raise
             return False
         return True
 

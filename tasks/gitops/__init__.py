@@ -63,7 +63,7 @@ def install(
     runner = Runner.from_context(c)
     ops.install(
         runner,
-        kube.resolve(c),
+        kube.resolve(c, runner),
         version=spec.versions.argocd_chart,
         files=files,
         chart=chart,
@@ -96,7 +96,7 @@ def bootstrap(
     runner = Runner.from_context(c)
     ops.bootstrap(
         runner,
-        kube.resolve(c),
+        kube.resolve(c, runner),
         root=root,
         gitops_path=spec.gitops.path,
         key_file=default_key_file(),
@@ -112,7 +112,8 @@ def status(c: Context, json: bool = False) -> None:
     """Every Argo CD application with its sync and health status."""
     from tasks.gitops import kube, ops
 
-    rows = ops.statuses(Runner.from_context(c), kube.resolve(c))
+    runner = Runner.from_context(c)
+    rows = ops.statuses(runner, kube.resolve(c, runner))
     if json:
         console.print_json([r.as_dict() for r in rows])
         return
@@ -140,12 +141,11 @@ def sync(c: Context, app: str, prune: bool = False, timeout: str | None = None) 
     if asked_for_help(app, "gitops", sync):
         return
     seconds = taskhelp.seconds("timeout", timeout, 300)
-    access = kube.resolve(c)
     runner = Runner.from_context(c)
+    access = kube.resolve(c, runner)
     ops.prepare_argocd(runner, access)
     runner.run(plan.sync(access, app, prune=prune, timeout=seconds))
-    if not runner.dry:
-        runner.say(f"{app}: synced")
+    runner.report(f"{app}: synced")
 
 
 @task(
@@ -160,17 +160,16 @@ def wait(c: Context, app: list[str] | None = None, timeout: str | None = None) -
     from tasks.gitops import kube, ops, plan
 
     seconds = taskhelp.seconds("timeout", timeout, 600)
-    access = kube.resolve(c)
     runner = Runner.from_context(c)
+    access = kube.resolve(c, runner)
     names = ops.names_or_all(runner, access, list(app or []))
     if not names:
-        # Only under --dry: a real run without applications stopped in names_or_all.
+        # Only while planning: a real run without applications stopped in names_or_all.
         runner.say("# no application in the cluster yet: nothing to wait for")
         return
     ops.prepare_argocd(runner, access)
     runner.run(plan.wait(access, names, seconds))
-    if not runner.dry:
-        runner.say(f"{len(names)} application(s) Synced and Healthy")
+    runner.report(f"{len(names)} application(s) Synced and Healthy")
 
 
 @task(help={"app": "one application (default: every application)"})
@@ -178,15 +177,14 @@ def diff(c: Context, app: str | None = None) -> None:
     """Show the drift between git and the cluster; exit 1 when anything drifts."""
     from tasks.gitops import kube, ops
 
-    access = kube.resolve(c)
     runner = Runner.from_context(c)
+    access = kube.resolve(c, runner)
     names = ops.names_or_all(runner, access, [app] if app else [])
     ops.prepare_argocd(runner, access)
     drifted = ops.diff(runner, access, names, runner.say)
     if drifted:
         raise UserError(f"drift in {len(drifted)} application(s): {', '.join(drifted)}", code=1)
-    if not runner.dry:
-        runner.say(f"no drift in {len(names)} application(s)")
+    runner.report(f"no drift in {len(names)} application(s)")
 
 
 @task(
@@ -200,15 +198,14 @@ def ui(c: Context, port: str | None = None, show: bool = False) -> None:
     from tasks.gitops import kube, ops, plan
 
     local_port = _port(port)
-    access = kube.resolve(c)
     runner = Runner.from_context(c)
-    password = ops.initial_password(runner, access)
-    if runner.dry and password is None:
-        # Nothing observed (no cluster or no kubectl yet): say where the password will come from.
-        runner.say(f"# user admin: the password is read from {plan.INITIAL_ADMIN_SECRET} when run")
-    else:
+    access = kube.resolve(c, runner)
+    found = ops.initial_password(runner, access)
+    if found.observed:
         # Printed directly: the runner would mask the password that --show asks for.
-        print(ops.password_line(password, show=show), flush=True)
+        print(ops.password_line(found.password, show=show), flush=True)
+    else:  # planning, before the cluster (or kubectl) exists
+        runner.say(f"# user admin: the password is read from {plan.INITIAL_ADMIN_SECRET} when run")
     runner.say(f"Argo CD UI on http://localhost:{local_port} (Ctrl-C to stop)")
     code = runner.stream(plan.port_forward(access, local_port))
     if code not in (0, 130):

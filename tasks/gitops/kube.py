@@ -15,8 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tasks.core.errors import UserError
-from tasks.core.runner import WriteFile
-from tasks.core.settings import section
+from tasks.core.runner import Runner, WriteFile
 
 if TYPE_CHECKING:
     from invoke.context import Context
@@ -46,7 +45,11 @@ class Kube:
         return {"KUBECONFIG": f"{self.overlay}{os.pathsep}{self.kubeconfig}"}
 
 
-def resolve(c: Context) -> Kube:
+class NoKubeconfig(UserError):
+    """No kubeconfig for the cluster yet."""
+
+
+def resolve(c: Context, runner: Runner) -> Kube:
     from tasks.core import config
     from tasks.core.state import ClusterState
 
@@ -58,12 +61,16 @@ def resolve(c: Context) -> Kube:
     fallback = Path(env).expanduser() if env else Path.home() / ".kube" / "config"
     if fallback.exists():
         return Kube(fallback, state.root)
-    if section(c, "run").get("dry"):
-        # --dry prints the plan for a fresh world: the kubeconfig the talos tasks will write.
-        return Kube(state.kubeconfig, state.root)
-    raise UserError(
-        f"No kubeconfig for {spec.cluster.name}: neither {state.kubeconfig} nor {fallback} "
-        "exists. Bring the cluster up first (inv talos.bootstrap), or set KUBECONFIG."
+
+    def missing() -> Kube:
+        raise NoKubeconfig(
+            f"No kubeconfig for {spec.cluster.name}: neither {state.kubeconfig} nor {fallback} "
+            "exists. Bring the cluster up first (inv talos.bootstrap), or set KUBECONFIG."
+        )
+
+    # Planning for a fresh world: the kubeconfig the talos tasks will write.
+    return runner.assume_when_planning(
+        missing, fresh=Kube(state.kubeconfig, state.root), unobservable=NoKubeconfig
     )
 
 

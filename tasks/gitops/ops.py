@@ -5,10 +5,10 @@ from __future__ import annotations
 import base64
 import binascii
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tasks.core import waits
 from tasks.core.errors import CommandFailed, UserError
 from tasks.core.runner import MASK, Runner, tail
 from tasks.core.waits import Clock
@@ -87,7 +87,7 @@ def install(
             "syncs (inv gitops.generate brings them in step)"
         )
     listed = runner.check(plan.helm_release(kube))
-    if not listed.ok and not listed.dry:
+    if listed.observed and not listed.ok:
         raise CommandFailed(
             f"helm cannot list the releases in argocd (exit {listed.returncode}):\n"
             f"{tail(listed.stderr)}\nIs the cluster up? inv talos.health",
@@ -113,9 +113,10 @@ def install(
         )
     )
     runner.execute(steps)
-    if not runner.dry:
-        what = "upgraded" if release else "installed"
-        say(f"Argo CD {what} (release {plan.RELEASE}, namespace argocd) and ready")
+    what = "upgraded" if release else "installed"
+    runner.when_executed(
+        lambda: say(f"Argo CD {what} (release {plan.RELEASE}, namespace argocd) and ready")
+    )
 
 
 # -- argocd --core ---------------------------------------------------------------------------
@@ -123,7 +124,7 @@ def install(
 
 def prepare_argocd(runner: Runner, kube: Kube) -> None:
     """Write the overlay kubeconfig ``argocd --core`` reads its namespace from."""
-    if runner.dry and not kube.kubeconfig.exists():
+    if not kube.kubeconfig.exists():  # only while planning (kube.resolve): nothing to read yet
         runner.say(f"# write {kube.overlay}")
         return
     try:
@@ -138,8 +139,8 @@ def prepare_argocd(runner: Runner, kube: Kube) -> None:
 
 def statuses(runner: Runner, kube: Kube, timeout: float = 30.0) -> list[facts.AppStatus]:
     listing = plan.list_applications(kube, timeout)
-    if runner.dry and not kube.kubeconfig.exists():
-        # --dry before the cluster exists plans for a fresh world: no application yet.
+    if not kube.kubeconfig.exists():
+        # Only while planning before the cluster exists (kube.resolve): no application yet.
         runner.say(f"$ {listing.display()}")
         return []
     return facts.parse_applications(runner.capture(listing))
@@ -156,9 +157,6 @@ def wait_until_ready(
     clock: Clock | None = None,
 ) -> None:
     """Poll until every named application exists, Synced and Healthy; bounded by ``timeout``."""
-    if runner.dry:
-        say(f"# wait until {', '.join(names)} are Synced and Healthy (at most {timeout:.0f}s)")
-        return
     clock = clock or Clock()
     deadline = clock.now() + timeout
     last: dict[str, str] = {}
@@ -185,7 +183,7 @@ def wait_until_ready(
             pending.append(f"could not read them: {error}")
         return not pending, "\n".join(pending)
 
-    waits.until(
+    runner.wait_until(
         probe,
         timeout=timeout,
         interval=interval,
@@ -199,9 +197,19 @@ def names_or_all(runner: Runner, kube: Kube, apps: list[str]) -> list[str]:
     if apps:
         return apps
     names = [s.name for s in statuses(runner, kube)]
-    if not names and not runner.dry:
-        raise UserError("No Argo CD applications in the cluster yet: run inv gitops.bootstrap.")
+    if not names:
+
+        def none_yet() -> list[str]:
+            raise NoApplications(
+                "No Argo CD applications in the cluster yet: run inv gitops.bootstrap."
+            )
+
+        return runner.assume_when_planning(none_yet, fresh=[], unobservable=NoApplications)
     return names
+
+
+class NoApplications(UserError):
+    """The cluster has no Argo CD Application yet."""
 
 
 # -- bootstrap -------------------------------------------------------------------------------
@@ -253,8 +261,9 @@ def bootstrap(
         runner.run(plan.apply_file(kube, path.relative_to(root)))
     say(f"waiting for the {layer_prefix.rstrip('/')} layer ({len(infra)} applications)")
     wait_until_ready(runner, kube, infra, timeout=timeout, interval=interval, say=say, clock=clock)
-    if not runner.dry:
-        say(f"{layer_prefix.rstrip('/')}: every application Synced and Healthy")
+    runner.when_executed(
+        lambda: say(f"{layer_prefix.rstrip('/')}: every application Synced and Healthy")
+    )
 
 
 # -- diff and ui -----------------------------------------------------------------------------
@@ -265,7 +274,7 @@ def diff(runner: Runner, kube: Kube, apps: list[str], say: Callable[[str], None]
     drifted = []
     for app in apps:
         result = runner.check(plan.diff(kube, app))
-        if result.dry or result.returncode == 0:
+        if not result.observed or result.returncode == 0:
             continue
         if result.returncode == 1:
             drifted.append(app)
@@ -281,17 +290,30 @@ def diff(runner: Runner, kube: Kube, apps: list[str], say: Callable[[str], None]
     return drifted
 
 
-def initial_password(runner: Runner, kube: Kube) -> str | None:
-    """The initial admin password, registered for masking; None when the Secret is gone."""
+@dataclass(frozen=True)
+class InitialPassword:
+    """The initial admin password (None: the Secret is gone); ``observed`` False when nothing
+    could be read (planning before the cluster or kubectl exists)."""
+
+    password: str | None
+    observed: bool = True
+
+
+def initial_password(runner: Runner, kube: Kube) -> InitialPassword:
+    """The initial admin password, registered for masking."""
+    if not kube.kubeconfig.exists():  # only while planning (kube.resolve): no cluster yet
+        return InitialPassword(None, observed=False)
     result = runner.check(plan.initial_password(kube))
-    if result.dry or not result.ok or not result.stdout.strip():
-        return None
+    if not result.observed:
+        return InitialPassword(None, observed=False)
+    if not result.ok or not result.stdout.strip():
+        return InitialPassword(None)
     try:
         password = base64.b64decode(result.stdout.strip(), validate=True).decode()
     except (binascii.Error, UnicodeDecodeError):
         raise UserError("The initial admin Secret holds no base64 password.") from None
     runner.add_secret(password)
-    return password
+    return InitialPassword(password)
 
 
 def password_line(password: str | None, *, show: bool) -> str:

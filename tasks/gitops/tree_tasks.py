@@ -15,7 +15,6 @@ from tasks.core.errors import ConfigError, UserError
 if TYPE_CHECKING:
     from invoke.context import Context
 
-    from tasks.core.runner import Runner
     from tasks.gitops.tree import FileChange
 
 
@@ -121,7 +120,7 @@ def _report_drift(changes: list[FileChange]) -> None:
 
 
 def _apply(c: Context, changes: list[FileChange], nothing: str) -> None:
-    from tasks.core.runner import Runner, WriteFile
+    from tasks.core.runner import Remove, Runner, WriteFile
 
     runner = Runner.from_context(c)
     if not changes:
@@ -131,21 +130,13 @@ def _apply(c: Context, changes: list[FileChange], nothing: str) -> None:
     for change in changes:
         path = root / change.path
         if change.after is None:
-            _remove(runner, path)
+            runner.remove(Remove(path, step=change.describe()))
         else:
             runner.write(WriteFile(path, change.after, step=change.describe()))
-        if not runner.dry:
-            runner.say(change.describe())
+        runner.report(change.describe())
 
 
 def _root_of(c: Context) -> Path:
     from tasks.core import config
 
     return _root(config.spec_path(c))
-
-
-def _remove(runner: Runner, path: Path) -> None:
-    if runner.dry or runner.echo:
-        runner.say(f"# remove {path}")
-    if not runner.dry:
-        path.unlink(missing_ok=True)

@@ -285,6 +285,7 @@ def stop(
         interval=POLL_SECONDS,
         what=f"{', '.join(names)} to shut off",
         look_at="`inv infra.status`",
+        strict=False,
     ):
         runner.when_executed(lambda: console.ok(f"shut off: {', '.join(names)}"))
         return

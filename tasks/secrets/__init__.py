@@ -184,7 +184,7 @@ def bootstrap(c: Context) -> None:
     from tasks.secrets import ops
 
     runner = Runner.from_context(c)
-    ops.bootstrap(runner, kube.resolve(c).kubectl(), _key_file())
+    ops.bootstrap(runner, kube.resolve(c, runner).kubectl(), _key_file())
     runner.report("secret argocd/helm-secrets-private-keys: applied")
 
 

@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from tasks.core.waits import Clock
 
 T = TypeVar("T")
+U = TypeVar("U")
 
 MASK = "***"
 #: Bound for a captured command that names no timeout of its own: a hung tool must not hang a
@@ -428,9 +429,19 @@ class Runner:
             return False
         return True
 
+    def when_planning(self, action: Callable[[], None]) -> None:
+        """``action()`` under ``--dry`` only: how a plan ends (what a real run would report)."""
+        if self.dry:
+            action()
+
     def confirm(self, question: str, *, yes: bool) -> None:
         """Ask before something destructive; ``--dry`` changes nothing, so it never asks."""
         confirm(question, yes=yes or self.dry)
+
+    def assume(self, *, unobserved: bool, observed: T, fresh: T) -> T:
+        """A fact that cannot be observed yet (``unobserved``: no node answers, nothing made
+        yet) is taken as ``fresh`` while planning; a real run keeps what it ``observed``."""
+        return fresh if (self.dry and unobserved) else observed
 
     def assume_when_planning(
         self, observe: Callable[[], T], *, fresh: T, unobservable: type[Exception]
@@ -625,6 +636,47 @@ class Runner:
             self._running.discard(proc)
         return Result(int(proc.returncode), _text(out), _text(err))
 
+    def in_parallel(
+        self, items: Mapping[str, U], work: Callable[[U], T], *, noun: str = "item"
+    ) -> dict[str, T]:
+        """``work`` for every item at once (name -> result); one after the other under
+        ``--dry``, so the printed plan reads in order. Every item is attempted and the failures
+        are reported together; Ctrl-C stops every tool the workers run and exits 130."""
+        results: dict[str, T] = {}
+        errors: dict[str, str] = {}
+
+        def guarded(name: str) -> None:
+            try:
+                results[name] = work(items[name])
+            except UserError as exc:
+                errors[name] = exc.text
+
+        if self.dry or len(items) == 1:
+            for name in items:
+                guarded(name)
+        else:
+            from concurrent.futures import ThreadPoolExecutor, wait
+
+            with ThreadPoolExecutor(max_workers=len(items)) as pool:
+                futures = [pool.submit(guarded, name) for name in items]
+                try:
+                    for future in futures:
+                        future.result()
+                except KeyboardInterrupt:
+                    # Ctrl-C reaches only this thread: stop the workers' tools, then say so.
+                    stopped = self.stop_running()
+                    wait(futures)
+                    tools = ", ".join(sorted(set(stopped))) or "nothing was running"
+                    raise UserError(
+                        f"Interrupted during work on {len(items)} {noun}s: stopped {tools} (and "
+                        "what they started). Run the task again to resume.",
+                        code=130,
+                    ) from None
+        if errors:
+            detail = "\n".join(f"- {name}: {text}" for name, text in sorted(errors.items()))
+            raise UserError(f"{len(errors)} of {len(items)} {noun}(s) failed:\n{detail}")
+        return results
+
     def stop_running(self) -> list[str]:
         """Stop every tool this runner is running (from worker threads, whose waits Ctrl-C does
         not reach) with its process group; returns what was stopped, for the message."""
@@ -753,6 +805,12 @@ def _text(data: bytes | str | None) -> str:
     if isinstance(data, bytes):
         return data.decode(errors="replace")
     return data
+
+
+def plans_only(c: Context) -> bool:
+    """Whether this invocation only prints its plan (``inv --dry``): for decisions made before
+    a runner exists, such as taking the cluster lock."""
+    return bool(c.config.run.dry)
 
 
 def confirm(question: str, *, yes: bool, interactive: bool | None = None) -> None:

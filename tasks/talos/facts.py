@@ -35,10 +35,14 @@ def bundle_state(path: Path) -> Bundle:
     return Bundle.ENCRYPTED if _SOPS_METADATA.search(text) else Bundle.PLAINTEXT
 
 
+class NoBundle(UserError):
+    """The Talos secrets bundle is not generated yet."""
+
+
 def require_encrypted_bundle(settings: Settings) -> None:
     state = bundle_state(settings.secrets_file)
     if state is Bundle.MISSING:
-        raise UserError(
+        raise NoBundle(
             f"{settings.secrets_file} does not exist: run `inv talos.secrets` first "
             "(it generates the Talos secrets bundle once and commits it sops-encrypted)."
         )
@@ -180,7 +184,7 @@ def node_mode(runner: Runner, settings: Settings, node: Node) -> NodeMode:
     """Maintenance when the insecure API answers; configured when the authenticated one does."""
     timeout = settings.timeouts.command
     insecure = runner.check(plan.maintenance_probe(node, timeout))
-    if insecure.dry:
+    if not insecure.observed:
         # talosctl is missing under --dry: nothing observed, a fresh node assumed.
         return NodeMode(Mode.MAINTENANCE, ASSUMED)
     if insecure.ok:
@@ -206,6 +210,6 @@ def server_version(output: str) -> str | None:
 
 def talos_version(runner: Runner, settings: Settings, node: Node) -> str | None:
     result = runner.check(plan.version_probe(settings, node, settings.timeouts.command))
-    if not result.ok or result.dry:
+    if not result.ok or not result.observed:
         return None
     return server_version(result.stdout)

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -15,7 +14,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 from tasks.core import console, waits
 from tasks.core.errors import CommandFailed, ConfigError, UserError
-from tasks.core.runner import Command, Runner, WriteFile
+from tasks.core.runner import Command, MakeDir, Remove, Runner, WriteFile
 from tasks.secrets import ops as secrets_ops
 from tasks.secrets.sopsconfig import SOPS_CONFIG
 from tasks.talos import facts, machineconfig, plan
@@ -38,10 +37,6 @@ class Env:
     settings: Settings
     runner: Runner
 
-    @property
-    def dry(self) -> bool:
-        return self.runner.dry
-
     @classmethod
     def load(cls, c: Context) -> Env:
         from tasks.core import config
@@ -50,9 +45,16 @@ class Env:
         return cls(c, spec, Settings.from_context(c, spec), Runner.from_context(c))
 
     def ensure_state(self) -> None:
-        if self.dry:
-            return
-        self.settings.state.ensure()  # a UserError naming INVOKE_STATE_DIR when it cannot
+        """The state dir, private to the operator (it holds credentials)."""
+        self.runner.make_dir(
+            MakeDir(
+                self.settings.state.root,
+                mode=0o700,
+                step="the state directory",
+                hint="set state.dir in invoke.yaml or INVOKE_STATE_DIR to a writable directory",
+            )
+        )
+        self.runner.when_executed(lambda: self.settings.state.root.chmod(0o700))
 
     def nodes(self, name: str | None) -> list[Node]:
         return [self.spec.node(name)] if name else list(self.spec.nodes)
@@ -74,42 +76,8 @@ def until_ok(env: Env, command: Command, *, timeout: float, what: str, look_at: 
 
 
 def in_parallel(env: Env, nodes: Sequence[Node], work: Callable[[Node], T]) -> dict[str, T]:
-    """Run ``work`` for every node at once (sequentially under --dry, for readable output).
-
-    Every node is attempted; failures are reported together.
-    """
-    results: dict[str, T] = {}
-    errors: dict[str, str] = {}
-
-    def guarded(node: Node) -> None:
-        try:
-            results[node.name] = work(node)
-        except UserError as exc:
-            errors[node.name] = exc.text
-
-    if env.dry or len(nodes) == 1:
-        for node in nodes:
-            guarded(node)
-    else:
-        with ThreadPoolExecutor(max_workers=len(nodes)) as pool:
-            futures = [pool.submit(guarded, node) for node in nodes]
-            try:
-                for future in futures:
-                    future.result()
-            except KeyboardInterrupt:
-                # Ctrl-C reaches only this thread: stop the workers' tools, then say so.
-                stopped = env.runner.stop_running()
-                wait(futures)
-                tools = ", ".join(sorted(set(stopped))) or "nothing was running"
-                raise UserError(
-                    f"Interrupted during work on {len(nodes)} nodes: stopped {tools} (and "
-                    "what they started). Run the task again to resume.",
-                    code=130,
-                ) from None
-    if errors:
-        detail = "\n".join(f"- {name}: {text}" for name, text in sorted(errors.items()))
-        raise UserError(f"{len(errors)} of {len(nodes)} node(s) failed:\n{detail}")
-    return results
+    """Run ``work`` for every node at once; every node is attempted, failures reported together."""
+    return env.runner.in_parallel({node.name: node for node in nodes}, work, noun="node")
 
 
 # -- secrets ---------------------------------------------------------------------------------
@@ -134,9 +102,8 @@ def secrets(env: Env) -> None:
         console.info(f"reusing the bundle generated earlier at {s.generated_secrets}")
     else:
         steps.append(plan.gen_secrets(s, env.spec))
-    if not env.dry:
-        env.ensure_state()
-        s.secrets_file.parent.mkdir(parents=True, exist_ok=True)
+    env.ensure_state()
+    env.runner.make_dir(MakeDir(s.secrets_file.parent, step="the secrets bundle"))
     env.runner.execute(steps)
     root = Path.cwd()
     secrets_ops.write_encrypted(
@@ -145,16 +112,18 @@ def secrets(env: Env) -> None:
         str(s.secrets_file),
         lambda out: plan.encrypt_secrets(s, root, output=out),
     )
-    if env.dry:
-        return
-    if facts.bundle_state(s.secrets_file) is not facts.Bundle.ENCRYPTED:
-        s.secrets_file.unlink(missing_ok=True)
-        raise UserError(
-            f"sops did not produce an encrypted {s.secrets_file}; it was removed. "
-            "Check the creation rules in .sops.yaml."
-        )
-    s.generated_secrets.unlink()
-    console.ok(f"wrote {s.secrets_file} (sops-encrypted): commit it.")
+
+    def encrypted() -> None:
+        if facts.bundle_state(s.secrets_file) is not facts.Bundle.ENCRYPTED:
+            s.secrets_file.unlink(missing_ok=True)
+            raise UserError(
+                f"sops did not produce an encrypted {s.secrets_file}; it was removed. "
+                "Check the creation rules in .sops.yaml."
+            )
+
+    env.runner.when_executed(encrypted)
+    env.runner.remove(Remove(s.generated_secrets, step="the plaintext bundle, now encrypted"))
+    env.runner.report(f"wrote {s.secrets_file} (sops-encrypted): commit it.")
 
 
 # -- machine configs -------------------------------------------------------------------------
@@ -224,13 +193,14 @@ def config(env: Env) -> None:
 
     s, runner = env.settings, env.runner
     facts.require_patches(s)
-    if not (env.dry and facts.bundle_state(s.secrets_file) is facts.Bundle.MISSING):
-        facts.require_encrypted_bundle(s)
+    # Planned before talos.secrets made it (the same plan shows that first).
+    runner.assume_when_planning(
+        lambda: facts.require_encrypted_bundle(s), fresh=None, unobservable=facts.NoBundle
+    )
     patches = node_patches(env)
     env.ensure_state()
-    if not env.dry:
-        # A run killed between decrypt and clean-up leaves the plaintext bundle: never reuse it.
-        s.decrypted_secrets.unlink(missing_ok=True)
+    # A run killed between decrypt and clean-up leaves the plaintext bundle: never reuse it.
+    runner.remove(Remove(s.decrypted_secrets, step="a stale decrypted bundle"))
     decrypted = runner.run(plan.decrypt_secrets(s, Path.cwd()))
     runner.add_secret(*_bundle_values(decrypted.stdout))
     try:
@@ -239,37 +209,44 @@ def config(env: Env) -> None:
         )
         runner.run(plan.gen_config(s, env.spec, installer_image(env.spec)))
     finally:
-        if not env.dry:
-            s.decrypted_secrets.unlink(missing_ok=True)
+        runner.remove(Remove(s.decrypted_secrets, step="the decrypted bundle"))
     for node in env.spec.nodes:
         runner.execute(plan.node_config_plan(s, node, patches[node.name]))
     runner.execute(plan.talosconfig_defaults(s, env.spec))
-    if not env.dry:
-        console.ok(f"machine configs in {s.config_dir / 'nodes'}; talosconfig: {s.talosconfig}")
+    runner.when_executed(
+        lambda: console.ok(
+            f"machine configs in {s.config_dir / 'nodes'}; talosconfig: {s.talosconfig}"
+        )
+    )
 
 
-def make_dir(path: Path, what: str, *, mode: int = 0o777) -> None:
-    try:
-        path.mkdir(parents=True, exist_ok=True, mode=mode)
-    except OSError as exc:
-        raise UserError(f"Cannot create {what} {path} ({exc.strerror}).") from None
+class NotConfigured(UserError):
+    """talos.config has not written the machine configs or the talosconfig yet."""
+
+
+def _require(missing: list[str], what: str, how: str) -> None:
+    if missing:
+        raise NotConfigured(f"No {what} at {', '.join(missing)}: run {how} first.")
 
 
 def require_config(env: Env, nodes: Sequence[Node]) -> None:
-    if env.dry:
-        return
+    """The nodes' machine configs (planned before talos.config wrote them: assumed)."""
     paths = [env.settings.node_config(n) for n in nodes]
     missing = [str(p) for p in paths if not p.is_file()]
-    if missing:
-        raise UserError(f"No machine config at {', '.join(missing)}: run `inv talos.config` first.")
+    env.runner.assume_when_planning(
+        lambda: _require(missing, "machine config", "`inv talos.config`"),
+        fresh=None,
+        unobservable=NotConfigured,
+    )
 
 
 def require_talosconfig(env: Env) -> None:
-    if not env.dry and not env.settings.talosconfig.is_file():
-        raise UserError(
-            f"No talosconfig at {env.settings.talosconfig}: run `inv talos.config` "
-            "(or `inv talos.bootstrap`) first."
-        )
+    missing = [] if env.settings.talosconfig.is_file() else [str(env.settings.talosconfig)]
+    env.runner.assume_when_planning(
+        lambda: _require(missing, "talosconfig", "`inv talos.config` (or `inv talos.bootstrap`)"),
+        fresh=None,
+        unobservable=NotConfigured,
+    )
 
 
 # -- nodes -----------------------------------------------------------------------------------
@@ -278,9 +255,11 @@ def require_talosconfig(env: Env) -> None:
 def mode_of(env: Env, node: Node) -> facts.NodeMode:
     """The node's mode; under --dry an unreachable node is assumed fresh (maintenance)."""
     found = facts.node_mode(env.runner, env.settings, node)
-    if env.dry and found.mode is facts.Mode.UNREACHABLE:
-        return facts.NodeMode(facts.Mode.MAINTENANCE, facts.ASSUMED)
-    return found
+    return env.runner.assume(
+        unobserved=found.mode is facts.Mode.UNREACHABLE,
+        observed=found,
+        fresh=facts.NodeMode(facts.Mode.MAINTENANCE, facts.ASSUMED),
+    )
 
 
 def wait_for_nodes(env: Env, nodes: Sequence[Node]) -> dict[str, facts.Mode]:
@@ -399,9 +378,8 @@ def upgrade(env: Env, nodes: Sequence[Node], *, force: bool) -> None:
         return
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     snapshot = s.backups / f"etcd-{stamp}.snapshot"
-    if not env.dry:
-        env.ensure_state()
-        make_dir(s.backups, "the etcd backup directory", mode=0o700)
+    env.ensure_state()
+    runner.make_dir(MakeDir(s.backups, mode=0o700, step="the etcd backups"))
     console.step(f"etcd snapshot to {snapshot}")
     runner.run(plan.etcd_snapshot(s, spec, snapshot))
     image = installer_image(spec)
@@ -415,9 +393,8 @@ def upgrade(env: Env, nodes: Sequence[Node], *, force: bool) -> None:
             what=f"the cluster to be healthy after upgrading {node.name}",
             look_at=plan.LOOK_AT_HEALTH,
         )
-    if not env.dry:
-        names = ", ".join(n.name for n in pending)
-        console.ok(f"upgraded {names} to v{target}; snapshot {snapshot}")
+    names = ", ".join(n.name for n in pending)
+    runner.when_executed(lambda: console.ok(f"upgraded {names} to v{target}; snapshot {snapshot}"))
 
 
 def upgrade_k8s(env: Env, *, preview: bool) -> None:
@@ -425,7 +402,6 @@ def upgrade_k8s(env: Env, *, preview: bool) -> None:
 
 
 def reset(env: Env, nodes: Sequence[Node], *, yes: bool) -> None:
-    from tasks.core.runner import confirm
     from tasks.talos.phases import FLOW
 
     require_talosconfig(env)
@@ -434,14 +410,15 @@ def reset(env: Env, nodes: Sequence[Node], *, yes: bool) -> None:
     ]
     names = ", ".join(n.name for n in ordered)
     question = f"Wipe {names} (all data, etcd included) and reboot into maintenance mode?"
-    # --dry changes nothing, so it needs no confirmation (as infra.destroy).
-    confirm(question, yes=yes or env.dry)
+    env.runner.confirm(question, yes=yes)
     for node in ordered:
         env.runner.run(plan.reset_node(env.settings, node))
-    if env.dry:
-        return
-    env.settings.state.forget(FLOW)
-    console.ok(f"reset {names}; they reboot into maintenance mode: run `inv talos.bootstrap`.")
+
+    def forget() -> None:
+        env.settings.state.forget(FLOW)
+        console.ok(f"reset {names}; they reboot into maintenance mode: run `inv talos.bootstrap`.")
+
+    env.runner.when_executed(forget)
 
 
 def kubeconfig(env: Env, path: str | None) -> None:
@@ -449,10 +426,11 @@ def kubeconfig(env: Env, path: str | None) -> None:
 
     require_talosconfig(env)
     target = Path(path).expanduser() if path else env.settings.kubeconfig
-    if not env.dry:
-        make_dir(target.parent, "the kubeconfig's directory")
+    env.runner.make_dir(MakeDir(target.parent, step="the kubeconfig"))
     env.runner.run(plan.fetch_kubeconfig(env.settings, env.spec, target))
-    if env.dry:
-        return
-    console.ok(f"context {env.spec.cluster.name} merged into {target}")
-    console.info(f"use it: export KUBECONFIG={target}  (or kubectl --kubeconfig {target})")
+
+    def merged() -> None:
+        console.ok(f"context {env.spec.cluster.name} merged into {target}")
+        console.info(f"use it: export KUBECONFIG={target}  (or kubectl --kubeconfig {target})")
+
+    env.runner.when_executed(merged)

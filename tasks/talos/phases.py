@@ -10,12 +10,13 @@ Cilium runs.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from tasks.core import console
 from tasks.core.errors import UserError
-from tasks.core.runner import WriteFile
+from tasks.core.runner import MakeDir, WriteFile
 from tasks.talos import facts, ops, plan
 from tasks.talos.settings import Timeouts
 
@@ -60,8 +61,7 @@ def _bootstrap_etcd(env: ops.Env) -> None:
 
 def _kubeconfig(env: ops.Env) -> None:
     s = env.settings
-    if not env.dry:
-        ops.make_dir(s.kubeconfig.parent, "the kubeconfig's directory")
+    env.runner.make_dir(MakeDir(s.kubeconfig.parent, step="the kubeconfig"))
     ops.until_ok(
         env,
         plan.fetch_kubeconfig(s, env.spec),
@@ -208,8 +208,9 @@ def run(env: ops.Env, *, from_: str | None = None, only: str | None = None) -> N
     chosen = selected(from_, only)
     state = env.settings.state
     forced = set(chosen) if (from_ or only) else set()
-    if forced and not env.dry:
-        state.forget(FLOW, sorted(forced))
+    runner = env.runner
+    if forced:
+        runner.when_executed(lambda: state.forget(FLOW, sorted(forced)))
     total = len(PHASES)
     unfinished: list[str] = []
     for index, phase in enumerate(PHASES, 1):
@@ -233,11 +234,11 @@ def run(env: ops.Env, *, from_: str | None = None, only: str | None = None) -> N
             ) from None
         if finished is False:
             unfinished.append(phase.name)
-        elif not env.dry:
-            state.mark_done(FLOW, phase.name)
+        else:
+            runner.when_executed(functools.partial(state.mark_done, FLOW, phase.name))
     ran = ", ".join(chosen) if (from_ or only) else "all phases"
     left = f" (still to do: {', '.join(unfinished)})" if unfinished else ""
-    if env.dry:
-        console.info(f"{FLOW}: {ran} planned (--dry: nothing was changed)")
-        return
-    console.ok(f"{FLOW}: {ran} done{left}")
+    runner.when_executed(lambda: console.ok(f"{FLOW}: {ran} done{left}"))
+    runner.when_planning(
+        lambda: console.info(f"{FLOW}: {ran} planned (--dry: nothing was changed)")
+    )

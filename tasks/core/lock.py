@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 from tasks.core.errors import UserError
+from tasks.core.runner import plans_only
 
 if TYPE_CHECKING:
     from invoke.context import Context
@@ -115,7 +116,7 @@ def _no_lock_needed(c: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> bo
     from tasks.core.taskhelp import HELP_FLAGS
 
     values = [*args[1:], *kwargs.values()]
-    return bool(c.config.run.dry) or any(isinstance(v, str) and v in HELP_FLAGS for v in values)
+    return plans_only(c) or any(isinstance(v, str) and v in HELP_FLAGS for v in values)
 
 
 def cluster_locked(fn: Callable[P, R]) -> Callable[P, R]:

@@ -7,6 +7,7 @@ Invoke config ``images.registry`` (``INVOKE_IMAGES_REGISTRY``), default ``ghcr.i
 
 from __future__ import annotations
 
+import functools
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -18,6 +19,8 @@ from tasks.core import console
 from tasks.core.errors import UserError
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from invoke.context import Context
 
     from tasks.core.runner import Runner
@@ -126,27 +129,30 @@ def tags(
 
 
 def _build_web(runner: Runner, spec: WebBuild, *, push: bool) -> None:
+    """Through the container engine's API (docker-py), not the docker CLI: the plan shows the
+    CLI line each call equals, marked as such."""
     from tasks.images import engine
 
-    if runner.dry:
-        runner.say(f"$ {spec.build_display().display()}")
-        for step in spec.push_display() if push else []:
-            runner.say(f"$ {step.display()}")
-        return
-    import requests
-    from docker.errors import DockerException
+    def through_engine(call: Callable[[Any, WebBuild], None]) -> Callable[[], None]:
+        def run() -> None:
+            import requests
+            from docker.errors import DockerException
 
-    api = engine.client().api
-    try:
-        console.step(f"build {spec.component}: {', '.join(spec.refs)}")
-        engine.build(api, spec)
-        if push:
-            engine.push(api, spec)
-    except (DockerException, requests.exceptions.ConnectionError) as exc:
-        raise UserError(
-            f"container engine error while building {spec.component}: {exc}\n"
-            "Check DOCKER_HOST and that the engine is running."
-        ) from None
+            try:
+                call(engine.client().api, spec)
+            except (DockerException, requests.exceptions.ConnectionError) as exc:
+                raise UserError(
+                    f"container engine error while building {spec.component}: {exc}\n"
+                    "Check DOCKER_HOST and that the engine is running."
+                ) from None
+
+        return run
+
+    build = spec.build_display()
+    runner.act(f"engine API build, as `{build.display()}`", through_engine(engine.build))
+    if push:
+        pushes = "; ".join(f"`{step.display()}`" for step in spec.push_display())
+        runner.act(f"engine API push, as {pushes}", through_engine(engine.push))
 
 
 def _build(c: Context, names: list[str] | None, version: str | None, *, push: bool) -> None:
@@ -163,9 +169,8 @@ def _build(c: Context, names: list[str] | None, version: str | None, *, push: bo
             runner.run(dotnet_publish(root, x, registry, meta, push=push))
         else:
             _build_web(runner, web_build(root, x, registry, meta), push=push)
-        verb = "pushed" if push else "built"
-        if not runner.dry:
-            console.ok(f"{verb} {registry.ref(x.image)}: {', '.join(meta.tags)}")
+        done = f"{'pushed' if push else 'built'} {registry.ref(x.image)}: {', '.join(meta.tags)}"
+        runner.when_executed(functools.partial(console.ok, done))
 
 
 _BUILD_HELP = {
@@ -251,8 +256,7 @@ def promote(c: Context, component: str | None = None, version: str | None = None
         return
     runner = Runner.from_context(c)
     runner.write(WriteFile(path, pr.set_tag(text, path, image, tag), step=f"promote {target.name}"))
-    if not runner.dry:
-        console.ok(f"{path.relative_to(root)}: {image} -> {tag}")
+    runner.when_executed(lambda: console.ok(f"{path.relative_to(root)}: {image} -> {tag}"))
 
 
 ns = Collection("images", list_, tags, build, push, matrix, promote)

@@ -155,7 +155,7 @@ def commits_since(
 
 def ensure_repo(runner: Runner, root: Path) -> None:
     result = runner.check(git(root, "rev-parse", "--verify", "HEAD"))
-    if result.dry:
+    if not result.observed:
         return
     if not result.ok:
         raise UserError(
@@ -201,4 +201,5 @@ def file_texts(paths: Iterable[Path]) -> dict[Path, str]:
 
 def origin_url(runner: Runner, root: Path) -> str | None:
     result = runner.check(git(root, "remote", "get-url", "origin"))
-    return result.stdout.strip() if result.ok and not result.dry and result.stdout.strip() else None
+    found = result.stdout.strip() if result.observed and result.ok else ""
+    return found or None

@@ -67,9 +67,10 @@ def planned_downloads(ws: Workspace) -> list[Download]:
 def refresh(ws: Workspace) -> list[str]:
     """Download and say what was stored where; raises UserError naming a failed URL."""
     downloads = planned_downloads(ws)
-    if ws.runner.dry:
-        return [f"# download {d.url} -> {d.dest}" for d in downloads]
-    paths = fetch_all(downloads, workers=ws.settings.workers)
+    listing = "\n# ".join(f"download {d.url} -> {d.dest}" for d in downloads)
+    paths = ws.runner.act(listing, lambda: fetch_all(downloads, workers=ws.settings.workers))
+    if paths is None:  # planned only: the downloads were listed above
+        return []
     where = ws.settings.cache_dir / "schemas"
     lines = [f"downloaded {len(paths)} schema file(s) into {where}"]
     if ws.settings.schema_dir is not None and not _inside(ws.settings.schema_dir, where):

@@ -447,7 +447,7 @@ def _render_all(
                 read_only=True,
             )
         )
-        if res.dry:
+        if not res.observed:
             return directory, "", None
         if res.returncode != 0:
             return directory, None, res.stderr.strip() or f"exit code {res.returncode}"

@@ -49,7 +49,7 @@ def check_dockerfiles(ws: Workspace, result: Result) -> None:
             timeout=300,
         )
     )
-    if res.dry:
+    if not res.observed:
         return
     try:
         findings = json.loads(res.stdout or "[]")

@@ -82,7 +82,7 @@ def check_workflows(ws: Workspace, result: Result) -> None:
                 timeout=300,
             )
         )
-        if res.dry:
+        if not res.observed:
             return
         stdout = res.stdout
         try:

@@ -78,7 +78,7 @@ def _lint(ws: Workspace, result: Result, targets: list[str]) -> None:
         res = ws.runner.check(
             Command((*argv, *todo), step="yamllint", cwd=ws.root, read_only=True, timeout=300)
         )
-        if res.dry:
+        if not res.observed:
             return
         if res.returncode not in (0, 1):
             raise UserError(

@@ -116,7 +116,9 @@ def test_dry_run_prints_and_runs_nothing(mono: GitRepo, fake_tools: FakeTools, i
             ]
         )
     )
-    assert f"$ docker push ghcr.io/propertea/propertea-landlord-web:{sha[:7]}" in lines
+    pushed = next(line for line in lines if line.startswith("# engine API push, as "))
+    assert f"`docker push ghcr.io/propertea/propertea-landlord-web:{sha[:7]}`" in pushed
+    assert any(line.startswith("# engine API build, as `docker build --file ") for line in lines)
 
 
 def test_version_override_needs_one_component(mono: GitRepo) -> None:

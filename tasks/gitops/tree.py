@@ -26,6 +26,7 @@ from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
 from tasks.infra.schematic import installer_image, schematic_id
+from tasks.talos.machineconfig import node_patch
 
 if TYPE_CHECKING:
     from tasks.core.config import ClusterSpec, Node
@@ -324,23 +325,6 @@ def schematic_file(spec: ClusterSpec) -> str:
     return "\n".join(lines) + "\n"
 
 
-def node_patch(node: Node) -> str:
-    """The Talos patch for one node: its hostname (HostnameConfig, Talos >= 1.12) and labels."""
-    return (
-        f"# Talos patch for {node.name} ({node.role}, {node.ip}).\n"
-        f"# {_GENERATED}\n"
-        "machine:\n"
-        "  nodeLabels:\n"
-        f"    propertea.io/node-role: {node.role}\n"
-        "---\n"
-        "apiVersion: v1alpha1\n"
-        "kind: HostnameConfig\n"
-        '# "off": the hostname below, not one derived from the machine ID.\n'
-        'auto: "off"\n'
-        f"hostname: {node.name}\n"
-    )
-
-
 def node_patch_path(node: Node) -> PurePosixPath:
     return PurePosixPath(PATCH_DIR) / f"{node.name}.yaml"
 
@@ -349,7 +333,7 @@ def _generate_local_cluster(spec: ClusterSpec, ws: Workspace) -> None:
     ws.write(SCHEMATIC_FILE, schematic_file(spec), "image_factory.extensions")
     wanted = {node_patch_path(n): n for n in spec.nodes}
     for path, node in wanted.items():
-        ws.write(path, node_patch(node), f"nodes[{node.name}]")
+        ws.write(path, node_patch(spec, node, SPEC_FILE), f"nodes[{node.name}]")
     for path in ws.glob(f"{PATCH_DIR}/*.yaml"):
         if path not in wanted:
             ws.remove(path, "no such node in cluster.yaml")

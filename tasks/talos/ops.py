@@ -10,7 +10,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from tasks.core import console, waits
 from tasks.core.errors import CommandFailed, ConfigError, UserError
@@ -130,37 +130,54 @@ def secrets(env: Env) -> None:
 
 
 def node_patches(env: Env) -> dict[str, str]:
-    """The per-node patches, checked against the Talos schema when one is configured."""
-    from tasks.core.config import spec_path
+    """The committed per-node patches, each exactly what ``gitops.generate`` makes of the spec
+    (so the cluster runs what git holds) and checked against the Talos schema when configured.
+    """
+    import yaml
 
-    source = str(spec_path(env.c))
-    schema = None
-    s = env.settings
-    path = (
-        machineconfig.schema_file(s.schema_dir, env.spec.versions.talos) if s.schema_dir else None
-    )
-    if path is not None and (s.schema_required or path.is_file()):
-        import json
-
-        try:
-            schema = json.loads(path.read_text())
-        except (OSError, ValueError) as exc:
-            raise ConfigError(
-                f"Talos schema {path} unreadable ({exc}); fix talos.schema_dir."
-            ) from None
+    schema = _talos_schema(env.settings, env.spec.versions.talos)
     patches: dict[str, str] = {}
     for node in env.spec.nodes:
+        path = env.settings.node_patch(node)
+        try:
+            found = path.read_text()
+            documents = list(yaml.safe_load_all(found))
+        except (OSError, yaml.YAMLError) as exc:
+            raise ConfigError(
+                f"{path}: {getattr(exc, 'strerror', None) or exc}: the node patches are "
+                "generated from the spec; run `inv gitops.generate` and commit them."
+            ) from None
+        if documents != machineconfig.node_patch_documents(env.spec, node):
+            raise ConfigError(
+                f"{path} differs from what the cluster spec says for {node.name} (edited by "
+                "hand, or the spec changed): run `inv gitops.generate` and commit the result."
+            )
         if schema is not None:
             problems = machineconfig.schema_problems(
                 machineconfig.node_patch_documents(env.spec, node), schema
             )
             if problems:
                 raise ConfigError(
-                    f"The generated patch for {node.name} does not match the Talos "
+                    f"The patch for {node.name} does not match the Talos "
                     f"v{env.spec.versions.talos} schema:\n  " + "\n  ".join(problems)
                 )
-        patches[node.name] = machineconfig.node_patch(env.spec, node, source)
+        patches[node.name] = found
     return patches
+
+
+def _talos_schema(s: Settings, version: str) -> dict[str, Any] | None:
+    path = machineconfig.schema_file(s.schema_dir, version) if s.schema_dir else None
+    if path is None or not (s.schema_required or path.is_file()):
+        return None
+    import json
+
+    try:
+        loaded: dict[str, Any] = json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise ConfigError(
+            f"Talos schema {path} unreadable ({exc}); fix talos.schema_dir."
+        ) from None
+    return loaded
 
 
 def _bundle_values(text: str) -> list[str]:
@@ -197,7 +214,7 @@ def config(env: Env) -> None:
     runner.assume_when_planning(
         lambda: facts.require_encrypted_bundle(s), fresh=None, unobservable=facts.NoBundle
     )
-    patches = node_patches(env)
+    node_patches(env)  # each committed patch is what the spec says, before anything runs
     env.ensure_state()
     # A run killed between decrypt and clean-up leaves the plaintext bundle: never reuse it.
     runner.remove(Remove(s.decrypted_secrets, step="a stale decrypted bundle"))
@@ -211,7 +228,7 @@ def config(env: Env) -> None:
     finally:
         runner.remove(Remove(s.decrypted_secrets, step="the decrypted bundle"))
     for node in env.spec.nodes:
-        runner.execute(plan.node_config_plan(s, node, patches[node.name]))
+        runner.execute(plan.node_config_plan(s, node))
     runner.execute(plan.talosconfig_defaults(s, env.spec))
     runner.when_executed(
         lambda: console.ok(

@@ -13,7 +13,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from tasks.core.runner import Command, WriteFile, cmd
+from tasks.core.runner import Command, cmd
 from tasks.secrets import plan as secrets_plan
 
 if TYPE_CHECKING:
@@ -153,10 +153,10 @@ def gen_config(settings: Settings, spec: ClusterSpec, install_image: str) -> Com
     )
 
 
-def node_config_plan(settings: Settings, node: Node, patch: str) -> list[Command | WriteFile]:
+def node_config_plan(settings: Settings, node: Node) -> list[Command]:
+    """The role config patched with the node's committed patch, then validated."""
     target = settings.node_config(node)
     return [
-        WriteFile(settings.node_patch(node), patch, step=f"{node.name} patch"),
         cmd(
             "talosctl",
             "machineconfig",

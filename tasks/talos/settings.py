@@ -145,7 +145,10 @@ class Settings:
         return self.config_dir / f"{role}.yaml"
 
     def node_patch(self, node: Node) -> Path:
-        return self.config_dir / "patches" / f"{node.name}.yaml"
+        """The committed per-node patch (``inv gitops.generate`` writes it from the spec)."""
+        from tasks.talos.machineconfig import NODE_PATCH_DIR
+
+        return self.patches_dir / NODE_PATCH_DIR / f"{node.name}.yaml"
 
     def node_config(self, node: Node) -> Path:
         return self.config_dir / "nodes" / f"{node.name}.yaml"

@@ -226,6 +226,15 @@ def write_components(root: Path, recipient: str) -> None:
             "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources: []\n"
         ),
     }
+    # The committed node patches, as `inv gitops.generate` writes them from the spec.
+    from tasks.core.config import load_spec
+    from tasks.talos.machineconfig import node_patch
+
+    spec = load_spec(REPO / "deploy" / "local-cluster" / "cluster.yaml").spec
+    for node in spec.nodes:
+        files[f"deploy/local-cluster/patches/nodes/{node.name}.yaml"] = node_patch(
+            spec, node, "deploy/local-cluster/cluster.yaml"
+        )
     for name, content in files.items():
         path = root / name
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from ruamel.yaml import YAML
 
 from tests.conftest import SHARED_SCHEMAS
 from tests.integration.talos.conftest import CP, INSTALLER, VERSIONS, Workspace
@@ -40,7 +39,7 @@ def test_generates_patches_and_validates_every_node(ws: Workspace) -> None:
         expected += [
             [
                 "machineconfig", "patch", str(cfg / f"{role}.yaml"),
-                "--patch", f"@{cfg / 'patches' / f'{name}.yaml'}",
+                "--patch", f"@deploy/local-cluster/patches/nodes/{name}.yaml",
                 "--output", str(cfg / "nodes" / f"{name}.yaml"),
             ],
             ["validate", "--config", str(cfg / "nodes" / f"{name}.yaml"), "--mode", "metal"],
@@ -51,14 +50,7 @@ def test_generates_patches_and_validates_every_node(ws: Workspace) -> None:
     ]
     assert ws.calls("talosctl") == expected
     assert not decrypted.exists(), "the decrypted bundle is removed right after gen config"
-    patch = list(YAML(typ="safe").load_all((cfg / "patches" / "talos-worker-02.yaml").read_text()))
-    assert patch[0] == {
-        "apiVersion": "v1alpha1",
-        "kind": "HostnameConfig",
-        "auto": "off",
-        "hostname": "talos-worker-02",
-    }
-    assert patch[1]["machine"]["nodeLabels"]["propertea.dev/role"] == "worker"
+    assert not (cfg / "patches").exists(), "the committed node patches are applied as they are"
     assert ws.cluster_state.stat().st_mode & 0o777 == 0o700
 
 
@@ -139,3 +131,23 @@ def test_patches_checked_against_the_talos_schema_when_configured(ws: Workspace)
     assert (
         f"Talos schema {ws.root}/v{VERSIONS.talos}.config.schema.json unreadable" in missing.stderr
     )
+
+
+@pytest.mark.parametrize("damage", ["edited", "missing"])
+def test_config_applies_only_the_committed_patches_the_spec_makes(
+    ws: Workspace, damage: str
+) -> None:
+    """One source: gitops.generate writes deploy/local-cluster/patches/nodes/*.yaml from the
+    spec and talos.config applies exactly those; a patch that drifted stops it before any
+    command runs."""
+    ws.encrypt_bundle()
+    patch = ws.root / "deploy/local-cluster/patches/nodes/talos-worker-01.yaml"
+    if damage == "edited":
+        patch.write_text(patch.read_text().replace('"worker"', '"controlplane"'))
+    else:
+        patch.unlink()
+    result = ws.inv("talos.config")
+    assert result.returncode == 1, result.output
+    assert str(patch.relative_to(ws.root)) in result.stderr
+    assert "run `inv gitops.generate`" in result.stderr
+    assert ws.calls() == []

@@ -28,7 +28,8 @@ def snapshot(root: Path) -> dict[str, tuple[int, float]]:
         (["talos.config"], [
                             "$ cd {root} && sops decrypt deploy/local-cluster/talos/secrets.yaml",
                             "$ talosctl gen config",
-                            "# write {state}/config/patches/talos-worker-02.yaml",
+                            "$ talosctl machineconfig patch {state}/config/worker.yaml --patch "
+                            "@deploy/local-cluster/patches/nodes/talos-worker-02.yaml",
                             "$ talosctl validate --config {state}/config/nodes/talos-cp-01.yaml"]),
         (["talos.apply"], ["$ talosctl apply-config --insecure --nodes 192.168.50.12"]),
         (["talos.bootstrap"], [

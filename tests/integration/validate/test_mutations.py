@@ -183,8 +183,8 @@ MUTATIONS = [
         "talos-unknown-node",
         "deploy/local-cluster/patches/nodes/talos-worker-01.yaml",
         "talos/node-name",
-        r"hostname: talos-worker-01",
-        "hostname: talos-worker-07",
+        r'hostname: "talos-worker-01"',
+        'hostname: "talos-worker-07"',
     ),
     Mutation(
         "component-wave-type",

@@ -88,7 +88,14 @@ def test_node_patches_follow_the_node_list(
         "auto": "off",
         "hostname": "talos-worker-09",
     }
-    assert machine == {"machine": {"nodeLabels": {"propertea.io/node-role": "worker"}}}
+    assert machine == {
+        "machine": {
+            "nodeLabels": {
+                "propertea.io/cluster": spec.cluster.name,
+                "propertea.io/node-role": "worker",
+            }
+        }
+    }
     removed = [c for c in changes if c.after is None]
     assert [c.path.name for c in removed] == ["talos-worker-02.yaml"]
     assert "no such node" in removed[0].describe()
@@ -97,7 +104,7 @@ def test_node_patches_follow_the_node_list(
 def test_control_plane_patch_carries_its_role(repo: Path) -> None:
     _generate(repo, load_spec(repo / SPEC).spec)
     machine, hostname = docs(repo / "deploy/local-cluster/patches/nodes/talos-cp-01.yaml")
-    assert machine["machine"]["nodeLabels"] == {"propertea.io/node-role": "controlplane"}
+    assert machine["machine"]["nodeLabels"]["propertea.io/node-role"] == "controlplane"
     assert hostname["hostname"] == "talos-cp-01"
 
 

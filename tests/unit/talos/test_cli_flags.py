@@ -55,7 +55,7 @@ def every_command(spec: ClusterSpec, settings: Settings) -> dict[str, list[Comma
         "decrypt_secrets": [plan.decrypt_secrets(settings, REPO)],
         "gen_config": [plan.gen_config(settings, spec, image)],
         "node_config_plan": [
-            s for s in plan.node_config_plan(settings, cp, "x") if isinstance(s, Command)
+            s for s in plan.node_config_plan(settings, cp) if isinstance(s, Command)
         ],
         "talosconfig_defaults": plan.talosconfig_defaults(settings, spec),
         "maintenance_probe": [plan.maintenance_probe(cp, 5)],

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import subprocess
 from pathlib import Path
 
 COMPANY = "apps/services/ProperTea.Company"
@@ -30,29 +29,32 @@ def csproj(component: str, version: str = "0.1.0") -> str:
 
 
 class GitRepo:
-    """A repository in a tmp dir; commits get increasing fixed dates (stable order)."""
+    """A repository in a tmp dir (GitPython); commits get increasing fixed dates (stable order).
+
+    The toolkit itself reads git through the runner (``git log`` argv, shown under ``--dry``);
+    GitPython is what the tests script histories with.
+    """
 
     def __init__(self, root: Path) -> None:
+        import git
+
         self.root = root
         self._tick = 0
         root.mkdir(parents=True, exist_ok=True)
-        self.git("init", "-q", "-b", "main")
-        self.git("config", "user.name", "Test")
-        self.git("config", "user.email", "test@example.com")
-        self.git("config", "commit.gpgsign", "false")
-        self.git("config", "tag.gpgsign", "false")
+        self.repo = git.Repo.init(root, initial_branch="main")
+        with self.repo.config_writer() as config:
+            config.set_value("user", "name", "Test")
+            config.set_value("user", "email", "test@example.com")
+            config.set_value("commit", "gpgsign", "false")
+            config.set_value("tag", "gpgsign", "false")
 
     def git(self, *args: str) -> str:
+        """``git ARGS`` in the repository with the next fixed date; its stdout."""
         self._tick += 1
         date = f"2026-01-01T00:{self._tick // 60:02d}:{self._tick % 60:02d}Z"
-        env = {**os.environ, "GIT_AUTHOR_DATE": date, "GIT_COMMITTER_DATE": date}
-        return subprocess.run(
-            ["git", "-C", str(self.root), *args],
-            check=True,
-            capture_output=True,
-            text=True,
-            env=env,
-        ).stdout.strip()
+        env = {"GIT_AUTHOR_DATE": date, "GIT_COMMITTER_DATE": date}
+        out: str = self.repo.git.execute(["git", *args], env=env, strip_newline_in_stdout=True)
+        return out.strip()
 
     def write(self, rel: str, text: str) -> None:
         path = self.root / rel

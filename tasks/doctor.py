@@ -6,31 +6,18 @@ them and the pinned versions in the cluster spec.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING
 
 from invoke.tasks import task
 
 from tasks.core import console
+from tasks.core.checks import MISMATCH, MISSING, OK, Check, failing, report
 from tasks.core.errors import UserError
 from tasks.core.runner import Command, Runner
 from tasks.core.tools import PURPOSES, TOOLS, Tool, tools_for, version_matches
 
 if TYPE_CHECKING:
     from invoke.context import Context
-
-
-OK, MISSING, MISMATCH, WARN = "OK", "MISSING", "MISMATCH", "WARN"
-
-
-@dataclass(frozen=True)
-class Check:
-    name: str
-    status: str
-    found: str
-    wanted: str
-    hint: str
-    required: bool = True
 
 
 # -- facts -----------------------------------------------------------------------------------
@@ -66,26 +53,6 @@ def tool_checks(purpose: str, found: dict[str, str | None], pins: dict[str, str]
         else:
             checks.append(Check(tool.name, OK, version or "(unknown)", pinned or "any", ""))
     return checks
-
-
-def failing(checks: list[Check]) -> list[Check]:
-    return [ch for ch in checks if ch.required and ch.status in {MISSING, MISMATCH}]
-
-
-def report(
-    checks: list[Check], *, title: str, as_json: bool, extra: dict[str, str] | None = None
-) -> None:
-    """The checks as a table (fix shown where not OK), or JSON with ``ok`` and every field."""
-    if as_json:
-        console.print_json(
-            {**(extra or {}), "ok": not failing(checks), "checks": [asdict(x) for x in checks]}
-        )
-        return
-    console.table(
-        ["check", "status", "found", "wanted", "fix"],
-        [(x.name, x.status, x.found, x.wanted, x.hint if x.status != OK else "") for x in checks],
-        title=title,
-    )
 
 
 # -- task ------------------------------------------------------------------------------------

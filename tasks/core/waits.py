@@ -10,9 +10,13 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 from tasks.core.errors import CommandFailed, UserError
-from tasks.core.runner import Command, Result, Runner
+
+if TYPE_CHECKING:
+    # Types only: the runner itself imports this module for its waits.
+    from tasks.core.runner import Command, Result, Runner
 
 
 class TimedOut(UserError):

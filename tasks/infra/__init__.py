@@ -71,7 +71,7 @@ def image(
 @task(help={"json": "print the checks as JSON instead of a table"})
 def check(c: Context, json: bool = False) -> None:
     """Check the hypervisor (KVM, nested virt, RAM, pool space) and that the nodes are reachable."""
-    from tasks.doctor import failing, report
+    from tasks.core.checks import failing, report
     from tasks.infra.check import TALOS_API_PORT, gather, route_fixes, verdict
 
     spec, settings, runner = _setup(c)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from tasks.doctor import MISSING, OK, WARN, Check
+from tasks.core.checks import MISSING, OK, WARN, Check
 
 if TYPE_CHECKING:
     from tasks.core.config import ClusterSpec

@@ -419,7 +419,6 @@ def upgrade_k8s(env: Env, *, preview: bool) -> None:
 
 
 def reset(env: Env, nodes: Sequence[Node], *, yes: bool) -> None:
-    from tasks.talos.phases import FLOW
 
     require_talosconfig(env)
     ordered = [n for n in env.spec.workers if n in nodes] + [
@@ -432,7 +431,7 @@ def reset(env: Env, nodes: Sequence[Node], *, yes: bool) -> None:
         env.runner.run(plan.reset_node(env.settings, node))
 
     def forget() -> None:
-        env.settings.state.forget(FLOW)
+        env.settings.state.forget(plan.BOOTSTRAP_FLOW)
         console.ok(f"reset {names}; they reboot into maintenance mode: run `inv talos.bootstrap`.")
 
     env.runner.when_executed(forget)

@@ -20,7 +20,7 @@ from tasks.core.runner import MakeDir, WriteFile
 from tasks.talos import facts, ops, plan
 from tasks.talos.settings import Timeouts
 
-FLOW = "talos.bootstrap"
+FLOW = plan.BOOTSTRAP_FLOW
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,9 @@ from typing import TYPE_CHECKING
 from tasks.core.runner import Command, cmd
 from tasks.secrets import plan as secrets_plan
 
+#: The phase markers of ``talos.bootstrap`` (tasks.talos.phases) in the state dir.
+BOOTSTRAP_FLOW = "talos.bootstrap"
+
 if TYPE_CHECKING:
     from tasks.core.config import ClusterSpec, Node
     from tasks.talos.settings import Settings

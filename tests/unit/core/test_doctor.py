@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 
-from tasks.doctor import MISMATCH, MISSING, OK, failing, tool_checks
+from tasks.core.checks import MISMATCH, MISSING, OK, failing
+from tasks.doctor import tool_checks
 from tests.fakes import FakeTools
 
 

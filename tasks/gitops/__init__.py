@@ -221,7 +221,8 @@ def ui(c: Context, port: str | None = None, show: bool = False) -> None:
 def render(c: Context, json: bool = False, env: str | None = None) -> None:
     """Expand the ApplicationSets offline: every Application, source, destination, wave."""
     from tasks.core import config
-    from tasks.gitops import appset, ops
+    from tasks.deploytree import appset
+    from tasks.gitops import ops
 
     gitops_path = config.load(c).gitops.path
     root = Path.cwd()
@@ -251,7 +252,7 @@ def simulate(c: Context, json: bool = False) -> None:
 
     Exit 1 when one cannot, naming the component, the object and what it waits for.
     """
-    from tasks.gitops import syncsim as sim_mod
+    from tasks.deploytree import syncsim as sim_mod
     from tasks.validate.engine import Workspace
 
     sim = sim_mod.simulate(Workspace(c, root=Path.cwd()))

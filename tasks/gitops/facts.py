@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from tasks.core.errors import UserError
-from tasks.gitops.appset import SYNC_WAVE, merge_maps
+from tasks.deploytree.appset import SYNC_WAVE, merge_maps
 
 #: The argocd component, relative to gitops.path.
 ARGOCD_COMPONENT = Path("infrastructure/argocd")

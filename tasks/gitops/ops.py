@@ -12,7 +12,8 @@ from typing import Any
 from tasks.core.errors import CommandFailed, UserError
 from tasks.core.runner import MASK, Runner, tail
 from tasks.core.waits import Clock
-from tasks.gitops import appset, facts, plan
+from tasks.deploytree import appset
+from tasks.gitops import facts, plan
 from tasks.gitops.kube import Kube, overlay_for
 
 

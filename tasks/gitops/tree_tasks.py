@@ -1,6 +1,6 @@
 """``gitops.generate`` and ``gitops.set-repo``: keep deploy/ derived from the cluster spec.
 
-The gitops namespace imports these two tasks; the logic is in :mod:`tasks.gitops.tree`.
+The gitops namespace imports these two tasks; the logic is in :mod:`tasks.deploytree.tree`.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from tasks.core.errors import ConfigError, UserError
 if TYPE_CHECKING:
     from invoke.context import Context
 
-    from tasks.gitops.tree import FileChange
+    from tasks.deploytree.tree import FileChange
 
 
 @task(
@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 def generate(c: Context, check: bool = False) -> None:
     """Rewrite everything in deploy/ that derives from cluster.yaml (patches, pool, Gateway...)."""
     from tasks.core import config
-    from tasks.gitops import tree
+    from tasks.deploytree import tree
 
     loaded = config.load_spec(config.spec_path(c))
     changes = tree.generate(loaded.spec, tree.Workspace(_root(loaded.path)))
@@ -51,7 +51,7 @@ def set_repo(
     from pydantic import ValidationError
 
     from tasks.core import config
-    from tasks.gitops import tree
+    from tasks.deploytree import tree
 
     if not repo_url:
         raise UserError(

@@ -13,7 +13,8 @@ from ruamel.yaml import YAML
 
 from tasks.core.errors import CommandFailed, UserError
 from tasks.core.waits import Clock
-from tasks.gitops import appset, facts, ops
+from tasks.deploytree import appset
+from tasks.gitops import facts, ops
 from tests.integration.gitops.conftest import Cluster, applications, rule
 
 pytestmark = pytest.mark.integration

@@ -12,7 +12,7 @@ from plumbum import local
 
 from tasks.core.config import ClusterSpec, load_spec
 from tasks.core.runner import Runner
-from tasks.gitops.capacity import capacity_report, kustomize_renderer
+from tasks.deploytree.capacity import capacity_report, kustomize_renderer
 
 REPO = Path(__file__).resolve().parents[3]
 

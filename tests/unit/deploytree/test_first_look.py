@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from tasks.core.config import ClusterSpec
-from tasks.gitops import tree
-from tests.unit.gitops_tree.conftest import REPO
+from tasks.deploytree import tree
+from tests.unit.deploytree.conftest import REPO
 
 
 def _round_trip(text: str) -> list[object]:

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from ruamel.yaml import YAML
 
-from tasks.gitops import appset
+from tasks.deploytree import appset
 from tasks.gitops.facts import install_inputs
 
 IN_CLUSTER = appset.Cluster(

@@ -13,7 +13,7 @@ from invoke.context import Context
 from ruamel.yaml import YAML
 
 from tasks.core.config import ClusterSpec, load_spec
-from tasks.gitops import tree
+from tasks.deploytree import tree
 
 REPO = Path(__file__).resolve().parents[3]
 SPEC = "deploy/local-cluster/cluster.yaml"

@@ -3,14 +3,14 @@
 - ``generated``: the drift check behind ``inv gitops.generate --check``; each file that differs
   from what the cluster spec derives is one ``generated/drift`` finding.
 - ``capacity``: the resource requests in ``deploy/`` against the nodes of the spec and the
-  strategy's memory budget (:mod:`tasks.gitops.capacity`); each problem is one
+  strategy's memory budget (:mod:`tasks.deploytree.capacity`); each problem is one
   ``capacity/budget`` finding.
 
 Both need a valid cluster spec; when it is not, the ``cluster`` family says why and these stay
 quiet.
 
 - ``sync``: the offline bring-up simulation behind ``inv gitops.simulate``
-  (:mod:`tasks.gitops.syncsim`); each object that keeps its Application from turning Healthy at
+  (:mod:`tasks.deploytree.syncsim`); each object that keeps its Application from turning Healthy at
   its RollingSync step is one ``sync/stall`` finding, and a component no layer deploys is one
   ``sync/undeployed`` finding.
 """
@@ -23,13 +23,13 @@ from typing import TYPE_CHECKING
 from tasks.validate.registry import register_family
 
 if TYPE_CHECKING:
-    from tasks.gitops.capacity import Manifest, Render
+    from tasks.deploytree.capacity import Manifest, Render
     from tasks.validate.engine import Workspace
     from tasks.validate.model import Result
 
 
 def check_generated(ws: Workspace, result: Result) -> None:
-    from tasks.gitops import tree
+    from tasks.deploytree import tree
 
     if ws.spec is None:
         return
@@ -45,7 +45,7 @@ def check_generated(ws: Workspace, result: Result) -> None:
 
 
 def check_capacity(ws: Workspace, result: Result) -> None:
-    from tasks.gitops.capacity import capacity_report, kustomize_renderer
+    from tasks.deploytree.capacity import capacity_report, kustomize_renderer
 
     if ws.spec is None:
         return
@@ -79,7 +79,7 @@ def _reusing_renders(ws: Workspace, render: Render) -> Render:
 
 
 def check_sync(ws: Workspace, result: Result) -> None:
-    from tasks.gitops.syncsim import simulate
+    from tasks.deploytree.syncsim import simulate
 
     sim = simulate(ws)
     for app in sim.apps:

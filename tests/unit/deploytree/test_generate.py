@@ -6,8 +6,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from tasks.core.config import ClusterSpec, load_spec
-from tasks.gitops import tree
-from tests.unit.gitops_tree.conftest import OWNED, SPEC, docs, write_changes
+from tasks.deploytree import tree
+from tests.unit.deploytree.conftest import OWNED, SPEC, docs, write_changes
 
 
 def _generate(root: Path, spec: ClusterSpec) -> list[tree.FileChange]:

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from tasks.gitops.gotemplate import TemplateError, render
+from tasks.deploytree.gotemplate import TemplateError, render
 
 DATA: dict[str, Any] = {
     "name": "cilium",

@@ -9,8 +9,8 @@ import pytest
 from pydantic import ValidationError
 
 from tasks.core.config import load_spec
-from tasks.gitops import tree
-from tests.unit.gitops_tree.conftest import SPEC, docs, write_changes
+from tasks.deploytree import tree
+from tests.unit.deploytree.conftest import SPEC, docs, write_changes
 
 NEW_REPO = "https://github.com/someone/propertea-fork.git"
 OLD_REPO = "https://github.com/propertea/propertea.git"

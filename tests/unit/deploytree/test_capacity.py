@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from tasks.core.config import ClusterSpec, load_spec
-from tasks.gitops.capacity import (
+from tasks.deploytree.capacity import (
     STRATEGY_BUDGET,
     capacity_report,
     parse_cpu_millicores,

@@ -10,16 +10,9 @@ import pytest
 
 from tasks.core.errors import Aborted, CommandFailed, UserError
 from tasks.core.runner import Command, MakeDir, Remove, Runner, WriteFile, cmd
+from tests.integration.core.test_runner import Out
 
 pytestmark = pytest.mark.integration
-
-
-class Lines:
-    def __init__(self) -> None:
-        self.lines: list[str] = []
-
-    def __call__(self, line: str) -> None:
-        self.lines.append(line)
 
 
 def test_make_dir_and_remove(tmp_path: Path) -> None:
@@ -28,7 +21,7 @@ def test_make_dir_and_remove(tmp_path: Path) -> None:
     victim.write_text("x")
     plan = [MakeDir(target, mode=0o700), Remove(victim), Remove(tmp_path / "gone")]
 
-    out = Lines()
+    out = Out()
     Runner(dry=True, out=out).execute(plan)
     assert out.lines == [
         f"# mkdir -p {target}",
@@ -37,7 +30,7 @@ def test_make_dir_and_remove(tmp_path: Path) -> None:
     ]
     assert not target.exists() and victim.exists()
 
-    Runner(out=Lines()).execute(plan)
+    Runner(out=Out()).execute(plan)
     assert target.is_dir() and target.stat().st_mode & 0o777 == 0o700
     assert not victim.exists()
 
@@ -54,7 +47,7 @@ def test_make_dir_failure_names_the_path_and_the_hint(tmp_path: Path) -> None:
 
 def test_report_and_when_executed_belong_to_real_runs() -> None:
     for dry in (True, False):
-        out = Lines()
+        out = Out()
         runner = Runner(dry=dry, out=out)
         runner.report("applied")
         assert runner.when_executed(lambda: "proved") == (None if dry else "proved")
@@ -119,7 +112,7 @@ def test_a_failed_proof_keeps_the_old_files(tmp_path: Path) -> None:
 
 
 def test_staging_under_dry_prints_the_command_writing_the_target(tmp_path: Path) -> None:
-    out = Lines()
+    out = Out()
     a = tmp_path / "a.yaml"
     with Runner(dry=True, out=out).staging() as staging:
         assert staging.stage(a, write_into("new")) == a
@@ -128,6 +121,6 @@ def test_staging_under_dry_prints_the_command_writing_the_target(tmp_path: Path)
 
 
 def test_write_file_is_printed_under_dry() -> None:
-    out = Lines()
+    out = Out()
     Runner(dry=True, out=out).execute([WriteFile(Path("/nonexistent/x"), "c")])
     assert out.lines == ["# write /nonexistent/x"]

@@ -11,22 +11,15 @@ import pytest
 from tasks.core.errors import CommandFailed
 from tasks.core.runner import MASK, Runner, cmd
 from tests.integration.core.test_interrupts import _alive, interrupt_when_running
+from tests.integration.core.test_runner import Out
 
 pytestmark = pytest.mark.integration
 REPO = Path(__file__).resolve().parents[3]
 SECRET = "s3cr3t-admin-password-value"
 
 
-class Lines:
-    def __init__(self) -> None:
-        self.lines: list[str] = []
-
-    def __call__(self, line: str) -> None:
-        self.lines.append(line)
-
-
 def test_streamed_output_is_masked_in_every_form() -> None:
-    out = Lines()
+    out = Out()
     encoded = base64.b64encode(SECRET.encode()).decode()
     runner = Runner(out=out, secrets=[SECRET])
     script = f"echo 'Forwarding {SECRET}'; echo 'b64 {encoded}' >&2; exit 3"
@@ -35,7 +28,7 @@ def test_streamed_output_is_masked_in_every_form() -> None:
 
 
 def test_a_secret_passed_in_the_environment_is_masked_when_echoed() -> None:
-    out = Lines()
+    out = Out()
     command = cmd("sh", "-c", 'echo "token=$TOKEN"', secret_env={"TOKEN": SECRET})
     assert Runner(out=out).stream(command) == 0
     assert out.lines == [f"token={MASK}"]
@@ -43,7 +36,7 @@ def test_a_secret_passed_in_the_environment_is_masked_when_echoed() -> None:
 
 def test_terminal_streams_bypass_this_process() -> None:
     """sops edit, consoles and TUIs get the terminal itself: nothing is read here."""
-    out = Lines()
+    out = Out()
     assert Runner(out=out).stream(cmd("sh", "-c", "echo hi >/dev/null"), terminal=True) == 0
     assert out.lines == []
 
@@ -51,7 +44,7 @@ def test_terminal_streams_bypass_this_process() -> None:
 def test_a_streamed_tool_is_stopped_at_its_timeout_with_its_children() -> None:
     marker = "sleep 41.625"
     with pytest.raises(CommandFailed, match="timed out"):
-        Runner(out=Lines()).stream(cmd("sh", "-c", f"{marker} & {marker}", timeout=0.5))
+        Runner(out=Out()).stream(cmd("sh", "-c", f"{marker} & {marker}", timeout=0.5))
     assert _alive(marker) == []
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from tasks.core.checks import MISMATCH, MISSING, OK, failing
 from tasks.doctor import tool_checks
 from tests.fakes import FakeTools
@@ -25,6 +27,7 @@ def test_podman_stands_in_for_docker() -> None:
     assert not checks["docker"].required
 
 
+@pytest.mark.processes
 def test_doctor_for_infra_includes_infra_check_host_verdict(inv_here) -> None:  # type: ignore[no-untyped-def]
     result = inv_here("doctor", "--for", "infra", "--json")
     data = json.loads(result.stdout)
@@ -34,6 +37,7 @@ def test_doctor_for_infra_includes_infra_check_host_verdict(inv_here) -> None:  
     assert result.returncode == (0 if data["ok"] else 1)
 
 
+@pytest.mark.processes
 def test_doctor_json_reports_fake_versions(inv, fake_tools: FakeTools) -> None:  # type: ignore[no-untyped-def]
     fake_tools.scenario(
         [
@@ -54,6 +58,7 @@ def test_doctor_json_reports_fake_versions(inv, fake_tools: FakeTools) -> None: 
     assert status["cilium"] == (OK, "0.20.1")
 
 
+@pytest.mark.processes
 def test_doctor_exits_non_zero_naming_what_is_missing(inv, fake_tools: FakeTools) -> None:  # type: ignore[no-untyped-def]
     fake_tools.scenario([{"tool": "talosctl", "stdout": "Tag: v1.12.0\n"}])
     result = inv("doctor", "--for", "cluster")
@@ -62,6 +67,7 @@ def test_doctor_exits_non_zero_naming_what_is_missing(inv, fake_tools: FakeTools
     assert "talosctl" in result.stderr and "Traceback" not in result.output
 
 
+@pytest.mark.processes
 def test_doctor_rejects_unknown_purpose(inv) -> None:  # type: ignore[no-untyped-def]
     result = inv("doctor", "--for", "everything")
     assert result.returncode == 2

@@ -176,6 +176,7 @@ def _with_env(tmp_path: Path, component: str, env: str) -> Path:
     return copy
 
 
+@pytest.mark.processes
 def test_gateway_renders_with_the_spec_address_locally() -> None:
     docs = _kustomize(DEPLOY / "infrastructure/gateway")
     gateway = next(d for d in docs if d["kind"] == "Gateway")
@@ -183,6 +184,7 @@ def test_gateway_renders_with_the_spec_address_locally() -> None:
     assert gateway["spec"]["addresses"] == [{"type": "IPAddress", "value": "192.168.50.200"}]
 
 
+@pytest.mark.processes
 def test_gateway_on_aks_takes_the_azure_public_ip(tmp_path: Path) -> None:
     docs = _kustomize(_with_env(tmp_path, "gateway", "aks"))
     gateway = next(d for d in docs if d["kind"] == "Gateway")
@@ -191,12 +193,14 @@ def test_gateway_on_aks_takes_the_azure_public_ip(tmp_path: Path) -> None:
     assert annotations["service.beta.kubernetes.io/azure-pip-name"] == "propertea-gateway"
 
 
+@pytest.mark.processes
 def test_lb_pool_exists_locally_and_not_on_aks(tmp_path: Path) -> None:
     local = {d["kind"] for d in _kustomize(DEPLOY / "infrastructure/cilium-lb")}
     assert local == {"CiliumLoadBalancerIPPool", "CiliumL2AnnouncementPolicy"}
     assert _kustomize(_with_env(tmp_path, "cilium-lb", "aks")) == []
 
 
+@pytest.mark.processes
 def test_local_path_storage_class_is_default_locally_and_azure_disk_on_aks(tmp_path: Path) -> None:
     # The upstream base is a pinned remote resource; stand in a minimal local copy of its kinds.
     copy = _with_env(tmp_path, "local-path-provisioner", "aks")
@@ -232,6 +236,7 @@ def test_local_path_storage_class_is_default_locally_and_azure_disk_on_aks(tmp_p
     assert "busybox:1.37.0" in local["ConfigMap"]["data"]["helperPod.yaml"]
 
 
+@pytest.mark.processes
 def test_bootstrap_apps_render() -> None:
     kinds = sorted(d["kind"] for d in _kustomize(DEPLOY / "bootstrap/apps"))
     assert kinds == ["AppProject"] + ["ApplicationSet"] * 4

@@ -157,6 +157,7 @@ def test_local_uris_and_the_pool_directory(
     assert load(SSH_URI).image_dir == Path("/var/lib/libvirt/images/propertea-local")
 
 
+@pytest.mark.processes
 def test_tunnel_dry_run_and_stop(inv_here: Any, tmp_path: Path) -> None:
     env = {"INVOKE_STATE_DIR": str(tmp_path / "state"), "INVOKE_LIBVIRT_URI": SSH_URI}
     dry = inv_here("--dry", "infra.tunnel", env=env)

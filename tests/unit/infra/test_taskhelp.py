@@ -53,6 +53,7 @@ print(json.dumps(found))
 """
 
 
+@pytest.mark.processes
 def test_every_option_has_help_and_every_task_a_docstring(repo_root: Path) -> None:
     done = subprocess.run(
         [sys.executable, "-c", UNDOCUMENTED, *NAMESPACES],

@@ -41,6 +41,7 @@ def changing(output: str) -> list[list[str]]:
     return [a for a in commands(output) if not (a[0] == "virsh" and a[3] in probes)]
 
 
+@pytest.mark.processes
 def test_dry_up_prints_every_command_and_changes_nothing(
     inv: Any, env: dict[str, str], tmp_path: Path
 ) -> None:
@@ -87,6 +88,7 @@ def test_dry_image_announces_the_post_and_the_download(
     assert not (tmp_path / "state").exists()
 
 
+@pytest.mark.processes
 @pytest.mark.parametrize(
     ("task", "expected"),
     [
@@ -122,6 +124,7 @@ def test_dry_runs_of_each_task(
     assert not (tmp_path / "state").exists()
 
 
+@pytest.mark.processes
 def test_status_of_a_fresh_host_lists_absent_vms(inv_here: Any, env: dict[str, str]) -> None:
     result = inv_here("--dry", "infra.status", "--json", env=env)
     assert result.returncode == 0, result.output
@@ -134,6 +137,7 @@ def test_status_of_a_fresh_host_lists_absent_vms(inv_here: Any, env: dict[str, s
     assert report["network"]["state"] == "absent"
 
 
+@pytest.mark.processes
 def test_unreachable_libvirt_is_explained(inv_here: Any, env: dict[str, str]) -> None:
     result = inv_here("infra.network", env=env)
     assert result.returncode == 1
@@ -142,6 +146,7 @@ def test_unreachable_libvirt_is_explained(inv_here: Any, env: dict[str, str]) ->
     assert "Traceback" not in result.output
 
 
+@pytest.mark.processes
 def test_check_reports_each_prerequisite_with_its_fix(inv_here: Any, env: dict[str, str]) -> None:
     result = inv_here("infra.check", "--json", env={**env, "INVOKE_INFRA_VIRT_TYPE": "qemu"})
     report = json.loads(result.stdout)
@@ -154,6 +159,7 @@ def test_check_reports_each_prerequisite_with_its_fix(inv_here: Any, env: dict[s
     assert result.returncode == 1 and "libvirtd reachable" in result.stderr
 
 
+@pytest.mark.processes
 @pytest.mark.parametrize(
     ("args", "extra_env", "message"),
     [

@@ -147,6 +147,7 @@ def kubectl_flags(subcommand: str) -> frozenset[str]:
     return frozenset(re.findall(r"(?<![\w-])(--[a-z0-9-]+|-[a-zA-Z])(?==|,|\s)", text))
 
 
+@pytest.mark.processes
 def test_every_flag_exists_upstream(
     spec: ClusterSpec, settings: Settings, reference: dict[str, Any]
 ) -> None:
@@ -189,6 +190,7 @@ def test_every_flag_exists_upstream(
     assert ("cilium status", "--wait-duration") in checked
 
 
+@pytest.mark.processes
 def test_checker_rejects_a_flag_that_does_not_exist(reference: dict[str, Any]) -> None:
     commands = reference["talosctl"]["commands"]
     argv = ("talosctl", "bootstrap", "--nodez", "1.2.3.4")

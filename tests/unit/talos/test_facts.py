@@ -128,6 +128,7 @@ def test_cilium_values_missing(make_settings, tmp_path: Path) -> None:  # type: 
 # -- node mode through the fake talosctl -------------------------------------------------------
 
 
+@pytest.mark.processes
 def test_node_mode_maintenance_configured_unreachable(
     fake_tools: FakeTools, spec: ClusterSpec, settings: Settings
 ) -> None:
@@ -171,6 +172,7 @@ def test_node_mode_maintenance_configured_unreachable(
     assert "no route to host" in found.detail
 
 
+@pytest.mark.processes
 def test_talos_version_probe(fake_tools: FakeTools, spec: ClusterSpec, settings: Settings) -> None:
     fake_tools.scenario([{"tool": "talosctl", "match": ["version"], "stdout": SERVER_OUTPUT}])
     assert facts.talos_version(Runner(), settings, spec.workers[0]) == "1.13.8"

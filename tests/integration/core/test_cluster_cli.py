@@ -6,6 +6,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.integration
+
 REPO = Path(__file__).resolve().parents[3]
 INVALID = sorted((REPO / "tests/fixtures/cluster/invalid").glob("*.yaml"))
 

@@ -8,6 +8,8 @@ import pytest
 
 from tasks.gitops.tree_tasks import _is_branch_name
 
+pytestmark = pytest.mark.integration
+
 NAMES = [
     "main", "feat/ok", "release/v1.2", "a-b_c", "x@y",
     "bad branch", "a..b", "-x", "/x", "x/", "x.", "x.lock", "a/.b", "a\\b", "a:b", "a~1",

@@ -11,6 +11,8 @@ from tasks.core.errors import UserError
 from tasks.core.runner import Runner, cmd
 from tasks.core.waits import Clock, TimedOut, until, until_ok
 
+pytestmark = pytest.mark.integration
+
 
 class FakeTime:
     """Time that only moves when the wait sleeps."""

@@ -5,7 +5,11 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
+import pytest
+
 from tests.fakes import FakeTools
+
+pytestmark = pytest.mark.integration
 
 
 def call(fake: FakeTools, *argv: str, stdin: str = "") -> subprocess.CompletedProcess[str]:

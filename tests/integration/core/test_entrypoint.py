@@ -5,7 +5,11 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
+
 from tests.conftest import REPO
+
+pytestmark = pytest.mark.integration
 
 HEAVY = ("docker", "git", "jsonschema", "kubernetes_validate", "ruamel", "pydantic", "rich")
 

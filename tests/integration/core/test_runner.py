@@ -11,6 +11,8 @@ from tasks.core.errors import Aborted, CommandFailed, ToolMissing
 from tasks.core.runner import Command, Retry, Runner, WriteFile, cmd, confirm, mask
 from tests.fakes import FakeTools
 
+pytestmark = pytest.mark.integration
+
 
 class Out:
     def __init__(self) -> None:

@@ -57,22 +57,24 @@ def network_xml(spec: ClusterSpec) -> str:
     """The network definition for ``virsh net-define``: one static DHCP host per node."""
     wanted = network_def(spec)
     netmask = str(ipaddress.IPv4Network(f"0.0.0.0/{wanted.prefix}").netmask)
-    hosts = "".join(
-        f"      <host mac='{n.mac}' name='{n.name}' ip='{n.ip}'/>\n" for n in spec.nodes
+    network = ET.Element("network")
+    ET.SubElement(network, "name").text = wanted.name
+    ET.SubElement(network, "forward", mode=wanted.forward_mode)
+    ET.SubElement(
+        network,
+        "bridge",
+        name=wanted.bridge,
+        stp="on" if wanted.stp else "off",
+        delay=str(wanted.delay),
     )
-    return (
-        "<network>\n"
-        f"  <name>{wanted.name}</name>\n"
-        f"  <forward mode='{wanted.forward_mode}'/>\n"
-        f"  <bridge name='{wanted.bridge}' stp='on' delay='{wanted.delay}'/>\n"
-        f"  <ip address='{wanted.address}' netmask='{netmask}'>\n"
-        "    <dhcp>\n"
-        f"      <range start='{wanted.dhcp_start}' end='{wanted.dhcp_end}'/>\n"
-        f"{hosts}"
-        "    </dhcp>\n"
-        "  </ip>\n"
-        "</network>\n"
-    )
+    ip = ET.SubElement(network, "ip", address=wanted.address, netmask=netmask)
+    dhcp = ET.SubElement(ip, "dhcp")
+    ET.SubElement(dhcp, "range", start=wanted.dhcp_start, end=wanted.dhcp_end)
+    for node in spec.nodes:  # spec order, so the XML is stable
+        ET.SubElement(dhcp, "host", mac=node.mac, name=node.name, ip=node.ip)
+    # Escaping and quoting are ElementTree's: a name can never break the document.
+    ET.indent(network, space="  ")
+    return ET.tostring(network, encoding="unicode") + "\n"
 
 
 def parse_network_xml(text: str) -> NetworkDef:

@@ -31,14 +31,30 @@ def test_iso_and_installer_follow_the_pinned_version(spec: ClusterSpec) -> None:
 
 
 def test_network_xml_is_generated_from_the_spec(spec: ClusterSpec) -> None:
+    import xml.etree.ElementTree as ET
+
     xml = network_xml(spec)
-    assert "<name>talos</name>" in xml
-    assert "<forward mode='nat'/>" in xml
-    assert "<bridge name='virbr-talos' stp='on' delay='0'/>" in xml
-    assert "<ip address='192.168.50.1' netmask='255.255.255.0'>" in xml
-    assert "<range start='192.168.50.100' end='192.168.50.199'/>" in xml
-    for node in spec.nodes:
-        assert f"<host mac='{node.mac}' name='{node.name}' ip='{node.ip}'/>" in xml
+    root = ET.fromstring(xml)
+    assert root.findtext("name") == "talos"
+    assert root.find("forward").attrib == {"mode": "nat"}  # type: ignore[union-attr]
+    bridge = root.find("bridge")
+    assert bridge is not None and bridge.attrib == {
+        "name": "virbr-talos",
+        "stp": "on",
+        "delay": "0",
+    }
+    ip = root.find("ip")
+    assert ip is not None and ip.attrib == {"address": "192.168.50.1", "netmask": "255.255.255.0"}
+    dhcp = ip.find("dhcp")
+    assert dhcp is not None
+    assert dhcp.find("range").attrib == {  # type: ignore[union-attr]
+        "start": "192.168.50.100",
+        "end": "192.168.50.199",
+    }
+    assert [h.attrib for h in dhcp.findall("host")] == [
+        {"mac": n.mac, "name": n.name, "ip": n.ip} for n in spec.nodes
+    ]
+    assert xml.startswith("<network>\n  <name>talos</name>\n"), "indented, one element a line"
     assert parse_network_xml(xml) == network_def(spec)
 
 

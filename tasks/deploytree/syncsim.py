@@ -183,8 +183,10 @@ def _values_queues(values: Any) -> Iterator[str]:
 
 
 def simulate(ws: Workspace) -> Simulation:
-    from tasks.validate.families.policies import Context, _chart_services, crd_providers
     from tasks.validate.model import Result
+    from tasks.validate.policies.base import Context
+    from tasks.validate.policies.crds import crd_providers
+    from tasks.validate.policies.routes import chart_services
 
     tree = ws.tree
     components: dict[str, dict[str, Any]] = {}
@@ -235,7 +237,7 @@ def simulate(ws: Workspace) -> Simulation:
                     issuer_key in world.acme_issuers,
                     temporary,
                 )
-    for (namespace, service), _ports in _chart_services(ctx).items():
+    for (namespace, service), _ports in chart_services(ctx).items():
         for directory, step in steps.items():
             if components[directory].get("namespace") == namespace and _is_chart(ws, directory):
                 world.objects.setdefault(("Service", namespace, service), step)

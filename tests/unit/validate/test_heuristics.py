@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from tasks.validate.families.policies import image_problem
 from tasks.validate.families.secrets import PLACEHOLDER, literal, secret_key, secret_values
 from tasks.validate.families.workflows import json_path
+from tasks.validate.policies.workloads import image_problem
 
 
 @pytest.mark.parametrize(

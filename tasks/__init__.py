@@ -9,19 +9,21 @@ from __future__ import annotations
 from invoke.collection import Collection
 
 from tasks import gitops, images, infra, release, secrets, talos
+from tasks.core.sections import ClusterConfig, ImagesConfig, SecretsConfig, StateConfig
+from tasks.core.settings import defaults_of
 from tasks.doctor import doctor
+from tasks.infra.settings import InfraConfig, LibvirtConfig
 from tasks.validate import validate
 
 #: Invoke config defaults; operators override them in invoke.yaml or INVOKE_* variables.
 CONFIG_DEFAULTS = {
-    "cluster": {"file": "deploy/local-cluster/cluster.yaml"},
-    "state": {"dir": None},
-    "libvirt": {"uri": "qemu:///system"},
-    "infra": {"virt_type": "kvm", "cpu_model": "host-passthrough", "image_dir": None, "pool": None},
-    "images": {"registry": "ghcr.io/propertea"},
+    "cluster": defaults_of(ClusterConfig),
+    "state": defaults_of(StateConfig),
+    "libvirt": defaults_of(LibvirtConfig),
+    "infra": defaults_of(InfraConfig),
+    "images": defaults_of(ImagesConfig),
     "validate": {"schema_dir": None, "allow_unknown_kinds": {}},
-    # Extra age recipients for .sops.yaml; empty means the local key's public key only.
-    "secrets": {"age_recipients": []},
+    "secrets": defaults_of(SecretsConfig),
 }
 
 

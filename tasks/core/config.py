@@ -25,7 +25,7 @@ from pydantic import (
 )
 
 from tasks.core.errors import ConfigError
-from tasks.core.settings import section
+from tasks.core.settings import load_section
 
 if TYPE_CHECKING:
     from invoke.context import Context
@@ -393,7 +393,9 @@ def load_spec(path: Path) -> LoadedSpec:
 
 def spec_path(c: Context | None) -> Path:
     """The spec file: config ``cluster.file`` (``INVOKE_CLUSTER_FILE``), else the default."""
-    configured = section(c, "cluster").get("file")
+    from tasks.core.sections import ClusterConfig
+
+    configured = load_section(c, "cluster", ClusterConfig).file
     return Path(configured) if configured else DEFAULT_CLUSTER_FILE
 
 

@@ -1,17 +1,29 @@
-"""Operator-local Invoke config sections (``invoke.yaml``, ``INVOKE_*``), read safely.
+"""Operator-local Invoke config sections (``invoke.yaml``, ``INVOKE_*``), typed.
 
-Light on purpose: namespaces import it at module level, and ``inv --list`` must stay fast.
+Each section is a frozen stdlib dataclass declaring its keys, types and defaults once:
+:func:`defaults_of` turns it into the Invoke config defaults a collection registers (so Invoke's
+own env mechanism maps ``INVOKE_<SECTION>_<KEY>`` onto it, cast to the default's type), and
+:func:`load_section` validates what Invoke merged with pydantic (unknown keys refused, values
+coerced, ``__post_init__`` for the rules types cannot say). Dataclasses keep ``inv --list`` light:
+pydantic is imported only when a task reads its settings.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from pathlib import PurePath
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from tasks.core.errors import ConfigError
 
 if TYPE_CHECKING:
     from invoke.context import Context
+
+T = TypeVar("T")
+
+#: Put on every settings dataclass: a key the dataclass does not declare is an error.
+FORBID_EXTRA: dict[str, Any] = {"extra": "forbid"}
 
 
 def section(c: Context | None, name: str) -> Mapping[str, Any]:
@@ -24,3 +36,60 @@ def section(c: Context | None, name: str) -> Mapping[str, Any]:
     if not hasattr(value, "get"):
         raise ConfigError(f"Invoke config `{name}` must be a mapping, not {value!r}.")
     return value  # type: ignore[no-any-return]
+
+
+def defaults_of(model: type[Any]) -> dict[str, Any]:
+    """The Invoke config defaults of a settings dataclass (paths as strings, nested as dicts)."""
+    plain: dict[str, Any] = _plain(dataclasses.asdict(model()))
+    return plain
+
+
+def load_section(c: Context | None, name: str, model: type[T]) -> T:
+    """Invoke config section ``name`` validated as ``model``; a ConfigError naming the key,
+    the value and what was expected otherwise (never a traceback)."""
+    from pydantic import TypeAdapter, ValidationError
+
+    raw = _plain(section(c, name))
+    try:
+        return TypeAdapter(model).validate_python(raw)
+    except ValidationError as exc:
+        raise ConfigError(
+            "\n".join(_problem(name, error) for error in exc.errors())
+            + f"\n(Invoke config `{name}`: invoke.yaml or INVOKE_{name.upper()}_* variables)"
+        ) from None
+
+
+#: What a person should write instead, by pydantic error type.
+_EXPECTED = {
+    "float_parsing": "expected a number",
+    "float_type": "expected a number",
+    "int_parsing": "expected a whole number",
+    "int_type": "expected a whole number",
+    "bool_parsing": "expected true or false",
+    "bool_type": "expected true or false",
+    "string_type": "expected text",
+    "dict_type": "expected a mapping",
+    "dataclass_type": "expected a mapping",
+    "list_type": "expected a list",
+}
+
+
+def _problem(name: str, error: Mapping[str, Any]) -> str:
+    where = ".".join([name, *(str(part) for part in error["loc"])])
+    message = _EXPECTED.get(error["type"]) or str(error["msg"]).removeprefix("Value error, ")
+    if error["type"] in {"extra_forbidden", "unexpected_keyword_argument"}:
+        return f"{where}: not a setting (a typo?)"
+    if error["type"] == "value_error":  # raised by __post_init__, which names the key itself
+        return f"{name}.{message}"
+    return f"{where} {error['input']!r}: {message}"
+
+
+def _plain(value: Any) -> Any:
+    """Invoke's DataProxy mappings and paths as plain dicts, lists and strings."""
+    if isinstance(value, Mapping) or hasattr(value, "items"):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, PurePath):
+        return str(value)
+    return value

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tasks.core.errors import UserError
-from tasks.core.settings import section
+from tasks.core.settings import load_section
 
 if TYPE_CHECKING:
     from invoke.context import Context
@@ -28,7 +28,9 @@ def default_root() -> Path:
 
 
 def state_root(c: Context | None) -> Path:
-    configured = section(c, "state").get("dir")
+    from tasks.core.sections import StateConfig
+
+    configured = load_section(c, "state", StateConfig).dir
     return Path(configured).expanduser() if configured else default_root()
 
 

@@ -33,10 +33,11 @@ def _root() -> Path:
 
 
 def _registry(c: Context) -> Registry:
-    from tasks.core.settings import section
+    from tasks.core.sections import ImagesConfig
+    from tasks.core.settings import load_section
     from tasks.images.plan import Registry
 
-    return Registry.parse(str(section(c, "images").get("registry") or "ghcr.io/propertea"))
+    return Registry.parse(load_section(c, "images", ImagesConfig).registry or "ghcr.io/propertea")
 
 
 def _components(names: list[str] | None) -> list[Component]:

@@ -15,10 +15,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from tasks.core.errors import ConfigError
-from tasks.core.settings import section
+from tasks.core.settings import FORBID_EXTRA, load_section
 from tasks.core.state import ClusterState
 
 if TYPE_CHECKING:
@@ -28,6 +27,39 @@ if TYPE_CHECKING:
 
 VIRT_TYPES = ("kvm", "qemu")
 DEFAULT_URI = "qemu:///system"
+
+
+@dataclass(frozen=True)
+class LibvirtConfig:
+    """Invoke config ``libvirt.*``."""
+
+    __pydantic_config__: ClassVar[dict[str, Any]] = FORBID_EXTRA
+    #: The libvirtd the infra tasks drive; from the dev VM ``qemu+ssh://user@infra-vm/system``.
+    uri: str = DEFAULT_URI
+
+
+@dataclass(frozen=True)
+class InfraConfig:
+    """Invoke config ``infra.*``: declared once; the collection's defaults come from here."""
+
+    __pydantic_config__: ClassVar[dict[str, Any]] = FORBID_EXTRA
+    #: kvm, or qemu (TCG) on hosts without working nested virtualization.
+    virt_type: str = "kvm"
+    #: host-passthrough (Talos needs x86-64-v2 under KVM); a named model such as qemu64 under TCG.
+    cpu_model: str = "host-passthrough"
+    #: The pool's directory on the hypervisor; default /var/lib/libvirt/images/<pool>.
+    image_dir: str | None = None
+    #: The libvirt storage pool of the node disks and the ISO; default the cluster name.
+    pool: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.virt_type not in VIRT_TYPES:
+            raise ValueError(
+                f"virt_type {self.virt_type!r} is not one of {', '.join(VIRT_TYPES)} "
+                "(set it in invoke.yaml or INVOKE_INFRA_VIRT_TYPE)."
+            )
+
+
 #: Where libvirt keeps images on Debian/Ubuntu; the pool is a directory below it.
 LIBVIRT_IMAGES = Path("/var/lib/libvirt/images")
 
@@ -76,28 +108,21 @@ def is_local_uri(uri: str) -> bool:
 
 
 def load_settings(c: Context, spec: ClusterSpec) -> InfraSettings:
-    libvirt = section(c, "libvirt")
-    infra = section(c, "infra")
+    libvirt = load_section(c, "libvirt", LibvirtConfig)
+    infra = load_section(c, "infra", InfraConfig)
     state = ClusterState.for_cluster(c, spec.cluster.name)
-    virt_type = str(infra.get("virt_type") or "kvm")
-    if virt_type not in VIRT_TYPES:
-        raise ConfigError(
-            f"infra.virt_type {virt_type!r} is not one of {', '.join(VIRT_TYPES)} "
-            "(set it in invoke.yaml or INVOKE_INFRA_VIRT_TYPE)."
-        )
-    uri = str(libvirt.get("uri") or DEFAULT_URI)
-    pool = str(infra.get("pool") or spec.cluster.name)
-    configured = infra.get("image_dir")
-    if configured:
-        image_dir = Path(str(configured))
+    uri = libvirt.uri or DEFAULT_URI
+    pool = infra.pool or spec.cluster.name
+    if infra.image_dir:
+        image_dir = Path(infra.image_dir)
     elif is_local_uri(uri) and (legacy := state.path("images")).is_dir():
         image_dir = legacy
     else:
         image_dir = LIBVIRT_IMAGES / pool
     return InfraSettings(
         uri=uri,
-        virt_type=virt_type,
-        cpu_model=str(infra.get("cpu_model") or "host-passthrough"),
+        virt_type=infra.virt_type,
+        cpu_model=infra.cpu_model or "host-passthrough",
         image_dir=image_dir,
         state=state,
         pool=pool,

@@ -19,7 +19,8 @@ from tasks.core import console
 from tasks.core.errors import UserError
 from tasks.core.lock import secrets_locked
 from tasks.core.runner import Runner
-from tasks.core.settings import section
+from tasks.core.sections import SecretsConfig
+from tasks.core.settings import load_section
 
 if TYPE_CHECKING:
     from invoke.context import Context
@@ -61,7 +62,7 @@ def init(c: Context, values_file: str | None = None, yes: bool = False) -> None:
         runner,
         root,
         _key_file(),
-        configured=_list(section(c, "secrets").get("age_recipients")),
+        configured=_list(load_section(c, "secrets", SecretsConfig).age_recipients),
         values=values,
         env=dict(os.environ),
         ask=ask,

@@ -7,13 +7,13 @@ seconds; tests shrink them through ``INVOKE_TALOS_TIMEOUTS_*``.
 
 from __future__ import annotations
 
+import dataclasses
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from tasks.core.errors import ConfigError
-from tasks.core.settings import section
+from tasks.core.settings import FORBID_EXTRA, defaults_of, load_section
 from tasks.core.state import ClusterState
 
 if TYPE_CHECKING:
@@ -21,56 +21,69 @@ if TYPE_CHECKING:
 
     from tasks.core.config import ClusterSpec, Node
 
-#: Invoke config defaults of the namespace (also registered on its collection so that
-#: ``INVOKE_TALOS_*`` environment variables are recognised).
-DEFAULTS: dict[str, Any] = {
-    # The Talos secrets bundle, sops-encrypted as a whole file (a creation rule in .sops.yaml).
-    "secrets_file": "deploy/local-cluster/talos/secrets.yaml",
-    # Committed machine-config patches: common.yaml, controlplane.yaml, worker.yaml.
-    "patches_dir": "deploy/local-cluster/patches",
-    "cilium_values": "deploy/infrastructure/cilium/values.yaml",
-    "cilium_repo": "https://helm.cilium.io/",
-    # A local chart (directory or .tgz) instead of the repository, for air-gapped hosts.
-    "cilium_chart": None,
-    "gateway_api_crds": "deploy/infrastructure/gateway-api-crds",
-    # Where the admin kubeconfig is merged; default: <state>/kubeconfig.
-    "kubeconfig": None,
-    # Directory holding v<talos>.config.schema.json; the generated per-node patches are checked
-    # against it. Unset: the one `inv validate` uses (validate.talos_schema_dir, or
-    # validate.shared_schemas/talos) when the file is there.
-    "schema_dir": None,
-    # The libvirt guests have one virtio disk.
-    "install_disk": "/dev/vda",
-    # false: talos.bootstrap stops once the cluster is up instead of running gitops.bootstrap.
-    "gitops_handover": True,
-    "poll_interval": 5.0,
-    "timeouts": {
-        "command": 120.0,
-        "maintenance": 900.0,
-        "apply": 600.0,
-        "bootstrap": 1200.0,
-        "kubernetes_api": 900.0,
-        "cilium": 900.0,
-        "nodes_ready": 900.0,
-        "health": 900.0,
-        "upgrade": 1800.0,
-    },
-}
 
-PATCH_NAMES = ("common", "controlplane", "worker")
+def _require_seconds(key: str, seconds: float) -> None:
+    """A duration: nan or inf would wait forever, zero or less never waits."""
+    if not 0 < seconds < math.inf:
+        raise ValueError(f"{key} {seconds!r}: expected a positive, finite number of seconds.")
 
 
 @dataclass(frozen=True)
 class Timeouts:
-    command: float
-    maintenance: float
-    apply: float
-    bootstrap: float
-    kubernetes_api: float
-    cilium: float
-    nodes_ready: float
-    health: float
-    upgrade: float
+    """Seconds each bounded wait (and each bootstrap phase's deadline) may take."""
+
+    __pydantic_config__: ClassVar[dict[str, Any]] = FORBID_EXTRA
+    command: float = 120.0
+    maintenance: float = 900.0
+    apply: float = 600.0
+    bootstrap: float = 1200.0
+    kubernetes_api: float = 900.0
+    cilium: float = 900.0
+    nodes_ready: float = 900.0
+    health: float = 900.0
+    upgrade: float = 1800.0
+
+    def __post_init__(self) -> None:
+        for name, value in dataclasses.asdict(self).items():
+            _require_seconds(f"timeouts.{name}", value)
+
+
+@dataclass(frozen=True)
+class TalosConfig:
+    """Invoke config ``talos.*``: declared once; the collection's defaults come from here."""
+
+    __pydantic_config__: ClassVar[dict[str, Any]] = FORBID_EXTRA
+    #: The Talos secrets bundle, sops-encrypted as a whole file (a creation rule in .sops.yaml).
+    secrets_file: str = "deploy/local-cluster/talos/secrets.yaml"
+    #: Committed machine-config patches: common.yaml, controlplane.yaml, worker.yaml, nodes/.
+    patches_dir: str = "deploy/local-cluster/patches"
+    cilium_values: str = "deploy/infrastructure/cilium/values.yaml"
+    cilium_repo: str = "https://helm.cilium.io/"
+    #: A local chart (directory or .tgz) instead of the repository, for air-gapped hosts.
+    cilium_chart: str | None = None
+    gateway_api_crds: str = "deploy/infrastructure/gateway-api-crds"
+    #: Where the admin kubeconfig is merged; default: <state>/kubeconfig.
+    kubeconfig: str | None = None
+    #: Directory holding v<talos>.config.schema.json; the node patches are checked against it.
+    #: Unset: the one `inv validate` uses (validate.talos_schema_dir, or
+    #: validate.shared_schemas/talos) when the file is there.
+    schema_dir: str | None = None
+    #: The libvirt guests have one virtio disk.
+    install_disk: str = "/dev/vda"
+    #: false: talos.bootstrap stops once the cluster is up instead of running gitops.bootstrap.
+    gitops_handover: bool = True
+    poll_interval: float = 5.0
+    timeouts: Timeouts = field(default_factory=Timeouts)
+
+    def __post_init__(self) -> None:
+        _require_seconds("poll_interval", self.poll_interval)
+
+
+#: The namespace's Invoke config defaults (registered on its collection, so that
+#: ``INVOKE_TALOS_*`` environment variables are recognised).
+DEFAULTS: dict[str, Any] = defaults_of(TalosConfig)
+
+PATCH_NAMES = ("common", "controlplane", "worker")
 
 
 @dataclass(frozen=True)
@@ -94,40 +107,28 @@ class Settings:
 
     @classmethod
     def from_context(cls, c: Context, spec: ClusterSpec) -> Settings:
-        raw = _merged(DEFAULTS, dict(section(c, "talos")))
+        raw = load_section(c, "talos", TalosConfig)
         state = ClusterState.for_cluster(c, spec.cluster.name)
-        if not isinstance(raw["timeouts"], dict):
-            raise ConfigError(
-                "talos.timeouts must be a mapping of wait name to seconds "
-                f"({', '.join(DEFAULTS['timeouts'])}), not {raw['timeouts']!r}"
-            )
-        try:
-            timeouts = Timeouts(
-                **{k: _seconds(f"timeouts.{k}", v) for k, v in raw["timeouts"].items()}
-            )
-        except TypeError as exc:  # a key Timeouts does not have
-            raise ConfigError(f"talos.timeouts: {exc}") from None
-        interval = _seconds("poll_interval", raw["poll_interval"])
 
-        def optional(key: str) -> Path | None:
-            return Path(str(raw[key])).expanduser() if raw.get(key) else None
+        def optional(value: str | None) -> Path | None:
+            return Path(value).expanduser() if value else None
 
         return cls(
             cluster=spec.cluster.name,
             state=state,
-            secrets_file=Path(raw["secrets_file"]),
-            patches_dir=Path(raw["patches_dir"]),
-            cilium_values=Path(raw["cilium_values"]),
-            cilium_repo=str(raw["cilium_repo"]),
-            cilium_chart=optional("cilium_chart"),
-            gateway_api_crds=Path(raw["gateway_api_crds"]),
-            kubeconfig=optional("kubeconfig") or state.kubeconfig,
-            schema_dir=optional("schema_dir") or _validate_talos_schemas(c),
-            schema_required=bool(raw.get("schema_dir")),
-            install_disk=str(raw["install_disk"]),
-            gitops_handover=bool(raw["gitops_handover"]),
-            poll_interval=interval,
-            timeouts=timeouts,
+            secrets_file=Path(raw.secrets_file),
+            patches_dir=Path(raw.patches_dir),
+            cilium_values=Path(raw.cilium_values),
+            cilium_repo=raw.cilium_repo,
+            cilium_chart=optional(raw.cilium_chart),
+            gateway_api_crds=Path(raw.gateway_api_crds),
+            kubeconfig=optional(raw.kubeconfig) or state.kubeconfig,
+            schema_dir=optional(raw.schema_dir) or _validate_talos_schemas(c),
+            schema_required=bool(raw.schema_dir),
+            install_disk=raw.install_disk,
+            gitops_handover=raw.gitops_handover,
+            poll_interval=raw.poll_interval,
+            timeouts=raw.timeouts,
         )
 
     # -- generated files (state dir) ---------------------------------------------------------
@@ -171,29 +172,8 @@ class Settings:
         return self.patches_dir / f"{name}.yaml"
 
 
-def _seconds(key: str, value: object) -> float:
-    """A duration from config: nan or inf would wait forever, zero or less never waits."""
-    try:
-        seconds = float(str(value))
-    except ValueError:
-        seconds = math.nan
-    if not 0 < seconds < math.inf:
-        raise ConfigError(f"talos.{key} {value!r}: expected a positive, finite number of seconds.")
-    return seconds
-
-
 def _validate_talos_schemas(c: Context) -> Path:
     """Where `inv validate` reads the Talos schema from (its settings, env and cache included)."""
     from tasks.validate.settings import load
 
     return load(c).talos_dir
-
-
-def _merged(defaults: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
-    out = dict(defaults)
-    for key, value in overrides.items():
-        if isinstance(value, dict) and isinstance(out.get(key), dict):
-            out[key] = _merged(out[key], dict(value))
-        else:
-            out[key] = value
-    return out

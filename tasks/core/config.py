@@ -336,8 +336,9 @@ def _checked_text(path: Path, data: bytes) -> str:
 
 def load_yaml_roundtrip(path: Path) -> Any:
     """Parse YAML keeping line numbers; syntax errors become ConfigErrors with line and column."""
-    from ruamel.yaml import YAML
     from ruamel.yaml.error import MarkedYAMLError
+
+    from tasks.core import yamldata
 
     try:
         text = _checked_text(path, path.read_bytes())
@@ -348,9 +349,8 @@ def load_yaml_roundtrip(path: Path) -> Any:
         ) from None
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read the cluster spec ({exc.strerror}).") from None
-    yaml = YAML(typ="rt")
     try:
-        data = yaml.load(text)
+        data = yamldata.editor().load(text)
     except MarkedYAMLError as exc:
         mark = exc.problem_mark
         where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)

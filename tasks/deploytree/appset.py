@@ -197,8 +197,9 @@ def _path_params(relpath: str, *, is_file: bool) -> dict[str, Any]:
 
 
 def _git_params(gen: dict[str, Any], root: Path, where: str) -> list[dict[str, Any]]:
-    from ruamel.yaml import YAML
     from ruamel.yaml.error import YAMLError
+
+    from tasks.core import yamldata
 
     entries = _walk(root, [e["path"] for e in gen.get("directories") or gen.get("files") or []])
     params: list[dict[str, Any]] = []
@@ -223,7 +224,7 @@ def _git_params(gen: dict[str, Any], root: Path, where: str) -> list[dict[str, A
             if any(r.match(rel) for r in excluded):
                 continue
             try:
-                content = YAML(typ="safe").load(path.read_text())
+                content = yamldata.load(path.read_text())
             except YAMLError as exc:
                 raise RenderError(f"{rel}: not valid YAML ({exc}), read by {where}") from None
             items = content if isinstance(content, list) else [content or {}]
@@ -334,8 +335,9 @@ def expand(
     appset: dict[str, Any], root: Path, file: str, clusters: list[Cluster]
 ) -> list[dict[str, Any]]:
     """The Application objects one ApplicationSet generates."""
-    from ruamel.yaml import YAML
     from ruamel.yaml.error import YAMLError
+
+    from tasks.core import yamldata
 
     name = (appset.get("metadata") or {}).get("name", "?")
     where = f"{file}: ApplicationSet {name}"
@@ -353,7 +355,7 @@ def expand(
             patch = spec.get("templatePatch")
             if patch:
                 try:
-                    patched = YAML(typ="safe").load(fill(patch))
+                    patched = yamldata.load(fill(patch))
                 except YAMLError as exc:
                     raise RenderError(
                         f"{where}: templatePatch is not YAML once rendered ({exc})"
@@ -370,7 +372,7 @@ def expand(
 
 
 def _source(raw: dict[str, Any], root: Path) -> Source:
-    from ruamel.yaml import YAML
+    from tasks.core import yamldata
 
     path = raw.get("path")
     chart = raw.get("chart")
@@ -380,7 +382,7 @@ def _source(raw: dict[str, Any], root: Path) -> Source:
         directory = root / path
         if (directory / "Chart.yaml").is_file():
             kind = "helm"
-            meta = YAML(typ="safe").load((directory / "Chart.yaml").read_text()) or {}
+            meta = yamldata.load((directory / "Chart.yaml").read_text()) or {}
             charts = tuple(
                 (str(d.get("name")), str(d.get("version"))) for d in meta.get("dependencies") or []
             )
@@ -424,13 +426,14 @@ def summarize(app: dict[str, Any], root: Path, generated_by: str, file: str) -> 
 
 def documents(directory: Path, root: Path) -> Iterator[tuple[str, dict[str, Any]]]:
     """(file relative to root, document) for every YAML document under ``directory``."""
-    from ruamel.yaml import YAML
     from ruamel.yaml.error import YAMLError
+
+    from tasks.core import yamldata
 
     for path in sorted(directory.rglob("*.y*ml")):
         rel = path.relative_to(root).as_posix()
         try:
-            docs = list(YAML(typ="safe").load_all(path.read_text()))
+            docs = yamldata.load_all(path.read_text())
         except YAMLError as exc:
             raise RenderError(f"{rel}: not valid YAML ({exc})") from None
         for doc in docs:

@@ -247,10 +247,9 @@ class _Remote(Exception):
 
 def _yaml_documents(text: str) -> list[Any]:
     """Read-only sums need no round trip: libyaml's safe loader when built, else pure Python."""
-    import yaml
+    from tasks.core import yamldata
 
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    return list(yaml.load_all(text, Loader=loader))
+    return yamldata.fast_load_all(text)
 
 
 def _load_yaml(path: Path) -> Any:

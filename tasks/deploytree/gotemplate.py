@@ -195,15 +195,9 @@ def _indent(n: int, s: str) -> str:
 
 
 def _to_yaml(value: Any) -> str:
-    from io import StringIO
+    from tasks.core import yamldata
 
-    from ruamel.yaml import YAML
-
-    yaml = YAML(typ="safe", pure=True)
-    yaml.default_flow_style = False
-    out = StringIO()
-    yaml.dump(value, out)
-    return out.getvalue().rstrip("\n")
+    return yamldata.dump(value).rstrip("\n")
 
 
 _VERB = re.compile(r"%[-+# 0]*\d*(?:\.\d+)?([a-zA-Z%])")

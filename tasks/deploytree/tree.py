@@ -140,14 +140,9 @@ def _glob_regex(pattern: str) -> re.Pattern[str]:
 
 
 def _yaml() -> Any:
-    from ruamel.yaml import YAML
+    from tasks.core import yamldata
 
-    yaml = YAML(typ="rt")
-    yaml.preserve_quotes = True
-    yaml.width = 4096
-    # The house style (.yamllint): two-space mappings, sequences indented under their key.
-    yaml.indent(mapping=2, sequence=4, offset=2)
-    return yaml
+    return yamldata.editor(house_style=True)
 
 
 def load_docs(text: str) -> list[Any]:

@@ -37,10 +37,10 @@ def parse_helm_list(text: str, release: str) -> Release | None:
 
 def parse_helm_values(text: str) -> dict[str, Any]:
     """``helm get values`` prints ``USER-SUPPLIED VALUES:`` then YAML (``null`` when none)."""
-    from ruamel.yaml import YAML
+    from tasks.core import yamldata
 
     body = text.split("\n", 1)[1] if text.startswith("USER-SUPPLIED VALUES:") else text
-    data = YAML(typ="safe").load(body) if body.strip() else None
+    data = yamldata.load(body) if body.strip() else None
     return data if isinstance(data, dict) else {}
 
 
@@ -113,14 +113,14 @@ def install_inputs(values_files: list[Path]) -> InstallInputs:
     When the files belong to a wrapper chart (a ``Chart.yaml`` beside them depending on argo-cd),
     the argo-cd chart's values are the subtree under the dependency's name (or alias).
     """
-    from ruamel.yaml import YAML
     from ruamel.yaml.error import YAMLError
 
-    yaml = YAML(typ="safe")
+    from tasks.core import yamldata
+
     merged: dict[str, Any] = {}
     for path in values_files:
         try:
-            data = yaml.load(path.read_text()) or {}
+            data = yamldata.load(path.read_text()) or {}
         except FileNotFoundError:
             raise UserError(f"{path}: no such values file") from None
         except YAMLError as exc:
@@ -131,7 +131,7 @@ def install_inputs(values_files: list[Path]) -> InstallInputs:
     chart_file = values_files[0].parent / "Chart.yaml"
     repo_url, version = "", None
     if chart_file.is_file():
-        meta = yaml.load(chart_file.read_text()) or {}
+        meta = yamldata.load(chart_file.read_text()) or {}
         for dep in meta.get("dependencies") or []:
             if dep.get("name") == "argo-cd":
                 key = dep.get("alias") or dep["name"]

@@ -76,9 +76,9 @@ def resolve(c: Context, runner: Runner) -> Kube:
 
 def overlay_for(kube: Kube, kubeconfig_text: str) -> WriteFile:
     """The overlay that makes ``argocd --core`` look in the argocd namespace (pure)."""
-    from ruamel.yaml import YAML
+    from tasks.core import yamldata
 
-    data: Any = YAML(typ="safe").load(kubeconfig_text) or {}
+    data: Any = yamldata.load(kubeconfig_text) or {}
     current = data.get("current-context")
     contexts = {c.get("name"): c.get("context", {}) for c in data.get("contexts") or []}
     if not current or current not in contexts:

@@ -56,15 +56,9 @@ def clusters(root: Path, gitops_path: str, env: str | None) -> list[appset.Clust
 
 
 def dump_values(values: dict[str, Any]) -> str:
-    from io import StringIO
+    from tasks.core import yamldata
 
-    from ruamel.yaml import YAML
-
-    yaml = YAML(typ="safe", pure=True)
-    yaml.default_flow_style = False
-    out = StringIO()
-    yaml.dump(values, out)
-    return out.getvalue()
+    return yamldata.dump(values)
 
 
 # -- install -------------------------------------------------------------------------------
@@ -218,12 +212,12 @@ class NoApplications(UserError):
 
 def root_application_files(root: Path, bootstrap: Path) -> list[Path]:
     """The files directly in deploy/bootstrap that hold an Application (the app-of-apps root)."""
-    from ruamel.yaml import YAML
+    from tasks.core import yamldata
 
     directory = root / bootstrap
     found = []
     for path in sorted(directory.glob("*.y*ml")):
-        docs = YAML(typ="safe").load_all(path.read_text())
+        docs = yamldata.load_all(path.read_text())
         if any(isinstance(d, dict) and d.get("kind") == "Application" for d in docs):
             found.append(path)
     if not found:

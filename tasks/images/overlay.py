@@ -19,9 +19,9 @@ def kustomization_path(root: Path, component: str) -> Path:
 
 
 def _yaml() -> Any:
-    from ruamel.yaml import YAML
+    from tasks.core import yamldata
 
-    return YAML(typ="rt")
+    return yamldata.editor()
 
 
 def _image_entry(data: Any, path: Path, image: str) -> Any:

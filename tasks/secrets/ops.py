@@ -79,11 +79,12 @@ def managed_files(root: Path) -> list[str]:
 
 def sops_metadata(path: Path) -> dict[str, Any] | None:
     """The ``sops`` section of an encrypted YAML file, None for plaintext or unreadable."""
-    from ruamel.yaml import YAML
     from ruamel.yaml.error import YAMLError
 
+    from tasks.core import yamldata
+
     try:
-        data = YAML(typ="safe").load(path.read_text())
+        data = yamldata.load(path.read_text())
     except (YAMLError, OSError, UnicodeDecodeError):
         return None
     meta = data.get("sops") if isinstance(data, dict) else None

@@ -108,11 +108,12 @@ def render(recipients: Iterable[str], rules: Sequence[Rule] = RULES) -> str:
 
 def recipients_in(text: str, source: Path = SOPS_CONFIG) -> list[str]:
     """The recipient set a generated ``.sops.yaml`` names (the union over its rules)."""
-    from ruamel.yaml import YAML
     from ruamel.yaml.error import YAMLError
 
+    from tasks.core import yamldata
+
     try:
-        data = YAML(typ="safe").load(text)
+        data = yamldata.load(text)
     except YAMLError as exc:
         raise ConfigError(
             f"{source}: not valid YAML ({exc}). Regenerate it: inv secrets.init"

@@ -106,13 +106,12 @@ class Template:
     """One parsed template; :meth:`render` returns the plaintext values file."""
 
     def __init__(self, path: Path, text: str) -> None:
-        from ruamel.yaml import YAML
         from ruamel.yaml.error import YAMLError
 
+        from tasks.core import yamldata
+
         self.path = path
-        self._yaml = YAML(typ="rt")
-        self._yaml.preserve_quotes = True
-        self._yaml.width = 4096
+        self._yaml = yamldata.editor()
         try:
             self._data = self._yaml.load(text)
         except YAMLError as exc:
@@ -188,11 +187,12 @@ def find_templates(deploy: Path) -> list[Path]:
 
 def load_values_file(path: Path) -> dict[str, str]:
     """``--values-file``: a YAML mapping of prompt label to value."""
-    from ruamel.yaml import YAML
     from ruamel.yaml.error import YAMLError
 
+    from tasks.core import yamldata
+
     try:
-        data = YAML(typ="safe").load(path.read_text())
+        data = yamldata.load(path.read_text())
     except FileNotFoundError:
         raise UserError(f"--values-file {path}: no such file") from None
     except YAMLError as exc:

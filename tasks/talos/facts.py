@@ -140,17 +140,17 @@ def upstream_values(values: Any, chart: Any) -> tuple[dict[str, Any] | None, str
 def cilium_values(settings: Settings) -> CiliumValues:
     import json
 
-    from ruamel.yaml import YAML
     from ruamel.yaml.error import YAMLError
+
+    from tasks.core import yamldata
 
     require_file(settings.cilium_values, "Cilium values", "talos.cilium_values")
     chart_file = settings.cilium_values.parent / "Chart.yaml"
     if not chart_file.is_file():
         return CiliumValues(settings.cilium_values, None, None)
-    yaml = YAML(typ="safe")
     try:
-        values = yaml.load(settings.cilium_values.read_text())
-        chart = yaml.load(chart_file.read_text())
+        values = yamldata.load(settings.cilium_values.read_text())
+        chart = yamldata.load(chart_file.read_text())
     except YAMLError as exc:
         raise ConfigError(f"{settings.cilium_values} or {chart_file}: {exc}") from None
     subtree, pinned = upstream_values(values, chart)

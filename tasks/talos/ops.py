@@ -133,7 +133,9 @@ def node_patches(env: Env) -> dict[str, str]:
     """The committed per-node patches, each exactly what ``gitops.generate`` makes of the spec
     (so the cluster runs what git holds) and checked against the Talos schema when configured.
     """
-    import yaml
+    from ruamel.yaml.error import YAMLError
+
+    from tasks.core import yamldata
 
     schema = _talos_schema(env.settings, env.spec.versions.talos)
     patches: dict[str, str] = {}
@@ -141,8 +143,8 @@ def node_patches(env: Env) -> dict[str, str]:
         path = env.settings.node_patch(node)
         try:
             found = path.read_text()
-            documents = list(yaml.safe_load_all(found))
-        except (OSError, yaml.YAMLError) as exc:
+            documents = yamldata.load_all(found)
+        except (OSError, YAMLError) as exc:
             raise ConfigError(
                 f"{path}: {getattr(exc, 'strerror', None) or exc}: the node patches are "
                 "generated from the spec; run `inv gitops.generate` and commit them."
@@ -183,11 +185,13 @@ def _talos_schema(s: Settings, version: str) -> dict[str, Any] | None:
 def _bundle_values(text: str) -> list[str]:
     """Every secret scalar of a decrypted Talos bundle, registered for masking: a tool that quotes
     one back in an error must not print it."""
-    import yaml
+    from ruamel.yaml.error import YAMLError
+
+    from tasks.core import yamldata
 
     try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError:
+        data = yamldata.load(text)
+    except YAMLError:
         return []
     out: list[str] = []
 

@@ -1,0 +1,73 @@
+"""One YAML module for the toolkit (YAML 1.2, ruamel.yaml): safe reads, round-trip edits that
+keep comments and quotes, and block-style dumps.
+
+``inv validate`` has its own marked reader (:mod:`tasks.validate.yamlio`: line numbers for every
+node); everything else reads and writes YAML through here, so ``off`` means the same string
+everywhere and an edit never reflows a file. Imported lazily by the tasks: ruamel is not loaded by
+``inv --list``.
+"""
+
+from __future__ import annotations
+
+from io import StringIO
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ruamel.yaml import YAML
+
+
+def load(text: str) -> Any:
+    """One document, as plain dicts, lists and scalars."""
+    return _safe().load(text)
+
+
+def load_all(text: str) -> list[Any]:
+    """Every document of a stream."""
+    return list(_safe().load_all(text))
+
+
+def fast_load_all(text: str) -> list[Any]:
+    """Every document through libyaml (YAML 1.1, C speed when PyYAML has it): for rendered
+    Kubernetes output, where the two dialects agree and volume matters."""
+    import yaml
+
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    return list(yaml.load_all(text, Loader=loader))
+
+
+def dump(data: Any) -> str:
+    """``data`` as block-style YAML (nested mappings and lists never inline)."""
+    from ruamel.yaml import YAML
+
+    yaml = YAML(typ="safe", pure=True)
+    yaml.default_flow_style = False
+    out = StringIO()
+    yaml.dump(data, out)
+    return out.getvalue()
+
+
+def editor(*, house_style: bool = False) -> YAML:
+    """A round-trip reader/writer: comments, key order and quotes survive a load and a dump; no
+    line is rewrapped. ``house_style`` also re-indents as .yamllint wants (two-space mappings,
+    sequences indented under their key), for files the toolkit generates."""
+    from ruamel.yaml import YAML
+
+    yaml = YAML(typ="rt")
+    yaml.preserve_quotes = True
+    yaml.width = 4096
+    if house_style:
+        yaml.indent(mapping=2, sequence=4, offset=2)
+    return yaml
+
+
+def dump_with(yaml: YAML, data: Any) -> str:
+    """What ``yaml`` (an :func:`editor`) writes for ``data``."""
+    out = StringIO()
+    yaml.dump(data, out)
+    return out.getvalue()
+
+
+def _safe() -> YAML:
+    from ruamel.yaml import YAML
+
+    return YAML(typ="safe")

@@ -1,0 +1,35 @@
+"""The toolkit's one YAML module: one dialect for reads, edits that keep a file as it was."""
+
+from __future__ import annotations
+
+from tasks.core import yamldata
+
+
+def test_reads_are_yaml_1_2() -> None:
+    assert yamldata.load("auto: off\nyes: no\n") == {"auto": "off", "yes": "no"}
+    assert yamldata.load_all("a: 1\n---\nb: 2\n") == [{"a": 1}, {"b": 2}]
+
+
+def test_bulk_reads_go_through_libyaml() -> None:
+    assert yamldata.fast_load_all("kind: Pod\n---\nkind: Service\n") == [
+        {"kind": "Pod"},
+        {"kind": "Service"},
+    ]
+
+
+def test_dumps_are_block_style() -> None:
+    assert yamldata.dump({"a": {"b": [1, 2]}}) == "a:\n  b:\n  - 1\n  - 2\n"
+
+
+def test_an_edit_keeps_comments_quotes_and_long_lines() -> None:
+    text = '# why\nname: "quoted"  # kept\ntag: v1\nlong: ' + "x" * 150 + "\n"
+    yaml = yamldata.editor()
+    data = yaml.load(text)
+    data["tag"] = "v2"
+    out = yamldata.dump_with(yaml, data)
+    assert out == text.replace("tag: v1", "tag: v2")
+
+
+def test_house_style_indents_sequences_under_their_key() -> None:
+    yaml = yamldata.editor(house_style=True)
+    assert yamldata.dump_with(yaml, yaml.load("a:\n- b\n")) == "a:\n  - b\n"

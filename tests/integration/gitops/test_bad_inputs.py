@@ -43,9 +43,24 @@ def test_bad_option_is_a_usage_error_before_any_command(
     assert cluster.fake.calls("kubectl") == []
 
 
-def test_known_env_overlay_is_accepted(cluster: Cluster, inv_here: Any) -> None:
-    result = inv_here("gitops.render", "--env", "aks", "--json", env=cluster.env)
-    assert result.returncode == 0, result.output
+def test_known_env_overlay_is_accepted_and_used(cluster: Cluster, inv_here: Any) -> None:
+    import json
+
+    def value_files(*args: str) -> dict[str, list[str]]:
+        result = inv_here("gitops.render", *args, "--json", env=cluster.env)
+        assert result.returncode == 0, result.output
+        return {
+            app["name"]: source.get("valueFiles", [])
+            for app in json.loads(result.stdout)
+            for source in app["sources"]
+            if source.get("kind") == "helm"
+        }
+
+    aks, local = value_files("--env", "aks"), value_files()
+    assert aks.keys() == local.keys() and aks
+    for name, files in aks.items():
+        assert "values-aks.yaml" in files and "values-local.yaml" not in files, name
+        assert "values-local.yaml" in local[name], name
 
 
 def test_dry_wait_and_diff_before_the_cluster_exists_plan_for_no_application(

@@ -49,6 +49,8 @@ def test_dry_runs_take_no_lock(ws: Workspace) -> None:
     try:
         result = ws.inv("--dry", "talos.config")
         assert result.returncode == 0, result.output
+        # The whole plan is printed although another run holds the cluster.
+        assert "$ talosctl gen config propertea-local" in result.stdout
     finally:
         holder.kill()
         holder.wait()

@@ -14,6 +14,9 @@ import pytest
 from tests.fakes import FakeTools, installed
 
 REPO = Path(__file__).resolve().parent.parent
+#: Tests reach only loopback: `inv validate` never fetches a missing schema unless a test says
+#: so (and then from a loopback server).
+os.environ["INVOKE_VALIDATE_FETCH_MISSING"] = "0"
 #: Third-party schemas for offline validation (DESIGN.md): ../shared/schemas beside the clone.
 SHARED_SCHEMAS = REPO.parent / "shared" / "schemas"
 

@@ -8,6 +8,7 @@ whitespace there, so a path containing a space must be given with ``--path``.
 
 from __future__ import annotations
 
+import sys
 from typing import TYPE_CHECKING
 
 from invoke.tasks import task
@@ -76,6 +77,11 @@ def validate(
 
         for line in refresh(ws):
             print(line)
+    elif ws.settings.fetch_missing:
+        from tasks.validate.refresh import fetch_missing
+
+        for line in fetch_missing(ws):
+            print(f"note: {line}", file=sys.stderr if json else sys.stdout)
     result = run(ws, families)
     report(result, as_json=json)
     if result.problems:

@@ -1,11 +1,14 @@
-"""``inv validate --refresh-schemas``: the pinned schema files the tree needs, into the cache."""
+"""The pinned schema files the tree needs, into the cache: all of them again with
+``inv validate --refresh-schemas``, and on every run just the ones missing from where validation
+will read them (fetched once; later runs are offline)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from tasks.validate.download import Download, crd_download, fetch_all
+from tasks.core.errors import UserError
+from tasks.validate.download import Download, crd_download, fetch, fetch_all
 
 if TYPE_CHECKING:
     from tasks.validate.engine import Workspace
@@ -87,3 +90,47 @@ def _inside(path: Path, parent: Path) -> bool:
     except ValueError:
         return False
     return True
+
+
+def missing(ws: Workspace) -> list[Download]:
+    """The planned downloads validation would read from the cache and the cache lacks
+    (configured or shared schema directories are never filled from the network)."""
+    settings = ws.settings
+
+    def read_from_cache(dest: Path) -> bool:
+        if dest.is_relative_to(settings.crd_dir) or dest.parent == settings.talos_dir:
+            return True
+        version = dest.name.removeprefix("values.schema.").removesuffix(".json")
+        return settings.values_schema(dest.parent.name, version) == dest
+
+    cache = settings.cache_dir / "schemas"
+    return [
+        d
+        for d in planned_downloads(ws)
+        if d.dest.is_relative_to(cache) and not d.dest.exists() and read_from_cache(d.dest)
+    ]
+
+
+def fetch_missing(ws: Workspace) -> list[str]:
+    """Fetch what :func:`missing` lists; a file that cannot be fetched (offline, not in the
+    catalog) is reported, and the check that needs it says so in its own finding."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    wanted = missing(ws)
+    if not wanted:
+        return []
+    failed: list[str] = []
+
+    def one(download: Download) -> None:
+        try:
+            fetch(download)
+        except UserError as exc:
+            failed.append(exc.text)
+
+    with ThreadPoolExecutor(max_workers=max(1, ws.settings.workers)) as pool:
+        list(pool.map(one, wanted))
+    where = ws.settings.cache_dir / "schemas"
+    lines = [f"fetched {len(wanted) - len(failed)} pinned schema file(s) into {where} (once)"]
+    if failed:
+        lines.append(f"could not fetch {len(failed)}: {sorted(failed)[0]}")
+    return lines

@@ -21,6 +21,8 @@ Keys (all optional):
 - ``remote_crds``: ``{URL pattern (fnmatch): [group or group/Kind, ...]}`` CRDs a pinned remote
   Kustomize resource installs (added to the built-in table)
 - ``workers``: threads for external tools and Kustomize renders (default: CPU count, at least 2)
+- ``fetch_missing``: fetch a pinned schema the cache lacks before validating (default true; the
+  cache is then enough offline); ``false``/``0`` never touches the network
 """
 
 from __future__ import annotations
@@ -84,6 +86,7 @@ class Settings:
     remote_crds: dict[str, list[str]] = field(default_factory=dict)
     workers: int = max(2, os.cpu_count() or 2)
     shared_schemas: Path | None = None
+    fetch_missing: bool = True
 
     @property
     def crd_dir(self) -> Path:
@@ -202,6 +205,9 @@ def load(c: Context | None) -> Settings:
             raise UserError(f"validate.shared_schemas: {shared} is not a directory", code=2)
         schema_dir = schema_dir or shared / "crds"
         talos_dir = talos_dir or shared / "talos"
+    fetch = _raw(c, "fetch_missing")
+    if fetch is not None and str(fetch).strip():
+        kwargs["fetch_missing"] = str(fetch).strip().lower() not in {"0", "false", "no", "off"}
     return Settings(
         shared_schemas=shared,
         schema_dir=schema_dir,

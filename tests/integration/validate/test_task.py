@@ -29,6 +29,7 @@ def inv(shared_schemas: Path, render_cache: Path) -> Any:
             {
                 "INVOKE_VALIDATE_SHARED_SCHEMAS": str(shared_schemas),
                 "INVOKE_VALIDATE_CACHE_DIR": str(render_cache),
+                "INVOKE_VALIDATE_FETCH_MISSING": "0",  # loopback only; tests opt in
                 **(env or {}),
             }
         )
@@ -234,6 +235,7 @@ def test_refresh_schemas_downloads_what_the_tree_needs(
     before = inv(base_tree, "validate", "--only", "manifests,talos,values", env=env)
     assert before.returncode == 1
     assert "run `inv validate --refresh-schemas`" in before.stdout
+    assert not (cache / "schemas").exists(), "fetch_missing off: the network is never touched"
     res = inv(
         base_tree, "validate", "--only", "manifests,talos,values", "--refresh-schemas", env=env
     )
@@ -250,3 +252,42 @@ def test_refresh_schemas_downloads_what_the_tree_needs(
     # Offline afterwards: the cache is enough.
     again = inv(base_tree, "validate", "--only", "manifests,talos,values", env=env)
     assert again.returncode == 0, again.stdout
+
+
+def test_a_missing_schema_is_fetched_once_then_validation_is_offline(
+    base_tree: Path, inv: Any, shared_schemas: Path, tmp_path: Path
+) -> None:
+    """What `nox -s validate` relies on without ../shared: the first run fetches the pinned
+    files the cache lacks; later runs need no network (the server is gone)."""
+    cache = tmp_path / "cache"
+
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    httpd = http.server.ThreadingHTTPServer(
+        ("127.0.0.1", 0), partial(Quiet, directory=str(shared_schemas))
+    )
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    server = f"http://127.0.0.1:{httpd.server_address[1]}"
+    env = {
+        "INVOKE_VALIDATE_FETCH_MISSING": "1",
+        "INVOKE_VALIDATE_SHARED_SCHEMAS": "",
+        "INVOKE_VALIDATE_CACHE_DIR": str(cache),
+        "INVOKE_VALIDATE_CRD_CATALOG_URL": server + "/crds/{group}/{kind}_{version}.json",
+        "INVOKE_VALIDATE_TALOS_SCHEMA_URL": server + "/talos/v{version}.config.schema.json",
+        "INVOKE_VALIDATE_VALUES_SCHEMA_URLS": json.dumps(
+            {"cilium": server + "/cilium/values.schema.1.20.0-dev.json"}
+        ),
+    }
+    only = ("validate", "--only", "manifests,talos,values")
+    try:
+        first = inv(base_tree, *only, env=env)
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert f"pinned schema file(s) into {cache / 'schemas'} (once)" in first.stdout
+    offline = inv(base_tree, *only, env=env)
+    assert offline.returncode == 0, offline.stdout + offline.stderr
+    assert "fetched" not in offline.stdout

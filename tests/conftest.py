@@ -8,6 +8,7 @@ import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 import pytest
 
@@ -51,8 +52,27 @@ class InvResult:
         return self.stdout + self.stderr
 
 
+class Inv(Protocol):
+    """The ``inv`` fixture: ``inv(*args, cwd=, env=, stdin=, timeout=)`` in a subprocess."""
+
+    def __call__(
+        self,
+        *args: str,
+        cwd: Path = ...,
+        env: dict[str, str] | None = None,
+        stdin: str | None = None,
+        timeout: float = ...,
+    ) -> InvResult: ...
+
+
+class InvHere(Protocol):
+    """The ``inv_here`` fixture: ``inv_here(*args, env=)`` in this process."""
+
+    def __call__(self, *args: str, env: dict[str, str] | None = None) -> InvResult: ...
+
+
 @pytest.fixture
-def inv() -> object:
+def inv() -> Inv:
     """Run `inv ARGS` in a subprocess (as a person would), from the repository root by default.
 
     The current os.environ is passed on, so `fake_tools` (which updates it) applies.
@@ -82,7 +102,7 @@ def inv() -> object:
 
 
 @pytest.fixture
-def inv_here(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> object:
+def inv_here(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> InvHere:
     """`inv ARGS` in this process through Invoke's own Program: same parsing and exits, faster.
 
     Environment changes reach Invoke's config; tools still resolve through plumbum's PATH, which

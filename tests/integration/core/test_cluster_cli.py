@@ -6,6 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import Inv
+
 pytestmark = pytest.mark.integration
 
 REPO = Path(__file__).resolve().parents[3]
@@ -13,7 +15,7 @@ INVALID = sorted((REPO / "tests/fixtures/cluster/invalid").glob("*.yaml"))
 
 
 @pytest.mark.parametrize("fixture", INVALID, ids=lambda p: p.stem)
-def test_invalid_spec_exits_1_with_message(inv, fixture: Path) -> None:  # type: ignore[no-untyped-def]
+def test_invalid_spec_exits_1_with_message(inv: Inv, fixture: Path) -> None:
     result = inv("validate", "--only", "cluster", env={"INVOKE_CLUSTER_FILE": str(fixture)})
     expect = fixture.read_text().splitlines()[0].removeprefix("# expect: ")
     assert result.returncode == 1, result.output
@@ -21,13 +23,13 @@ def test_invalid_spec_exits_1_with_message(inv, fixture: Path) -> None:  # type:
     assert "Traceback" not in result.output
 
 
-def test_valid_spec_passes(inv) -> None:  # type: ignore[no-untyped-def]
+def test_valid_spec_passes(inv: Inv) -> None:
     result = inv("validate", "--only", "cluster")
     assert result.returncode == 0, result.output
     assert "0 problems" in result.output
 
 
-def test_missing_spec_file(inv, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_missing_spec_file(inv: Inv, tmp_path: Path) -> None:
     result = inv(
         "validate", "--only", "cluster", env={"INVOKE_CLUSTER_FILE": str(tmp_path / "x.yaml")}
     )

@@ -7,12 +7,13 @@ import json
 import pytest
 
 from tasks.core.checks import OK
+from tests.conftest import Inv, InvHere
 from tests.fakes import FakeTools
 
 pytestmark = pytest.mark.integration
 
 
-def test_doctor_for_infra_includes_infra_check_host_verdict(inv_here, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_doctor_for_infra_includes_infra_check_host_verdict(inv_here: InvHere, tmp_path) -> None:  # type: ignore[no-untyped-def]
     """No libvirtd at the configured socket, whatever this host runs: the verdict says so."""
     uri = f"qemu+unix:///system?socket={tmp_path}/no-libvirt-sock"
     result = inv_here("doctor", "--for", "infra", "--json", env={"INVOKE_LIBVIRT_URI": uri})
@@ -24,7 +25,7 @@ def test_doctor_for_infra_includes_infra_check_host_verdict(inv_here, tmp_path) 
     assert data["ok"] is False and result.returncode == 1
 
 
-def test_doctor_json_reports_fake_versions(inv, fake_tools: FakeTools) -> None:  # type: ignore[no-untyped-def]
+def test_doctor_json_reports_fake_versions(inv: Inv, fake_tools: FakeTools) -> None:
     fake_tools.scenario(
         [
             {"tool": "talosctl", "stdout": "Client:\n\tTag:         v1.13.9\n"},
@@ -44,7 +45,7 @@ def test_doctor_json_reports_fake_versions(inv, fake_tools: FakeTools) -> None: 
     assert status["cilium"] == (OK, "0.20.1")
 
 
-def test_doctor_exits_non_zero_naming_what_is_missing(inv, fake_tools: FakeTools) -> None:  # type: ignore[no-untyped-def]
+def test_doctor_exits_non_zero_naming_what_is_missing(inv: Inv, fake_tools: FakeTools) -> None:
     fake_tools.scenario([{"tool": "talosctl", "stdout": "Tag: v1.12.0\n"}])
     result = inv("doctor", "--for", "cluster")
     assert result.returncode == 1
@@ -52,7 +53,7 @@ def test_doctor_exits_non_zero_naming_what_is_missing(inv, fake_tools: FakeTools
     assert "talosctl" in result.stderr and "Traceback" not in result.output
 
 
-def test_doctor_rejects_unknown_purpose(inv) -> None:  # type: ignore[no-untyped-def]
+def test_doctor_rejects_unknown_purpose(inv: Inv) -> None:
     result = inv("doctor", "--for", "everything")
     assert result.returncode == 2
     assert "choose one of infra, cluster, release, all" in result.stderr

@@ -7,14 +7,14 @@ import sys
 
 import pytest
 
-from tests.conftest import REPO
+from tests.conftest import REPO, Inv
 
 pytestmark = pytest.mark.integration
 
 HEAVY = ("docker", "git", "jsonschema", "kubernetes_validate", "ruamel", "pydantic", "rich")
 
 
-def test_inv_list_shows_root_tasks(inv) -> None:  # type: ignore[no-untyped-def]
+def test_inv_list_shows_root_tasks(inv: Inv) -> None:
     result = inv("--list")
     assert result.returncode == 0, result.output
     assert "doctor" in result.stdout and "validate" in result.stdout

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import pytest
 
+from tests.conftest import InvHere
 from tests.integration.gitops.conftest import Cluster
 
 pytestmark = pytest.mark.integration
@@ -33,7 +33,7 @@ pytestmark = pytest.mark.integration
     ],
 )
 def test_bad_option_is_a_usage_error_before_any_command(
-    cluster: Cluster, inv_here: Any, args: list[str], message: str
+    cluster: Cluster, inv_here: InvHere, args: list[str], message: str
 ) -> None:
     result = inv_here(*args, env=cluster.env)
     assert result.returncode == 2, result.output
@@ -43,7 +43,7 @@ def test_bad_option_is_a_usage_error_before_any_command(
     assert cluster.fake.calls("kubectl") == []
 
 
-def test_known_env_overlay_is_accepted_and_used(cluster: Cluster, inv_here: Any) -> None:
+def test_known_env_overlay_is_accepted_and_used(cluster: Cluster, inv_here: InvHere) -> None:
     import json
 
     def value_files(*args: str) -> dict[str, list[str]]:
@@ -64,7 +64,7 @@ def test_known_env_overlay_is_accepted_and_used(cluster: Cluster, inv_here: Any)
 
 
 def test_dry_wait_and_diff_before_the_cluster_exists_plan_for_no_application(
-    tmp_path: Path, inv_here: Any
+    tmp_path: Path, inv_here: InvHere
 ) -> None:
     """No kubeconfig yet: --dry prints the probe and plans for a fresh world instead of failing."""
     state = tmp_path / "fresh-state"
@@ -80,7 +80,7 @@ def test_dry_wait_and_diff_before_the_cluster_exists_plan_for_no_application(
 
 
 def test_dry_ui_before_the_cluster_exists_claims_no_missing_secret(
-    tmp_path: Path, inv_here: Any
+    tmp_path: Path, inv_here: InvHere
 ) -> None:
     env = {"INVOKE_STATE_DIR": str(tmp_path / "state"), "KUBECONFIG": str(tmp_path / "none")}
     result = inv_here("--dry", "gitops.ui", env=env)

@@ -15,6 +15,7 @@ from tasks.core.errors import CommandFailed, UserError
 from tasks.core.waits import Clock
 from tasks.deploytree import appset
 from tasks.gitops import facts, ops
+from tests.conftest import Inv
 from tests.integration.gitops.conftest import Cluster, applications, rule
 
 pytestmark = pytest.mark.integration
@@ -106,7 +107,7 @@ def test_install_timeout_ends_a_hung_helm(cluster: Cluster) -> None:
     assert "timed out" in err.value.text
 
 
-def test_install_task_with_a_local_chart(cluster: Cluster, inv: Any, tmp_path: Path) -> None:
+def test_install_task_with_a_local_chart(cluster: Cluster, inv: Inv, tmp_path: Path) -> None:
     cluster.fake.scenario([rule("helm", "list", stdout=HELM_HEADER)])
     chart = tmp_path / "argo-cd-9.4.0.tgz"
     chart.write_text("not really a chart")
@@ -212,7 +213,7 @@ def test_bootstrap_reports_a_hung_kubectl(cluster: Cluster, key_file: Path) -> N
     assert "last error" in err.value.text and "timed out" in err.value.text
 
 
-def test_status_table_and_json(cluster: Cluster, inv: Any) -> None:
+def test_status_table_and_json(cluster: Cluster, inv: Inv) -> None:
     cluster.fake.scenario(
         [
             rule(
@@ -255,7 +256,7 @@ def test_sync_uses_argocd_core_in_the_argocd_namespace(cluster: Cluster) -> None
     }
 
 
-def test_sync_failure_names_the_app(cluster: Cluster, inv: Any) -> None:
+def test_sync_failure_names_the_app(cluster: Cluster, inv: Inv) -> None:
     cluster.fake.scenario(
         [rule("argocd", "app", "sync", exit=20, stderr="rpc error: application not found")]
     )
@@ -266,7 +267,7 @@ def test_sync_failure_names_the_app(cluster: Cluster, inv: Any) -> None:
     assert "Traceback" not in result.output
 
 
-def test_diff_exits_1_on_drift(cluster: Cluster, inv: Any) -> None:
+def test_diff_exits_1_on_drift(cluster: Cluster, inv: Inv) -> None:
     cluster.fake.scenario(
         [
             rule(
@@ -295,7 +296,7 @@ def test_diff_error_is_not_drift(cluster: Cluster) -> None:
         ops.diff(cluster.runner(), cluster.kube, ["a"], cluster.lines.append)
 
 
-def test_wait_names_every_application(cluster: Cluster, inv: Any) -> None:
+def test_wait_names_every_application(cluster: Cluster, inv: Inv) -> None:
     cluster.fake.scenario(
         [
             rule(
@@ -313,7 +314,7 @@ def test_wait_names_every_application(cluster: Cluster, inv: Any) -> None:
     ]
 
 
-def test_ui_masks_the_password_unless_shown(cluster: Cluster, inv: Any) -> None:
+def test_ui_masks_the_password_unless_shown(cluster: Cluster, inv: Inv) -> None:
     password = "Xq7-initial-Admin"
     encoded = base64.b64encode(password.encode()).decode()
     cluster.fake.scenario([rule("kubectl", "get", "secret", stdout=encoded)])
@@ -326,14 +327,14 @@ def test_ui_masks_the_password_unless_shown(cluster: Cluster, inv: Any) -> None:
     assert f"password {password}" in shown.output
 
 
-def test_ui_without_the_initial_secret_says_so(cluster: Cluster, inv: Any) -> None:
+def test_ui_without_the_initial_secret_says_so(cluster: Cluster, inv: Inv) -> None:
     cluster.fake.scenario([rule("kubectl", "get", "secret", exit=1, stderr="NotFound")])
     result = inv("gitops.ui", env=cluster.env)
     assert result.returncode == 0, result.output
     assert "no argocd-initial-admin-secret" in result.output
 
 
-def test_render_task_lists_the_real_tree(inv: Any) -> None:
+def test_render_task_lists_the_real_tree(inv: Inv) -> None:
     result = inv("gitops.render", "--json")
     assert result.returncode == 0, result.output
     rows = json.loads(result.stdout)
@@ -345,7 +346,7 @@ def test_render_task_lists_the_real_tree(inv: Any) -> None:
     assert "ApplicationSet infrastructure" in table.stdout
 
 
-def test_dry_run_changes_nothing_and_prints_every_command(cluster: Cluster, inv: Any) -> None:
+def test_dry_run_changes_nothing_and_prints_every_command(cluster: Cluster, inv: Inv) -> None:
     result = inv("--dry", "gitops.install", env=cluster.env)
     assert result.returncode == 0, result.output
     assert "$ helm upgrade --install argocd argo/argo-cd" in result.output

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests.conftest import Inv
 from tests.integration.images.engine import Engine
 from tests.integration.release.gitrepo import GitRepo
 
@@ -15,7 +16,9 @@ def _env(engine: Engine, registry: str) -> dict[str, str]:
     return {"DOCKER_HOST": engine.docker_host, "INVOKE_IMAGES_REGISTRY": registry}
 
 
-def test_push_both_tags_and_read_them_back(engine: Engine, scratch_portal: GitRepo, inv) -> None:  # type: ignore[no-untyped-def]
+def test_push_both_tags_and_read_them_back(
+    engine: Engine, scratch_portal: GitRepo, inv: Inv
+) -> None:
     sha = scratch_portal.git("rev-parse", "HEAD")
     result = inv(
         "images.push",
@@ -79,7 +82,7 @@ def test_push_to_an_unreachable_registry_fails(
     assert "connection refused" in result.stderr
 
 
-def test_build_error_is_reported(engine: Engine, scratch_portal: GitRepo, inv) -> None:  # type: ignore[no-untyped-def]
+def test_build_error_is_reported(engine: Engine, scratch_portal: GitRepo, inv: Inv) -> None:
     scratch_portal.write("apps/portals/demo/web/Dockerfile", "FROM scratch\nCOPY missing.txt /x\n")
     result = inv(
         "images.build",
@@ -92,7 +95,7 @@ def test_build_error_is_reported(engine: Engine, scratch_portal: GitRepo, inv) -
     assert "building the demo-web image failed:" in result.stderr
 
 
-def test_engine_unreachable(scratch_portal: GitRepo, inv, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_engine_unreachable(scratch_portal: GitRepo, inv: Inv, tmp_path) -> None:  # type: ignore[no-untyped-def]
     result = inv(
         "images.build",
         "--component",

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from tasks.core.errors import UserError
+from tests.conftest import Inv
 from tests.fakes import FakeTools
 from tests.integration.release.gitrepo import (
     COMPANY,
@@ -75,7 +76,7 @@ def test_push_dotnet_passes_registry_repository_and_tags(
     assert all(Path(c["cwd"]) == mono.root for c in calls)
 
 
-def test_build_dotnet_writes_an_archive(mono: GitRepo, fake_tools: FakeTools, inv) -> None:  # type: ignore[no-untyped-def]
+def test_build_dotnet_writes_an_archive(mono: GitRepo, fake_tools: FakeTools, inv: Inv) -> None:
     result = inv("images.build", "--component", "company", cwd=mono.root)
     assert result.returncode == 0, result.output
     (argv,) = fake_tools.argvs("dotnet")
@@ -102,7 +103,7 @@ def test_dotnet_failure_is_one_actionable_paragraph(
     assert "try: dotnet 10 SDK on PATH; for a push, `docker login`" in result.stderr
 
 
-def test_dry_run_prints_and_runs_nothing(mono: GitRepo, fake_tools: FakeTools, inv) -> None:  # type: ignore[no-untyped-def]
+def test_dry_run_prints_and_runs_nothing(mono: GitRepo, fake_tools: FakeTools, inv: Inv) -> None:
     sha = mono.git("rev-parse", "HEAD")
     result = inv("--dry", "images.push", cwd=mono.root)
     assert result.returncode == 0, result.output
@@ -130,7 +131,7 @@ def test_version_override_needs_one_component(mono: GitRepo) -> None:
     )
 
 
-def test_bad_registry_setting(mono: GitRepo, inv) -> None:  # type: ignore[no-untyped-def]
+def test_bad_registry_setting(mono: GitRepo, inv: Inv) -> None:
     result = inv("images.list", cwd=mono.root, env={"INVOKE_IMAGES_REGISTRY": "GHCR.io/Team"})
     assert result.returncode == 1
     assert "images.registry 'GHCR.io/Team' is not a registry" in result.stderr
@@ -161,7 +162,7 @@ def test_tags_json(mono: GitRepo, capsys: pytest.CaptureFixture[str]) -> None:
     }
 
 
-def test_matrix_since_a_ref(mono: GitRepo, inv) -> None:  # type: ignore[no-untyped-def]
+def test_matrix_since_a_ref(mono: GitRepo, inv: Inv) -> None:
     mono.git("branch", "base")
     mono.commit("fix: web", f"{WEB}/src/app.ts")
     mono.commit("fix: both", f"{COMPANY}/A.cs", "deploy/services/company/x.yaml")
@@ -175,7 +176,7 @@ def test_matrix_since_a_ref(mono: GitRepo, inv) -> None:  # type: ignore[no-unty
     }
 
 
-def test_matrix_from_release_outputs_file(mono: GitRepo, inv, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_matrix_from_release_outputs_file(mono: GitRepo, inv: Inv, tmp_path: Path) -> None:
     outputs = tmp_path / "outputs.json"
     outputs.write_text(
         json.dumps({"paths_released": json.dumps([WEB]), f"{WEB}--version": "0.2.0"})
@@ -204,7 +205,7 @@ images:
 """
 
 
-def test_promote_rewrites_new_tag_and_is_idempotent(mono: GitRepo, inv) -> None:  # type: ignore[no-untyped-def]
+def test_promote_rewrites_new_tag_and_is_idempotent(mono: GitRepo, inv: Inv) -> None:
     overlay = mono.root / "deploy/services/company/kustomization.yaml"
     real = Path(__file__).resolve().parents[3] / "deploy/services/company/kustomization.yaml"
     overlay.parent.mkdir(parents=True)

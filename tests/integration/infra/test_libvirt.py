@@ -15,6 +15,8 @@ from typing import Any
 
 import pytest
 
+from tests.conftest import Inv, InvHere
+
 pytestmark = [pytest.mark.integration, pytest.mark.root]
 
 CHANGING = (
@@ -51,7 +53,7 @@ def changing_lines(output: str) -> list[str]:
 
 
 def test_up_converges_stop_waits_or_forces_start_and_destroy_leaves_nothing(
-    libvirt: Any, tiny_cluster: Any, inv_here: Any, inv: Any
+    libvirt: Any, tiny_cluster: Any, inv_here: InvHere, inv: Inv
 ) -> None:
     cl = tiny_cluster
     env = cl.env
@@ -174,7 +176,7 @@ def test_up_converges_stop_waits_or_forces_start_and_destroy_leaves_nothing(
 
 
 def test_network_with_a_different_definition_is_replaced_only_with_yes(
-    libvirt: Any, tiny_cluster: Any, inv_here: Any
+    libvirt: Any, tiny_cluster: Any, inv_here: InvHere
 ) -> None:
     cl = tiny_cluster
     check = inv_here("infra.check", "--json", env=cl.env)
@@ -219,7 +221,7 @@ def files_under(path: Path) -> set[str]:
 
 
 def test_up_status_destroy_over_qemu_ssh_act_on_the_hypervisor_only(
-    libvirt_ssh: Any, remote_cluster: Any, inv_here: Any, inv: Any, tmp_path: Path
+    libvirt_ssh: Any, remote_cluster: Any, inv_here: InvHere, inv: Inv, tmp_path: Path
 ) -> None:
     lv, cl = libvirt_ssh.libvirt, remote_cluster
     env = cl.env
@@ -309,7 +311,7 @@ def test_up_status_destroy_over_qemu_ssh_act_on_the_hypervisor_only(
 
 
 def test_old_image_dir_is_adopted_and_destroy_keeps_disks_the_toolkit_did_not_create(
-    libvirt: Any, tiny_cluster: Any, inv_here: Any, tmp_path: Path
+    libvirt: Any, tiny_cluster: Any, inv_here: InvHere, tmp_path: Path
 ) -> None:
     cl = tiny_cluster
     cp, w1 = list(cl.nodes)

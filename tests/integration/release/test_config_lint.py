@@ -8,10 +8,11 @@ from pathlib import Path
 import pytest
 
 from tasks.core.errors import UserError
+from tests.conftest import Inv
 from tests.integration.release.gitrepo import COMPANY, GitRepo, csproj, run_task, scaffold
 
 
-def test_config_check_passes_then_catches_a_new_service(repo: GitRepo, inv) -> None:  # type: ignore[no-untyped-def]
+def test_config_check_passes_then_catches_a_new_service(repo: GitRepo, inv: Inv) -> None:
     scaffold(repo)
     ok = inv("release.config", "--check", cwd=repo.root)
     assert ok.returncode == 0 and "matches apps/ (3 components)" in ok.stdout
@@ -85,7 +86,7 @@ def test_obsolete_container_image_name_is_rejected(repo: GitRepo) -> None:
         run_task("release.config", repo.root, check=True)
 
 
-def test_lint_commits_names_the_offending_commit(repo: GitRepo, inv) -> None:  # type: ignore[no-untyped-def]
+def test_lint_commits_names_the_offending_commit(repo: GitRepo, inv: Inv) -> None:
     scaffold(repo)
     base = repo.git("rev-parse", "HEAD")
     repo.commit("feat(api): fine", f"{COMPANY}/A.cs")
@@ -126,7 +127,7 @@ def test_changelog_rejects_a_date_that_is_not_a_calendar_date(repo: GitRepo, dat
     assert info.value.code == 2
 
 
-def test_lint_pr_title_from_the_environment(inv) -> None:  # type: ignore[no-untyped-def]
+def test_lint_pr_title_from_the_environment(inv: Inv) -> None:
     bad = inv("release.lint-pr-title", env={"PR_TITLE": "WIP dashboard"})
     assert bad.returncode == 1
     assert "PR title rejected:\n  'WIP dashboard' is not a Conventional Commit header" in bad.stderr
@@ -142,7 +143,7 @@ def test_lint_pr_title(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     assert (info.value.code, info.value.text) == (2, "no title: pass --title or set PR_TITLE")
 
 
-def test_dry_run_writes_nothing(repo: GitRepo, inv) -> None:  # type: ignore[no-untyped-def]
+def test_dry_run_writes_nothing(repo: GitRepo, inv: Inv) -> None:
     scaffold(repo, {"company": "1.0.0"})
     repo.tag("company-v1.0.0")
     repo.commit("fix: x", f"{COMPANY}/X.cs")

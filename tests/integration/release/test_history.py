@@ -13,6 +13,7 @@ from tasks.core.runner import Runner
 from tasks.release import compute_releases
 from tasks.release.changelog import Repo
 from tasks.release.releases import Release
+from tests.conftest import Inv
 from tests.integration.release.gitrepo import (
     COMPANY,
     PROPERTY,
@@ -187,7 +188,7 @@ def test_nothing_since_the_tag(tagged: GitRepo) -> None:
     assert (company.commits, company.release) == (0, False)
 
 
-def test_inv_release_next_json(tagged: GitRepo, inv) -> None:  # type: ignore[no-untyped-def]
+def test_inv_release_next_json(tagged: GitRepo, inv: Inv) -> None:
     tagged.commit("feat: x", f"{COMPANY}/X.cs")
     result = inv("release.next", "--json", "--component", "company", cwd=tagged.root)
     assert result.returncode == 0, result.output
@@ -203,7 +204,7 @@ def test_inv_release_next_json(tagged: GitRepo, inv) -> None:  # type: ignore[no
     }
 
 
-def test_inv_release_changelog_write_prepends(tagged: GitRepo, inv) -> None:  # type: ignore[no-untyped-def]
+def test_inv_release_changelog_write_prepends(tagged: GitRepo, inv: Inv) -> None:
     (tagged.root / COMPANY / "CHANGELOG.md").write_text(
         "# Changelog\n\n## [1.1.0](old) (2025-12-01)\n\n\n### Features\n\n* older\n"
     )
@@ -247,7 +248,7 @@ def test_bad_date(tagged: GitRepo) -> None:
     assert info.value.text == "--date '15/01/2026': expected a calendar date YYYY-MM-DD"
 
 
-def test_outside_a_git_repository(repo: GitRepo, inv) -> None:  # type: ignore[no-untyped-def]
+def test_outside_a_git_repository(repo: GitRepo, inv: Inv) -> None:
     scaffold(repo)
     shutil.rmtree(repo.root / ".git")
     result = inv("release.next", cwd=repo.root)

@@ -4,18 +4,18 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from tasks.secrets.templates import find_templates, output_path
+from tests.conftest import Inv
 from tests.integration.secrets.conftest import SecretsRepo
 
 pytestmark = pytest.mark.integration
 
 
 def test_encrypt_refuses_a_symlinked_secret_file_and_leaves_its_target(
-    ready_repo: SecretsRepo, inv: Any, tmp_path: Path
+    ready_repo: SecretsRepo, inv: Inv, tmp_path: Path
 ) -> None:
     target = output_path(find_templates(ready_repo.root / "deploy")[0])
     outside = tmp_path / "outside.yaml"
@@ -34,7 +34,7 @@ def test_encrypt_refuses_a_symlinked_secret_file_and_leaves_its_target(
 
 
 def test_init_refuses_a_dangling_symlink_and_a_fifo(
-    ready_repo: SecretsRepo, inv: Any, tmp_path: Path
+    ready_repo: SecretsRepo, inv: Inv, tmp_path: Path
 ) -> None:
     target = output_path(find_templates(ready_repo.root / "deploy")[0])
     target.unlink()
@@ -50,7 +50,7 @@ def test_init_refuses_a_dangling_symlink_and_a_fifo(
     assert "is a FIFO" in fifo.output
 
 
-def test_validate_reports_a_fifo_instead_of_blocking(ready_repo: SecretsRepo, inv: Any) -> None:
+def test_validate_reports_a_fifo_instead_of_blocking(ready_repo: SecretsRepo, inv: Inv) -> None:
     os.mkfifo(ready_repo.root / "deploy" / "stuck.yaml")
     result = inv("validate", "--only", "yaml,secrets,manifests", cwd=ready_repo.root, timeout=60)
     assert "deploy/stuck.yaml: [io/not-regular] a FIFO" in result.output, result.output

@@ -15,6 +15,7 @@ from tasks.secrets import sopsconfig
 from tasks.secrets.keys import identities
 from tasks.secrets.ops import file_recipients
 from tasks.secrets.templates import find_templates, output_path
+from tests.conftest import Inv
 from tests.integration.gitops.cluster_fakes import cluster_fakes
 from tests.integration.secrets.conftest import SecretsRepo
 
@@ -57,13 +58,13 @@ def assert_no_key_material(repo: SecretsRepo, text: str, *key_files: Path) -> No
             assert base64.b64encode(content.encode()).decode() not in text
 
 
-def init(repo: SecretsRepo, inv: Any) -> Any:
+def init(repo: SecretsRepo, inv: Inv) -> Any:
     result = inv("secrets.init", cwd=repo.root, env=repo.prompt_env())
     assert result.returncode == 0, result.output
     return result
 
 
-def test_init_encrypts_every_template_and_check_passes(secrets_repo: SecretsRepo, inv: Any) -> None:
+def test_init_encrypts_every_template_and_check_passes(secrets_repo: SecretsRepo, inv: Inv) -> None:
     repo = secrets_repo
     result = init(repo, inv)
     assert repo.key_file.stat().st_mode & 0o777 == 0o600
@@ -106,7 +107,7 @@ def test_init_encrypts_every_template_and_check_passes(secrets_repo: SecretsRepo
 
 
 def test_values_file_answers_the_prompts(
-    secrets_repo: SecretsRepo, inv: Any, tmp_path: Path
+    secrets_repo: SecretsRepo, inv: Inv, tmp_path: Path
 ) -> None:
     repo = secrets_repo
     repo.trim()  # cert-manager's template is the one with a prompt
@@ -119,7 +120,7 @@ def test_values_file_answers_the_prompts(
 
 
 def test_missing_prompt_values_fail_before_anything_is_written(
-    secrets_repo: SecretsRepo, inv: Any
+    secrets_repo: SecretsRepo, inv: Inv
 ) -> None:
     repo = secrets_repo
     before = (repo.root / ".sops.yaml").read_text()
@@ -133,7 +134,7 @@ def test_missing_prompt_values_fail_before_anything_is_written(
     assert not any(p.exists() for p in secret_files(repo))
 
 
-def test_planted_plaintext_fails_check_with_its_path(ready_repo: SecretsRepo, inv: Any) -> None:
+def test_planted_plaintext_fails_check_with_its_path(ready_repo: SecretsRepo, inv: Inv) -> None:
     repo = ready_repo
     planted = repo.root / "deploy/platform/extra/secrets.yaml"
     planted.parent.mkdir(parents=True)
@@ -161,7 +162,7 @@ def test_planted_plaintext_fails_check_with_its_path(ready_repo: SecretsRepo, in
     assert "nothing to do" in inv("secrets.encrypt", cwd=repo.root).output
 
 
-def test_a_file_for_other_recipients_is_reported(ready_repo: SecretsRepo, inv: Any) -> None:
+def test_a_file_for_other_recipients_is_reported(ready_repo: SecretsRepo, inv: Inv) -> None:
     repo = ready_repo
     other = public_key(repo, new_key(repo, "other.txt"))
     target = repo.root / "deploy/platform/extra/secrets.yaml"
@@ -184,7 +185,7 @@ def test_a_file_for_other_recipients_is_reported(ready_repo: SecretsRepo, inv: A
     assert any("does not decrypt with the local key" in m for m in mine)
 
 
-def test_rotate_moves_every_file_to_the_new_key(ready_repo: SecretsRepo, inv: Any) -> None:
+def test_rotate_moves_every_file_to_the_new_key(ready_repo: SecretsRepo, inv: Inv) -> None:
     repo = ready_repo
     old = public_key(repo, repo.key_file)
     new_file = new_key(repo, "new.txt")
@@ -209,7 +210,7 @@ def test_rotate_moves_every_file_to_the_new_key(ready_repo: SecretsRepo, inv: An
     assert check.returncode == 0, check.output
 
 
-def test_rotate_remove_needs_confirmation(ready_repo: SecretsRepo, inv: Any) -> None:
+def test_rotate_remove_needs_confirmation(ready_repo: SecretsRepo, inv: Inv) -> None:
     repo = ready_repo
     other = public_key(repo, new_key(repo, "other.txt"))
     me = public_key(repo, repo.key_file)
@@ -232,13 +233,13 @@ def test_rotate_remove_needs_confirmation(ready_repo: SecretsRepo, inv: Any) -> 
         ),
     ],
 )
-def test_rotate_bad_input(ready_repo: SecretsRepo, inv: Any, args: list[str], message: str) -> None:
+def test_rotate_bad_input(ready_repo: SecretsRepo, inv: Inv, args: list[str], message: str) -> None:
     result = inv("secrets.rotate", *args, "--yes", cwd=ready_repo.root)
     assert result.returncode == 1
     assert message in result.output and "Traceback" not in result.output
 
 
-def test_rotate_refuses_to_remove_every_recipient(ready_repo: SecretsRepo, inv: Any) -> None:
+def test_rotate_refuses_to_remove_every_recipient(ready_repo: SecretsRepo, inv: Inv) -> None:
     repo = ready_repo
     me = public_key(repo, repo.key_file)
     result = inv("secrets.rotate", "--remove", me, "--yes", cwd=repo.root)
@@ -246,14 +247,14 @@ def test_rotate_refuses_to_remove_every_recipient(ready_repo: SecretsRepo, inv: 
     assert "Refusing to remove every recipient" in result.output
 
 
-def test_encrypt_before_init_says_what_to_run(secrets_repo: SecretsRepo, inv: Any) -> None:
+def test_encrypt_before_init_says_what_to_run(secrets_repo: SecretsRepo, inv: Inv) -> None:
     result = inv("secrets.encrypt", cwd=secrets_repo.root)
     assert result.returncode == 1
     assert "run inv secrets.init first" in result.output
 
 
 def test_bootstrap_pipes_the_key_secret_and_never_shows_the_key(
-    ready_repo: SecretsRepo, inv: Any, tmp_path: Path
+    ready_repo: SecretsRepo, inv: Inv, tmp_path: Path
 ) -> None:
     repo = ready_repo
     state = tmp_path / "state"
@@ -275,7 +276,7 @@ def test_bootstrap_pipes_the_key_secret_and_never_shows_the_key(
     assert_no_key_material(repo, result.output)
 
 
-def test_validate_runs_the_sops_family(ready_repo: SecretsRepo, inv: Any) -> None:
+def test_validate_runs_the_sops_family(ready_repo: SecretsRepo, inv: Inv) -> None:
     repo = ready_repo
     ok = inv("validate", "--only", "sops", cwd=repo.root)
     assert ok.returncode == 0, ok.output
@@ -288,7 +289,7 @@ def test_validate_runs_the_sops_family(ready_repo: SecretsRepo, inv: Any) -> Non
 
 
 def test_verification_catches_a_removed_key_that_still_opens_a_file(
-    ready_repo: SecretsRepo, inv: Any
+    ready_repo: SecretsRepo, inv: Inv
 ) -> None:
     from plumbum import local
 
@@ -359,7 +360,7 @@ def test_configured_recipients_win_over_the_local_key(secrets_repo: SecretsRepo)
         )
 
 
-def test_decrypt_edit_and_reencrypt(ready_repo: SecretsRepo, inv: Any, tmp_path: Path) -> None:
+def test_decrypt_edit_and_reencrypt(ready_repo: SecretsRepo, inv: Inv, tmp_path: Path) -> None:
     repo = ready_repo
     target = "deploy/infrastructure/cert-manager/secrets.yaml"
     token = repo.prompt_env()["PROPERTEA_SECRET_CLOUDFLARE_API_TOKEN"]
@@ -384,7 +385,7 @@ def test_decrypt_edit_and_reencrypt(ready_repo: SecretsRepo, inv: Any, tmp_path:
     assert inv("secrets.check", cwd=repo.root).returncode == 0
 
 
-def test_decrypt_refuses_a_file_no_rule_covers(secrets_repo: SecretsRepo, inv: Any) -> None:
+def test_decrypt_refuses_a_file_no_rule_covers(secrets_repo: SecretsRepo, inv: Inv) -> None:
     result = inv("secrets.decrypt", "deploy/CONVENTIONS.md", cwd=secrets_repo.root)
     assert result.returncode == 1
     assert "no creation rule in .sops.yaml matches it" in result.output
@@ -392,7 +393,7 @@ def test_decrypt_refuses_a_file_no_rule_covers(secrets_repo: SecretsRepo, inv: A
     assert "deploy/nope.yaml: no such file" in missing.output
 
 
-def test_dry_rotate_remove_previews_without_asking(ready_repo: SecretsRepo, inv: Any) -> None:
+def test_dry_rotate_remove_previews_without_asking(ready_repo: SecretsRepo, inv: Inv) -> None:
     """--dry changes nothing, so removing a recipient needs no --yes to preview it."""
     repo = ready_repo
     other = public_key(repo, new_key(repo, "other.txt"))
@@ -407,7 +408,7 @@ def test_dry_rotate_remove_previews_without_asking(ready_repo: SecretsRepo, inv:
 
 @pytest.mark.parametrize("task", ["secrets.decrypt", "secrets.edit"])
 def test_file_outside_the_repository_is_named(
-    ready_repo: SecretsRepo, inv: Any, tmp_path: Path, task: str
+    ready_repo: SecretsRepo, inv: Inv, tmp_path: Path, task: str
 ) -> None:
     outside = tmp_path / "secrets.yaml"
     outside.write_text("a: b\n")
@@ -419,7 +420,7 @@ def test_file_outside_the_repository_is_named(
 
 
 def test_values_file_syntax_error_does_not_echo_the_values(
-    secrets_repo: SecretsRepo, inv: Any
+    secrets_repo: SecretsRepo, inv: Inv
 ) -> None:
     values = secrets_repo.home / "values.yaml"
     values.write_text('Cloudflare API token: "s3cr3t-Tok3n-value\n')
@@ -431,7 +432,7 @@ def test_values_file_syntax_error_does_not_echo_the_values(
     assert "Traceback" not in result.output
 
 
-def test_dry_init_prints_the_plan_and_creates_nothing(secrets_repo: SecretsRepo, inv: Any) -> None:
+def test_dry_init_prints_the_plan_and_creates_nothing(secrets_repo: SecretsRepo, inv: Inv) -> None:
     repo = secrets_repo
     result = inv("--dry", "secrets.init", cwd=repo.root)
     assert result.returncode == 0, result.output
@@ -444,7 +445,7 @@ def test_dry_init_prints_the_plan_and_creates_nothing(secrets_repo: SecretsRepo,
     assert all(not path.exists() for path in secret_files(repo))
 
 
-def test_rotate_without_a_change_is_a_no_op(ready_repo: SecretsRepo, inv: Any) -> None:
+def test_rotate_without_a_change_is_a_no_op(ready_repo: SecretsRepo, inv: Inv) -> None:
     repo = ready_repo
     me = public_key(repo, repo.key_file)
     before = {path: path.read_bytes() for path in secret_files(repo)}
@@ -455,7 +456,7 @@ def test_rotate_without_a_change_is_a_no_op(ready_repo: SecretsRepo, inv: Any) -
 
 
 def test_encrypt_with_no_secret_file_says_where_they_come_from(
-    ready_repo: SecretsRepo, inv: Any
+    ready_repo: SecretsRepo, inv: Inv
 ) -> None:
     for path in secret_files(ready_repo):
         path.unlink()
@@ -465,7 +466,7 @@ def test_encrypt_with_no_secret_file_says_where_they_come_from(
 
 
 def test_key_file_in_a_directory_that_cannot_be_created(
-    secrets_repo: SecretsRepo, inv: Any, tmp_path: Path
+    secrets_repo: SecretsRepo, inv: Inv, tmp_path: Path
 ) -> None:
     blocker = tmp_path / "not-a-dir"
     blocker.write_text("")
@@ -503,7 +504,7 @@ def inv_under_size_limit(
 
 
 def test_encrypt_under_a_file_size_limit_keeps_the_file_whole(
-    ready_repo: SecretsRepo, inv: Any
+    ready_repo: SecretsRepo, inv: Inv
 ) -> None:
     """sops writes beside the target and the result replaces it only once it decrypts."""
     from tasks.core.atomic import stale_temporaries
@@ -556,7 +557,7 @@ def test_rotate_under_a_file_size_limit_changes_no_file(ready_repo: SecretsRepo)
     assert all(stale_temporaries(path) == [] for path in files)
 
 
-def test_interrupted_rotation_is_finished_by_a_rerun(ready_repo: SecretsRepo, inv: Any) -> None:
+def test_interrupted_rotation_is_finished_by_a_rerun(ready_repo: SecretsRepo, inv: Inv) -> None:
     """Killed between two renames, one file has the new recipients and .sops.yaml the old ones:
     the same command again re-encrypts only the rest and then writes .sops.yaml."""
     repo = ready_repo
@@ -576,7 +577,7 @@ def test_interrupted_rotation_is_finished_by_a_rerun(ready_repo: SecretsRepo, in
     assert all(file_recipients(path) == sorted([me, other]) for path in secret_files(repo))
 
 
-def test_init_refuses_to_keep_a_truncated_secret_file(ready_repo: SecretsRepo, inv: Any) -> None:
+def test_init_refuses_to_keep_a_truncated_secret_file(ready_repo: SecretsRepo, inv: Inv) -> None:
     target = secret_files(ready_repo)[0]
     text = target.read_text()
     target.write_text(text[: len(text) // 2])
@@ -589,7 +590,7 @@ def test_init_refuses_to_keep_a_truncated_secret_file(ready_repo: SecretsRepo, i
 
 
 def test_init_shows_the_diff_and_asks_before_rewriting_a_hand_edited_sops_config(
-    ready_repo: SecretsRepo, inv: Any
+    ready_repo: SecretsRepo, inv: Inv
 ) -> None:
     config = ready_repo.root / ".sops.yaml"
     edited = config.read_text() + "# my own rule, keep it\n"

@@ -14,6 +14,8 @@ from typing import Any
 
 import pytest
 
+from tests.conftest import Inv
+
 REPO = Path(__file__).resolve().parents[3]
 
 
@@ -126,7 +128,7 @@ def test_a_component_no_layer_deploys_is_reported(tree: Path, validate: Any) -> 
     assert (check, path) == ("sync/undeployed", "deploy/extras/thing/component.yaml")
 
 
-def test_simulate_task_prints_the_stall_and_exits_1(tree: Path, inv: Any, shared_schemas: Path):
+def test_simulate_task_prints_the_stall_and_exits_1(tree: Path, inv: Inv, shared_schemas: Path):
     _edit(tree / "deploy/infrastructure/argocd-route/component.yaml", "wave: 0", "wave: -2")
     env = {"INVOKE_VALIDATE_SHARED_SCHEMAS": str(shared_schemas)}
     result = inv("gitops.simulate", cwd=tree, env=env)
@@ -144,7 +146,7 @@ def test_simulate_task_prints_the_stall_and_exits_1(tree: Path, inv: Any, shared
     assert waiting["blockers"][0]["cause"] == "later"
 
 
-def test_simulate_task_passes_on_the_real_tree(inv: Any, shared_schemas: Path) -> None:
+def test_simulate_task_passes_on_the_real_tree(inv: Inv, shared_schemas: Path) -> None:
     result = inv("gitops.simulate", env={"INVOKE_VALIDATE_SHARED_SCHEMAS": str(shared_schemas)})
     assert result.returncode == 0, result.output
     assert "34 Applications: every step can turn Healthy" in result.output

@@ -5,7 +5,6 @@ from __future__ import annotations
 import socket
 import subprocess
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -23,6 +22,7 @@ from tasks.infra.check import (
 )
 from tasks.infra.facts import parse_pool_info, parse_pool_target, parse_vol_capacity, parse_vol_list
 from tasks.infra.settings import InfraSettings, is_local_uri
+from tests.conftest import InvHere
 
 SSH_URI = "qemu+ssh://ops@infra-vm/system?keyfile=/k"
 
@@ -123,7 +123,7 @@ def test_port_open_on_loopback() -> None:
 
 
 def test_local_uris_and_the_pool_directory(
-    inv_here: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    inv_here: InvHere, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     assert is_local_uri("qemu:///system")
     assert is_local_uri("qemu+unix:///system?socket=/s")
@@ -158,7 +158,7 @@ def test_local_uris_and_the_pool_directory(
 
 
 @pytest.mark.processes
-def test_tunnel_dry_run_and_stop(inv_here: Any, tmp_path: Path) -> None:
+def test_tunnel_dry_run_and_stop(inv_here: InvHere, tmp_path: Path) -> None:
     env = {"INVOKE_STATE_DIR": str(tmp_path / "state"), "INVOKE_LIBVIRT_URI": SSH_URI}
     dry = inv_here("--dry", "infra.tunnel", env=env)
     assert dry.returncode == 0, dry.output

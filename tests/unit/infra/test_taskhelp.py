@@ -10,6 +10,8 @@ from typing import Any
 
 import pytest
 
+from tests.conftest import InvHere
+
 
 @pytest.mark.parametrize(
     ("task", "option"),
@@ -24,7 +26,7 @@ import pytest
 )
 @pytest.mark.parametrize("flag", ["--help", "-h"])
 def test_help_flag_after_a_positional_task_prints_its_help(
-    inv_here: Any, tmp_path: Any, task: str, option: str, flag: str
+    inv_here: InvHere, tmp_path: Any, task: str, option: str, flag: str
 ) -> None:
     # An empty state dir: had the task run, it would fail (no kubeconfig, talosconfig, libvirt).
     result = inv_here(task, flag, env={"INVOKE_STATE_DIR": str(tmp_path)})

@@ -9,6 +9,8 @@ from typing import Any
 
 import pytest
 
+from tests.conftest import Inv, InvHere
+
 URI = "qemu+unix:///system?socket=/nonexistent/propertea-test/libvirt-sock"
 NODES = ("talos-cp-01", "talos-worker-01", "talos-worker-02")
 
@@ -43,7 +45,7 @@ def changing(output: str) -> list[list[str]]:
 
 @pytest.mark.processes
 def test_dry_up_prints_every_command_and_changes_nothing(
-    inv: Any, env: dict[str, str], tmp_path: Path
+    inv: Inv, env: dict[str, str], tmp_path: Path
 ) -> None:
     iso = tmp_path / "talos.iso"
     iso.write_bytes(b"x" * 100)
@@ -73,7 +75,7 @@ def test_dry_up_prints_every_command_and_changes_nothing(
 
 
 def test_dry_image_announces_the_post_and_the_download(
-    inv_here: Any, env: dict[str, str], tmp_path: Path
+    inv_here: InvHere, env: dict[str, str], tmp_path: Path
 ) -> None:
     result = inv_here("--dry", "infra.image", env=env)
     assert result.returncode == 0, result.output
@@ -110,7 +112,11 @@ def test_dry_image_announces_the_post_and_the_download(
     ],
 )
 def test_dry_runs_of_each_task(
-    inv_here: Any, env: dict[str, str], tmp_path: Path, task: list[str], expected: list[list[str]]
+    inv_here: InvHere,
+    env: dict[str, str],
+    tmp_path: Path,
+    task: list[str],
+    expected: list[list[str]],
 ) -> None:
     result = inv_here("--dry", *task, env=env)
     assert result.returncode == 0, result.output
@@ -125,7 +131,7 @@ def test_dry_runs_of_each_task(
 
 
 @pytest.mark.processes
-def test_status_of_a_fresh_host_lists_absent_vms(inv_here: Any, env: dict[str, str]) -> None:
+def test_status_of_a_fresh_host_lists_absent_vms(inv_here: InvHere, env: dict[str, str]) -> None:
     result = inv_here("--dry", "infra.status", "--json", env=env)
     assert result.returncode == 0, result.output
     report = json.loads(result.stdout[result.stdout.index("{") :])
@@ -138,7 +144,7 @@ def test_status_of_a_fresh_host_lists_absent_vms(inv_here: Any, env: dict[str, s
 
 
 @pytest.mark.processes
-def test_unreachable_libvirt_is_explained(inv_here: Any, env: dict[str, str]) -> None:
+def test_unreachable_libvirt_is_explained(inv_here: InvHere, env: dict[str, str]) -> None:
     result = inv_here("infra.network", env=env)
     assert result.returncode == 1
     assert f"libvirt at {URI} is not reachable" in result.stderr
@@ -147,7 +153,9 @@ def test_unreachable_libvirt_is_explained(inv_here: Any, env: dict[str, str]) ->
 
 
 @pytest.mark.processes
-def test_check_reports_each_prerequisite_with_its_fix(inv_here: Any, env: dict[str, str]) -> None:
+def test_check_reports_each_prerequisite_with_its_fix(
+    inv_here: InvHere, env: dict[str, str]
+) -> None:
     result = inv_here("infra.check", "--json", env={**env, "INVOKE_INFRA_VIRT_TYPE": "qemu"})
     report = json.loads(result.stdout)
     checks = {c["name"]: c for c in report["checks"]}
@@ -195,7 +203,7 @@ def test_check_reports_each_prerequisite_with_its_fix(inv_here: Any, env: dict[s
     ],
 )
 def test_bad_input_is_named(
-    inv_here: Any, env: dict[str, str], args: list[str], extra_env: dict[str, str], message: str
+    inv_here: InvHere, env: dict[str, str], args: list[str], extra_env: dict[str, str], message: str
 ) -> None:
     result = inv_here(*args, env={**env, **extra_env})
     assert result.returncode != 0
@@ -220,7 +228,7 @@ def factory_env(
 
 
 def test_image_confirms_the_schematic_downloads_once_then_reuses_the_cache(
-    inv_here: Any, factory_env: dict[str, str], tmp_path: Path, http_server: Any
+    inv_here: InvHere, factory_env: dict[str, str], tmp_path: Path, http_server: Any
 ) -> None:
     sid = "613e1592b2da41ae5e265e8789429f22e121aab91cb4deb6bc3c0b6262961245"
     http_server.behaviour.schematic_id = sid
@@ -263,7 +271,7 @@ def test_image_confirms_the_schematic_downloads_once_then_reuses_the_cache(
     ],
 )
 def test_bad_image_options_fail_before_the_factory_is_asked(
-    inv_here: Any, factory_env: dict[str, str], http_server: Any, args: list[str], message: str
+    inv_here: InvHere, factory_env: dict[str, str], http_server: Any, args: list[str], message: str
 ) -> None:
     result = inv_here("infra.image", *args, env=factory_env)
     assert result.returncode != 0

@@ -14,11 +14,7 @@ class StartedAProcess(AssertionError):
 
 
 @pytest.fixture(autouse=True)
-def no_processes(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    if request.node.get_closest_marker("processes"):  # listed, to be moved
-        yield
-        return
-
+def no_processes(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     def refuse(*args: Any, **kwargs: Any) -> Any:
         raise StartedAProcess(
             f"a unit test started a process ({args[0] if args else kwargs.get('args')}): "

@@ -453,7 +453,7 @@ def _tiny_cluster(tmp_path: Path, uri: str, *, workers: int, image_dir: Path | N
     iso = tmp_path / "talos.iso"
     # Any bytes do: the guests never boot from it. Not empty, since a volume has a size.
     iso.write_bytes(secrets.token_bytes(64 * 1024))
-    env = {
+    environment = {
         "INVOKE_CLUSTER_FILE": str(spec_path),
         "INVOKE_STATE_DIR": str(tmp_path / "state"),
         "INVOKE_LIBVIRT_URI": uri,
@@ -461,10 +461,12 @@ def _tiny_cluster(tmp_path: Path, uri: str, *, workers: int, image_dir: Path | N
         "INVOKE_INFRA_CPU_MODEL": "qemu64",
     }
     if image_dir is not None:
-        env["INVOKE_INFRA_IMAGE_DIR"] = str(image_dir)
+        environment["INVOKE_INFRA_IMAGE_DIR"] = str(image_dir)
     else:
         image_dir = Path("/var/lib/libvirt/images") / f"pt{suffix}"
-    return TinyCluster(spec_path, env, f"pt{suffix}", f"ptbr{suffix}", nodes, iso, image_dir, uri)
+    return TinyCluster(
+        spec_path, environment, f"pt{suffix}", f"ptbr{suffix}", nodes, iso, image_dir, uri
+    )
 
 
 def _remove_cluster(libvirt: Libvirt, cluster: TinyCluster) -> None:
@@ -490,3 +492,8 @@ def remote_cluster(libvirt_ssh: LibvirtSsh, tmp_path: Path) -> Iterator[TinyClus
     cluster = _tiny_cluster(tmp_path, libvirt_ssh.uri, workers=2, image_dir=None)
     yield cluster
     _remove_cluster(libvirt_ssh.libvirt, cluster)
+
+
+# The fixtures of the infra unit tests, for the task tests here that start `inv` and virsh.
+from tests.unit.infra.conftest import http_server, spec  # noqa: E402, F401
+from tests.unit.infra.test_tasks import env, factory_env  # noqa: E402, F401

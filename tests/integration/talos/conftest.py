@@ -230,10 +230,10 @@ def write_components(root: Path, recipient: str) -> None:
     from tasks.core.config import load_spec
     from tasks.talos.machineconfig import node_patch
 
-    spec = load_spec(REPO / "deploy" / "local-cluster" / "cluster.yaml").spec
-    for node in spec.nodes:
+    cluster_spec = load_spec(REPO / "deploy" / "local-cluster" / "cluster.yaml").spec
+    for node in cluster_spec.nodes:
         files[f"deploy/local-cluster/patches/nodes/{node.name}.yaml"] = node_patch(
-            spec, node, "deploy/local-cluster/cluster.yaml"
+            cluster_spec, node, "deploy/local-cluster/cluster.yaml"
         )
     for name, content in files.items():
         path = root / name
@@ -267,3 +267,8 @@ def make_workspace(
     workspace = Workspace(root, tmp_path / "state", fake_tools, env, inv)
     workspace.scenario([])
     return workspace
+
+
+# The spec/settings fixtures of the talos unit tests, for the tests here that also start processes.
+from tests.unit.talos.conftest import make_settings, settings, spec  # noqa: E402, F401
+from tests.unit.talos.test_cli_flags import reference  # noqa: E402, F401

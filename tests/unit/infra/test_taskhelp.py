@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -53,15 +49,3 @@ for space in sys.argv[1:]:
             found[f"{space}.{name}"] = missing or ["(docstring)"]
 print(json.dumps(found))
 """
-
-
-@pytest.mark.processes
-def test_every_option_has_help_and_every_task_a_docstring(repo_root: Path) -> None:
-    done = subprocess.run(
-        [sys.executable, "-c", UNDOCUMENTED, *NAMESPACES],
-        cwd=repo_root,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    assert json.loads(done.stdout) == {}

@@ -14,6 +14,7 @@ from tasks.core.settings import defaults_of
 from tasks.doctor import doctor
 from tasks.infra.settings import InfraConfig, LibvirtConfig
 from tasks.validate import validate
+from tasks.validate.settings import ValidateConfig
 
 #: Invoke config defaults; operators override them in invoke.yaml or INVOKE_* variables.
 CONFIG_DEFAULTS = {
@@ -22,7 +23,7 @@ CONFIG_DEFAULTS = {
     "libvirt": defaults_of(LibvirtConfig),
     "infra": defaults_of(InfraConfig),
     "images": defaults_of(ImagesConfig),
-    "validate": {"schema_dir": None, "allow_unknown_kinds": {}},
+    "validate": defaults_of(ValidateConfig),
     "secrets": defaults_of(SecretsConfig),
 }
 

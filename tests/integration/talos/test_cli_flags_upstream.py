@@ -1,25 +1,42 @@
-"""Moved from tests/unit/talos/test_cli_flags.py: these start processes (real tools or `inv`)."""
+"""Every flag the talos plans pass exists upstream (kubectl: the real client's --help)."""
 
 from __future__ import annotations
 
+import re
+import shutil
+import subprocess
+import sys
+from functools import cache
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tasks.core.config import ClusterSpec
 from tasks.talos.settings import Settings
-from tests.unit.talos.test_cli_flags import (  # noqa: F401
+from tests.unit.talos.test_cli_flags import (
     CILIUM_STATUS,
-    FLAGS_FILE,
     every_command,
     flags,
-    kubectl_flags,
     kubectl_subcommand,
     positionals,
     talosctl_command,
 )
 
 pytestmark = pytest.mark.integration
+
+
+@cache
+def kubectl_flags(subcommand: str) -> frozenset[str]:
+    real = Path(sys.executable).parent / "kubectl"
+    exe = str(real) if real.exists() else shutil.which("kubectl")
+    if exe is None:
+        pytest.skip("no real kubectl to read flags from")
+    text = subprocess.run(
+        [exe, *subcommand.split(), "--help"], capture_output=True, text=True, check=True
+    ).stdout
+    text += subprocess.run([exe, "options"], capture_output=True, text=True, check=True).stdout
+    return frozenset(re.findall(r"(?<![\w-])(--[a-z0-9-]+|-[a-zA-Z])(?==|,|\s)", text))
 
 
 def test_every_flag_exists_upstream(

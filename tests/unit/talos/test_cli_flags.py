@@ -8,11 +8,6 @@ from __future__ import annotations
 
 import inspect
 import json
-import re
-import shutil
-import subprocess
-import sys
-from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -132,16 +127,3 @@ def kubectl_subcommand(argv: tuple[str, ...]) -> str:
     while argv[index].startswith("-"):
         index += 1 if "=" in argv[index] else 2
     return argv[index]
-
-
-@cache
-def kubectl_flags(subcommand: str) -> frozenset[str]:
-    real = Path(sys.executable).parent / "kubectl"
-    exe = str(real) if real.exists() else shutil.which("kubectl")
-    if exe is None:
-        pytest.skip("no real kubectl to read flags from")
-    text = subprocess.run(
-        [exe, *subcommand.split(), "--help"], capture_output=True, text=True, check=True
-    ).stdout
-    text += subprocess.run([exe, "options"], capture_output=True, text=True, check=True).stdout
-    return frozenset(re.findall(r"(?<![\w-])(--[a-z0-9-]+|-[a-zA-Z])(?==|,|\s)", text))

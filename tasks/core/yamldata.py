@@ -46,6 +46,26 @@ def dump(data: Any) -> str:
     return out.getvalue()
 
 
+def house_dump(*documents: Any, header: str = "") -> str:
+    """The files the toolkit generates, in the repository's house format (block style, two-space
+    mappings, sequences indented under their key: what .yamllint wants), ``---`` between the
+    documents and ``header`` on top as ``#`` lines. Quoting and comments set with ruamel's types
+    (:func:`double_quoted`, ``CommentedMap``) are kept; escaping is always the library's."""
+    out = StringIO()
+    out.write("".join(f"# {line}".rstrip() + "\n" for line in header.splitlines()))
+    editor(house_style=True).dump_all(list(documents), out)
+    return out.getvalue()
+
+
+def double_quoted(text: str) -> str:
+    """``text``, dumped double-quoted whatever it looks like (``"off"`` stays a string for a
+    YAML 1.1 reader too)."""
+    from ruamel.yaml.scalarstring import DoubleQuotedScalarString
+
+    quoted: str = DoubleQuotedScalarString(text)  # a str subclass; ruamel types __new__ as Any
+    return quoted
+
+
 def editor(*, house_style: bool = False) -> YAML:
     """A round-trip reader/writer: comments, key order and quotes survive a load and a dump; no
     line is rewrapped. ``house_style`` also re-indents as .yamllint wants (two-space mappings,

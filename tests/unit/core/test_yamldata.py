@@ -33,3 +33,18 @@ def test_an_edit_keeps_comments_quotes_and_long_lines() -> None:
 def test_house_style_indents_sequences_under_their_key() -> None:
     yaml = yamldata.editor(house_style=True)
     assert yamldata.dump_with(yaml, yaml.load("a:\n- b\n")) == "a:\n  - b\n"
+
+
+def test_house_dumps_carry_a_header_and_separate_documents() -> None:
+    text = yamldata.house_dump(
+        {"a": {"b": [1, "x: y"]}},
+        {"auto": yamldata.double_quoted("off"), "n": yamldata.double_quoted('say "hi"')},
+        header="first line\n\nthird",
+    )
+    assert text == (
+        "# first line\n#\n# third\n"
+        "a:\n  b:\n    - 1\n    - 'x: y'\n"
+        "---\n"
+        'auto: "off"\nn: "say \\"hi\\""\n'
+    )
+    assert yamldata.load_all(text) == [{"a": {"b": [1, "x: y"]}}, {"auto": "off", "n": 'say "hi"'}]

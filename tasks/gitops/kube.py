@@ -88,16 +88,21 @@ def overlay_for(kube: Kube, kubeconfig_text: str) -> WriteFile:
         )
     ctx = contexts[current]
     name = f"{current}-argocd-core"
-    text = (
-        "# Written by the gitops tasks: the current context, namespace argocd (argocd --core).\n"
-        "apiVersion: v1\n"
-        "kind: Config\n"
-        f"current-context: {name}\n"
-        "contexts:\n"
-        f"  - name: {name}\n"
-        "    context:\n"
-        f"      cluster: {ctx.get('cluster')}\n"
-        f"      user: {ctx.get('user')}\n"
-        f"      namespace: {ARGOCD_NAMESPACE}\n"
-    )
+    overlay = {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "current-context": name,
+        "contexts": [
+            {
+                "name": name,
+                "context": {
+                    "cluster": ctx.get("cluster"),
+                    "user": ctx.get("user"),
+                    "namespace": ARGOCD_NAMESPACE,
+                },
+            }
+        ],
+    }
+    header = "Written by the gitops tasks: the current context, namespace argocd (argocd --core)."
+    text = yamldata.house_dump(overlay, header=header)
     return WriteFile(kube.overlay, text, mode=0o600, step="argocd --core kubeconfig overlay")

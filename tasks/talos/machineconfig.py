@@ -8,7 +8,6 @@ themselves (NodeRestriction), so the role goes under the project's own prefix.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -34,23 +33,19 @@ def node_patch_documents(spec: ClusterSpec, node: Node) -> list[dict[str, Any]]:
 
 
 def render(documents: Sequence[Mapping[str, Any]], header: str = "") -> str:
-    """Multi-document YAML; every scalar JSON-quoted so ``off`` can never turn into a boolean."""
-    parts = [_render_mapping(doc, 0) for doc in documents]
-    text = "---\n".join(parts)
-    comment = "".join(f"# {line}\n" for line in header.splitlines())
-    return comment + text
+    """Multi-document YAML; every value double-quoted so ``off`` can never turn into a boolean,
+    and every key that is not a plain word (``propertea.io/cluster``) too."""
+    from tasks.core import yamldata
 
+    def key(name: str) -> str:
+        return name if name.replace("_", "").isalnum() else yamldata.double_quoted(name)
 
-def _render_mapping(mapping: Mapping[str, Any], indent: int) -> str:
-    out = ""
-    pad = " " * indent
-    for key, value in mapping.items():
-        name = key if key.replace("_", "").isalnum() else json.dumps(key)
-        if isinstance(value, Mapping):
-            out += f"{pad}{name}:\n" + _render_mapping(value, indent + 2)
-        else:
-            out += f"{pad}{name}: {json.dumps(value)}\n"
-    return out
+    def quoted(node: Any) -> Any:
+        if isinstance(node, Mapping):
+            return {key(name): quoted(value) for name, value in node.items()}
+        return yamldata.double_quoted(node) if isinstance(node, str) else node
+
+    return yamldata.house_dump(*(quoted(doc) for doc in documents), header=header)
 
 
 def node_patch(spec: ClusterSpec, node: Node, source: str) -> str:

@@ -91,3 +91,21 @@ def test_overlay_points_the_current_context_at_argocd(tmp_path: Path) -> None:
 def test_overlay_needs_a_current_context(tmp_path: Path) -> None:
     with pytest.raises(UserError, match="no current context"):
         overlay_for(Kube(tmp_path / "k", tmp_path), "contexts: []\n")
+
+
+def test_overlay_keeps_names_that_yaml_would_misread(tmp_path: Path) -> None:
+    # Names were pasted into the YAML text: "c #1" lost its tail and "*admin" was an alias.
+    text = (
+        "current-context: '@home'\n"
+        "contexts:\n  - name: '@home'\n"
+        "    context: {cluster: 'c #1', user: '*admin'}\n"
+    )
+    step = overlay_for(Kube(tmp_path / "kubeconfig", tmp_path), text)
+    data = YAML(typ="safe").load(str(step.content))
+    assert data["current-context"] == "@home-argocd-core"
+    assert data["contexts"] == [
+        {
+            "name": "@home-argocd-core",
+            "context": {"cluster": "c #1", "user": "*admin", "namespace": "argocd"},
+        }
+    ]

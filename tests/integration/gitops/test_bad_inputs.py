@@ -76,6 +76,13 @@ def test_dry_wait_and_diff_before_the_cluster_exists_plan_for_no_application(
     assert "# no application in the cluster yet: nothing to wait for" in waited.stdout
     diffed = inv_here("--dry", "gitops.diff", env=env)
     assert diffed.returncode == 0, diffed.output
+    # The planned lines: the probe, then the argocd --core overlay it would write (no app diff).
+    cluster_state = state / "propertea-local"
+    assert diffed.stdout.splitlines() == [
+        f"$ kubectl --kubeconfig {cluster_state / 'kubeconfig'} get applications.argoproj.io "
+        "--namespace argocd --output json",
+        f"# write {cluster_state / 'argocd-core.kubeconfig'}",
+    ]
     assert not state.exists()
 
 

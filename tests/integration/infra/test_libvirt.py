@@ -68,6 +68,8 @@ def test_up_converges_stop_waits_or_forces_start_and_destroy_leaves_nothing(
 
     first = inv("--echo", *up, env=env)
     assert first.returncode == 0, first.output
+    # --dry planned exactly what the real run then did to the hypervisor, line for line.
+    assert changing_lines(dry.stdout) == changing_lines(first.stdout)
     virsh_calls = [a[3:] for a in commands(first.stdout, "virsh") if a[3] != "uri"]
     assert all(a[:3] == ["virsh", "-c", cl.uri] for a in commands(first.stdout, "virsh"))
     assert [

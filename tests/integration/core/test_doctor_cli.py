@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -13,7 +14,9 @@ from tests.fakes import FakeTools
 pytestmark = pytest.mark.integration
 
 
-def test_doctor_for_infra_includes_infra_check_host_verdict(inv_here: InvHere, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_doctor_for_infra_includes_infra_check_host_verdict(
+    inv_here: InvHere, tmp_path: Path
+) -> None:
     """No libvirtd at the configured socket, whatever this host runs: the verdict says so."""
     uri = f"qemu+unix:///system?socket={tmp_path}/no-libvirt-sock"
     result = inv_here("doctor", "--for", "infra", "--json", env={"INVOKE_LIBVIRT_URI": uri})

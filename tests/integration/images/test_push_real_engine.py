@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from tests.conftest import Inv
@@ -41,8 +43,8 @@ def test_push_both_tags_and_read_them_back(
 
 
 def test_build_with_a_version_override_tags_locally(
-    engine: Engine, scratch_portal: GitRepo, inv
-) -> None:  # type: ignore[no-untyped-def]
+    engine: Engine, scratch_portal: GitRepo, inv: Inv
+) -> None:
     result = inv(
         "images.build",
         "--component",
@@ -61,8 +63,8 @@ def test_build_with_a_version_override_tags_locally(
 
 
 def test_push_to_an_unreachable_registry_fails(
-    engine: Engine, scratch_portal: GitRepo, inv
-) -> None:  # type: ignore[no-untyped-def]
+    engine: Engine, scratch_portal: GitRepo, inv: Inv
+) -> None:
     import socket
 
     with socket.socket() as s:  # a loopback port nobody listens on
@@ -95,7 +97,7 @@ def test_build_error_is_reported(engine: Engine, scratch_portal: GitRepo, inv: I
     assert "building the demo-web image failed:" in result.stderr
 
 
-def test_engine_unreachable(scratch_portal: GitRepo, inv: Inv, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_engine_unreachable(scratch_portal: GitRepo, inv: Inv, tmp_path: Path) -> None:
     result = inv(
         "images.build",
         "--component",

@@ -29,8 +29,8 @@ def mono(tmp_path: Path) -> GitRepo:
 
 
 def test_push_dotnet_passes_registry_repository_and_tags(
-    mono: GitRepo, fake_tools: FakeTools, inv
-) -> None:  # type: ignore[no-untyped-def]
+    mono: GitRepo, fake_tools: FakeTools, inv: Inv
+) -> None:
     fake_tools.record_env = ["ContainerImageTags"]
     fake_tools.scenario([])
     sha = mono.git("rev-parse", "HEAD")
@@ -85,8 +85,8 @@ def test_build_dotnet_writes_an_archive(mono: GitRepo, fake_tools: FakeTools, in
 
 
 def test_dotnet_failure_is_one_actionable_paragraph(
-    mono: GitRepo, fake_tools: FakeTools, inv
-) -> None:  # type: ignore[no-untyped-def]
+    mono: GitRepo, fake_tools: FakeTools, inv: Inv
+) -> None:
     fake_tools.scenario(
         [
             {

@@ -9,7 +9,6 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Callable
 from contextlib import redirect_stderr, redirect_stdout
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,7 +18,7 @@ import pytest
 
 from tasks.core.config import load_spec
 from tasks.infra.schematic import installer_image
-from tests.conftest import REPO, InvResult
+from tests.conftest import REPO, Inv, InvResult
 from tests.fakes import FakeTools
 
 SPEC = load_spec(REPO / "deploy" / "local-cluster" / "cluster.yaml").spec
@@ -102,7 +101,7 @@ class Workspace:
     state: Path
     fake: FakeTools
     env: dict[str, str]
-    invoke: Callable[..., InvResult]
+    invoke: Inv | None  # None: inv_subprocess is never called (benchmarks/faults.py)
 
     def inv(self, *args: str, **env: str) -> InvResult:
         """`inv ARGS` in this process (the fakes and sops stay real subprocesses): the same
@@ -132,6 +131,7 @@ class Workspace:
         return InvResult(code, out.getvalue(), err.getvalue())
 
     def inv_subprocess(self, *args: str, **env: str) -> InvResult:
+        assert self.invoke is not None, "a workspace made without the inv fixture"
         return self.invoke(*args, cwd=self.root, env={**self.env, **env}, timeout=120)
 
     @property
@@ -242,12 +242,12 @@ def write_components(root: Path, recipient: str) -> None:
 
 
 @pytest.fixture
-def ws(tmp_path: Path, fake_tools: FakeTools, inv: Any, age_key: tuple[Path, str]) -> Workspace:
+def ws(tmp_path: Path, fake_tools: FakeTools, inv: Inv, age_key: tuple[Path, str]) -> Workspace:
     return make_workspace(tmp_path, fake_tools, inv, age_key)
 
 
 def make_workspace(
-    tmp_path: Path, fake_tools: FakeTools, inv: Any, age_key: tuple[Path, str]
+    tmp_path: Path, fake_tools: FakeTools, inv: Inv | None, age_key: tuple[Path, str]
 ) -> Workspace:
     """A workspace in ``tmp_path`` (also for scripts outside pytest: benchmarks/faults.py)."""
     key, recipient = age_key

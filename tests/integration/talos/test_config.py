@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from tests.conftest import SHARED_SCHEMAS
@@ -107,7 +109,7 @@ def test_needs_the_secrets_bundle(ws: Workspace) -> None:
     assert ws.calls() == []
 
 
-def test_wrong_age_key_fails_with_the_sops_hint(ws: Workspace, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_wrong_age_key_fails_with_the_sops_hint(ws: Workspace, tmp_path: Path) -> None:
     ws.encrypt_bundle()
     other = tmp_path / "other.txt"
     import subprocess

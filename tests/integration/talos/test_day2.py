@@ -4,6 +4,7 @@ passthroughs (dashboard, logs, dmesg, stats)."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -246,7 +247,7 @@ def test_reset_workers_first_and_forgets_the_bootstrap(ws: Workspace) -> None:
     assert "run `inv talos.bootstrap`" in result.stdout
 
 
-def test_kubeconfig_merges_with_the_cluster_context(ws: Workspace, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_kubeconfig_merges_with_the_cluster_context(ws: Workspace, tmp_path: Path) -> None:
     ws.seed(["config"])
     mine = tmp_path / "kube" / "config"
     assert ws.inv("talos.kubeconfig").returncode == 0
@@ -340,7 +341,7 @@ def test_phases_file_is_valid_json_after_reset(ws: Workspace) -> None:
     assert data == {}
 
 
-def test_missing_talosctl_names_how_to_install_it(ws: Workspace, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_missing_talosctl_names_how_to_install_it(ws: Workspace, tmp_path: Path) -> None:
     ws.seed(["config"])
     empty = tmp_path / "empty-bin"
     empty.mkdir()

@@ -11,7 +11,7 @@ import threading
 from collections.abc import Iterator
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Protocol
 
 import pytest
 
@@ -19,8 +19,16 @@ REPO = Path(__file__).resolve().parents[3]
 MINE = "cluster,manifests,values,talos,policies,secrets,workflows,dockerfiles,yaml"
 
 
+class ValidateInv(Protocol):
+    """This module's ``inv``: the real command line run in ``root``, on the pinned schemas."""
+
+    def __call__(
+        self, root: Path, *args: str, env: dict[str, str] | None = None
+    ) -> subprocess.CompletedProcess[str]: ...
+
+
 @pytest.fixture
-def inv(shared_schemas: Path, render_cache: Path) -> Any:
+def inv(shared_schemas: Path, render_cache: Path) -> ValidateInv:
     def _inv(
         root: Path, *args: str, env: dict[str, str] | None = None
     ) -> subprocess.CompletedProcess[str]:
@@ -51,14 +59,16 @@ def _break_route(root: Path) -> None:
     route.write_text(route.read_text().replace("- name: demo\n", "- name: nothing\n"))
 
 
-def test_clean_tree_exits_zero_with_a_summary(base_tree: Path, inv: Any) -> None:
+def test_clean_tree_exits_zero_with_a_summary(base_tree: Path, inv: ValidateInv) -> None:
     res = inv(base_tree, "validate", "--only", MINE)
     assert res.returncode == 0, res.stdout + res.stderr
     assert res.stdout.strip().splitlines()[-1].endswith(" problems")
     assert ", 0 problems" in res.stdout
 
 
-def test_problems_print_path_line_object_check_and_exit_one(base_tree: Path, inv: Any) -> None:
+def test_problems_print_path_line_object_check_and_exit_one(
+    base_tree: Path, inv: ValidateInv
+) -> None:
     _break_route(base_tree)
     res = inv(base_tree, "validate", "--only", "policies")
     assert res.returncode == 1
@@ -71,7 +81,7 @@ def test_problems_print_path_line_object_check_and_exit_one(base_tree: Path, inv
     assert "Traceback" not in res.stderr
 
 
-def test_json_has_the_same_fields(base_tree: Path, inv: Any) -> None:
+def test_json_has_the_same_fields(base_tree: Path, inv: ValidateInv) -> None:
     _break_route(base_tree)
     res = inv(base_tree, "validate", "--only", "policies", "--json")
     assert res.returncode == 1
@@ -89,13 +99,15 @@ def test_json_has_the_same_fields(base_tree: Path, inv: Any) -> None:
     assert data["documents"] > 10
 
 
-def test_unknown_family_is_a_usage_error(base_tree: Path, inv: Any) -> None:
+def test_unknown_family_is_a_usage_error(base_tree: Path, inv: ValidateInv) -> None:
     res = inv(base_tree, "validate", "--only", "manifest")
     assert res.returncode == 2
     assert "--only: unknown check family manifest; choose from cluster, manifests" in res.stderr
 
 
-def test_missing_path_and_missing_schema_dir_are_usage_errors(base_tree: Path, inv: Any) -> None:
+def test_missing_path_and_missing_schema_dir_are_usage_errors(
+    base_tree: Path, inv: ValidateInv
+) -> None:
     res = inv(base_tree, "validate", "--path", "deploy/nope.yaml")
     assert res.returncode == 2
     assert "deploy/nope.yaml: no such file or directory" in res.stderr
@@ -111,7 +123,7 @@ def test_missing_path_and_missing_schema_dir_are_usage_errors(base_tree: Path, i
     assert "Traceback" not in res.stderr
 
 
-def test_paths_limit_findings_to_what_they_affect(base_tree: Path, inv: Any) -> None:
+def test_paths_limit_findings_to_what_they_affect(base_tree: Path, inv: ValidateInv) -> None:
     _break_route(base_tree)
     pool = base_tree / "deploy/infrastructure/cilium-lb/pool.yaml"
     pool.write_text(pool.read_text().replace("192.168.50.230", "192.168.50.220"))
@@ -136,7 +148,9 @@ def test_paths_limit_findings_to_what_they_affect(base_tree: Path, inv: Any) -> 
     assert "pool.yaml" in spec.stdout
 
 
-def test_dangling_symlink_and_non_utf8_files_are_findings(base_tree: Path, inv: Any) -> None:
+def test_dangling_symlink_and_non_utf8_files_are_findings(
+    base_tree: Path, inv: ValidateInv
+) -> None:
     (base_tree / "deploy/bootstrap/gone.yaml").symlink_to(base_tree / "missing-target.yaml")
     (base_tree / "deploy/bootstrap/latin1.yaml").write_bytes(b"name: caf\xe9\n")
     res = inv(base_tree, "validate", "--only", "manifests")
@@ -150,7 +164,9 @@ def test_dangling_symlink_and_non_utf8_files_are_findings(base_tree: Path, inv: 
     assert "Traceback" not in res.stderr
 
 
-def test_schema_file_that_is_not_json(base_tree: Path, inv: Any, shared_schemas: Path) -> None:
+def test_schema_file_that_is_not_json(
+    base_tree: Path, inv: ValidateInv, shared_schemas: Path
+) -> None:
     crds = base_tree.parent / "crds"
     (crds / "cilium.io").mkdir(parents=True)
     (crds / "cilium.io" / "ciliumloadbalancerippool_v2.json").write_text("<html>")
@@ -165,7 +181,7 @@ def test_schema_file_that_is_not_json(base_tree: Path, inv: Any, shared_schemas:
     assert "is unusable: not JSON (line 1" in res.stdout
 
 
-def test_unknown_kind_can_be_allow_listed_with_a_reason(base_tree: Path, inv: Any) -> None:
+def test_unknown_kind_can_be_allow_listed_with_a_reason(base_tree: Path, inv: ValidateInv) -> None:
     (base_tree / "deploy/bootstrap/widget.yaml").write_text(
         "apiVersion: example.com/v1\nkind: Widget\nmetadata:\n  name: w\n  namespace: argocd\n"
     )
@@ -220,7 +236,7 @@ def schema_server(shared_schemas: Path) -> Iterator[str]:
 
 
 def test_refresh_schemas_downloads_what_the_tree_needs(
-    base_tree: Path, inv: Any, schema_server: str, tmp_path: Path
+    base_tree: Path, inv: ValidateInv, schema_server: str, tmp_path: Path
 ) -> None:
     cache = tmp_path / "cache"
     env = {
@@ -255,7 +271,7 @@ def test_refresh_schemas_downloads_what_the_tree_needs(
 
 
 def test_a_missing_schema_is_fetched_once_then_validation_is_offline(
-    base_tree: Path, inv: Any, shared_schemas: Path, tmp_path: Path
+    base_tree: Path, inv: ValidateInv, shared_schemas: Path, tmp_path: Path
 ) -> None:
     """What `nox -s validate` relies on without ../shared: the first run fetches the pinned
     files the cache lacks; later runs need no network (the server is gone)."""

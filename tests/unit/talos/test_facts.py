@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from tasks.core.errors import ConfigError, UserError
 from tasks.talos import facts
+from tasks.talos.settings import Settings
 
 
 def test_bundle_state(tmp_path: Path) -> None:
@@ -19,20 +21,24 @@ def test_bundle_state(tmp_path: Path) -> None:
     assert facts.bundle_state(bundle) is facts.Bundle.ENCRYPTED
 
 
-def test_plaintext_bundle_is_refused_with_the_fix(make_settings, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_plaintext_bundle_is_refused_with_the_fix(
+    make_settings: Callable[..., Settings], tmp_path: Path
+) -> None:
     settings = make_settings(secrets_file=str(tmp_path / "secrets.yaml"))
     settings.secrets_file.write_text("cluster: {}\n")
     with pytest.raises(UserError, match=r"is NOT sops-encrypted.*sops --encrypt --in-place"):
         facts.require_encrypted_bundle(settings)
 
 
-def test_missing_bundle_points_at_talos_secrets(make_settings, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_missing_bundle_points_at_talos_secrets(
+    make_settings: Callable[..., Settings], tmp_path: Path
+) -> None:
     settings = make_settings(secrets_file=str(tmp_path / "none.yaml"))
     with pytest.raises(UserError, match=r"run `inv talos.secrets` first"):
         facts.require_encrypted_bundle(settings)
 
 
-def test_missing_patches_are_listed(make_settings, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_missing_patches_are_listed(make_settings: Callable[..., Settings], tmp_path: Path) -> None:
     (tmp_path / "p").mkdir()
     (tmp_path / "p" / "common.yaml").write_text("machine: {}\n")
     settings = make_settings(patches_dir=str(tmp_path / "p"))
@@ -96,7 +102,9 @@ def test_upstream_values_from_a_wrapper_chart() -> None:
     assert facts.upstream_values({"a": 1}, {"dependencies": [{"name": "other"}]}) == (None, None)
 
 
-def test_cilium_values_written_for_the_upstream_chart(make_settings, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_cilium_values_written_for_the_upstream_chart(
+    make_settings: Callable[..., Settings], tmp_path: Path
+) -> None:
     component = tmp_path / "cilium"
     component.mkdir()
     (component / "values.yaml").write_text("cilium:\n  # comment\n  kubeProxyReplacement: true\n")
@@ -115,7 +123,7 @@ def test_cilium_values_written_for_the_upstream_chart(make_settings, tmp_path: P
     )
 
 
-def test_cilium_values_missing(make_settings, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_cilium_values_missing(make_settings: Callable[..., Settings], tmp_path: Path) -> None:
     settings = make_settings(cilium_values=str(tmp_path / "values.yaml"))
     with pytest.raises(ConfigError, match=r"Cilium values not found at .*talos.cilium_values"):
         facts.cilium_values(settings)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -12,7 +13,9 @@ from tasks.talos import phases, plan
 from tasks.talos.settings import Settings
 
 
-def test_settings_defaults_and_overrides(make_settings, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_settings_defaults_and_overrides(
+    make_settings: Callable[..., Settings], tmp_path: Path
+) -> None:
     settings = make_settings()
     assert settings.state.root == tmp_path / "state" / "propertea-local"
     assert settings.kubeconfig == settings.state.kubeconfig
@@ -25,7 +28,7 @@ def test_settings_defaults_and_overrides(make_settings, tmp_path: Path) -> None:
     assert custom.poll_interval == 0.1
 
 
-def test_bad_timeout_is_a_config_error(make_settings) -> None:  # type: ignore[no-untyped-def]
+def test_bad_timeout_is_a_config_error(make_settings: Callable[..., Settings]) -> None:
     with pytest.raises(ConfigError, match=r"talos.timeouts.apply 'soon': expected a number"):
         make_settings(timeouts={"apply": "soon"})
     with pytest.raises(ConfigError, match=r"talos.timeouts.soon: not a setting"):
@@ -45,8 +48,8 @@ def test_bad_timeout_is_a_config_error(make_settings) -> None:  # type: ignore[n
         ({"poll_interval": "-1"}, "talos.poll_interval -1.0"),
     ],
 )
-def test_a_timeout_that_never_or_always_expires_is_a_config_error(  # type: ignore[no-untyped-def]
-    make_settings, overrides: dict[str, object], named: str
+def test_a_timeout_that_never_or_always_expires_is_a_config_error(
+    make_settings: Callable[..., Settings], overrides: dict[str, object], named: str
 ) -> None:
     with pytest.raises(ConfigError, match="positive, finite number of seconds") as caught:
         make_settings(**overrides)
@@ -88,8 +91,8 @@ def test_bootstrap_counts_already_exists_as_done(spec: ClusterSpec, settings: Se
 
 
 def test_cilium_install_uses_a_local_chart_when_configured(
-    spec: ClusterSpec, make_settings
-) -> None:  # type: ignore[no-untyped-def]
+    spec: ClusterSpec, make_settings: Callable[..., Settings]
+) -> None:
     values = Path("v.yaml")
     from_repo = plan.cilium_install(make_settings(), spec, values, 300).argv
     assert from_repo[:7] == (

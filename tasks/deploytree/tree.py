@@ -305,19 +305,15 @@ def _edit(ws: Workspace, rel: str | PurePosixPath, editor: Editor) -> None:
 
 def schematic_file(spec: ClusterSpec) -> str:
     """The Image Factory schematic (house YAML style; the factory normalises before hashing)."""
-    extensions = spec.image_factory.extensions
-    lines = [
-        "# Talos Image Factory schematic: the system extensions baked into the ISO and installer.",
-        f"# {_GENERATED}",
-        f"# ID {schematic_id(extensions)}",
-        f"# installer {installer_image(spec)}",
-    ]
-    if extensions:
-        lines += ["customization:", "  systemExtensions:", "    officialExtensions:"]
-        lines += [f"      - {ext}" for ext in extensions]
-    else:
-        lines += ["customization: {}"]
-    return "\n".join(lines) + "\n"
+    from tasks.core import yamldata
+
+    extensions = list(spec.image_factory.extensions)
+    header = (
+        "Talos Image Factory schematic: the system extensions baked into the ISO and installer.\n"
+        f"{_GENERATED}\nID {schematic_id(extensions)}\ninstaller {installer_image(spec)}"
+    )
+    official = {"systemExtensions": {"officialExtensions": extensions}} if extensions else {}
+    return yamldata.house_dump({"customization": official}, header=header)
 
 
 def node_patch_path(node: Node) -> PurePosixPath:

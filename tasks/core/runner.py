@@ -341,9 +341,7 @@ class Runner:
         return results
 
     def make_dir(self, md: MakeDir) -> None:
-        if self.dry or self.echo:
-            self.say(f"# mkdir -p {md.path}")
-        if self.dry:
+        if not self._shown(f"# mkdir -p {md.path}"):
             return
         try:
             md.path.mkdir(parents=True, exist_ok=True, mode=md.mode)
@@ -354,9 +352,7 @@ class Runner:
             ) from None
 
     def remove(self, rm: Remove) -> None:
-        if self.dry or self.echo:
-            self.say(f"# remove {rm.path}")
-        if self.dry:
+        if not self._shown(f"# remove {rm.path}"):
             return
         try:
             rm.path.unlink(missing_ok=True)
@@ -390,9 +386,7 @@ class Runner:
     def act(self, line: str, action: Callable[[], T]) -> T | None:
         """A step done in Python rather than by a tool (an HTTP call, a download): ``--dry``
         prints ``# line`` and returns None, a real run returns ``action()``."""
-        if self.dry or self.echo:
-            self.say(f"# {line}")
-        return None if self.dry else action()
+        return action() if self._shown(f"# {line}") else None
 
     def wait_until(
         self,
@@ -455,12 +449,15 @@ class Runner:
                 raise
             return fresh
 
+    def _shown(self, line: str) -> bool:
+        """Print a step's line under ``--dry`` or ``--echo``; whether the step is to be done."""
+        if self.dry or self.echo:
+            self.say(line)
+        return not self.dry
+
     def write(self, wf: WriteFile) -> None:
-        if self.dry:
-            self.say(f"# write {wf.path}")
+        if not self._shown(f"# write {wf.path}"):
             return
-        if self.echo:
-            self.say(f"# write {wf.path}")
         from tasks.core.atomic import write_atomic
 
         try:

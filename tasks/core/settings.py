@@ -47,16 +47,34 @@ def defaults_of(model: type[Any]) -> dict[str, Any]:
 def load_section(c: Context | None, name: str, model: type[T]) -> T:
     """Invoke config section ``name`` validated as ``model``; a ConfigError naming the key,
     the value and what was expected otherwise (never a traceback)."""
-    from pydantic import TypeAdapter, ValidationError
+    return parse_section(name, section(c, name), model)
 
-    raw = _plain(section(c, name))
+
+def parse_section(name: str, raw: Mapping[str, Any], model: type[T]) -> T:
+    """``raw`` (what config section ``name`` holds) validated as ``model``, as
+    :func:`load_section` does, for callers that add to the section first."""
+    from pydantic import ValidationError
+
     try:
-        return TypeAdapter(model).validate_python(raw)
+        validated: T = _adapter(model).validate_python(_plain(raw))
+        return validated
     except ValidationError as exc:
         raise ConfigError(
             "\n".join(_problem(name, error) for error in exc.errors())
             + f"\n(Invoke config `{name}`: invoke.yaml or INVOKE_{name.upper()}_* variables)"
         ) from None
+
+
+#: One validator per model: building it is the costly part, and tasks read sections often.
+_ADAPTERS: dict[type[Any], Any] = {}
+
+
+def _adapter(model: type[Any]) -> Any:
+    if model not in _ADAPTERS:
+        from pydantic import TypeAdapter
+
+        _ADAPTERS[model] = TypeAdapter(model)
+    return _ADAPTERS[model]
 
 
 #: What a person should write instead, by pydantic error type.

@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from tasks.core.errors import ConfigError, UserError
-from tasks.core.settings import FORBID_EXTRA, defaults_of, load_section, section
+from tasks.core.settings import FORBID_EXTRA, defaults_of, parse_section, section
 
 if TYPE_CHECKING:
     from invoke.context import Context
@@ -200,14 +200,8 @@ def _with_json_env(c: Context) -> dict[str, Any]:
 
 def load(c: Context | None) -> Settings:
     """Settings from config and environment; a malformed value is a usage error (exit 2)."""
-    from invoke.config import Config
-    from invoke.context import Context as InvokeContext
-
-    raw = _with_json_env(_config(c))
     try:
-        cfg = load_section(
-            InvokeContext(Config(overrides={"validate": raw})), "validate", ValidateConfig
-        )
+        cfg = parse_section("validate", _with_json_env(_config(c)), ValidateConfig)
     except ConfigError as exc:
         raise UserError(exc.text, code=2) from None
 

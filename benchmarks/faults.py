@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import resource
 import signal
 import subprocess
 import sys
@@ -37,15 +36,12 @@ class Row:
 
 
 def _child(code: str, *, limit: int | None = None) -> subprocess.CompletedProcess[str]:
-    def prepare() -> None:
-        if limit is not None:
-            signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
-            resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+    from tests.limits import file_size_limit
 
     return subprocess.run(
         [sys.executable, "-c", textwrap.dedent(code)],
         cwd=REPO,
-        preexec_fn=prepare,
+        preexec_fn=file_size_limit(limit) if limit is not None else None,
         capture_output=True,
         text=True,
         check=False,

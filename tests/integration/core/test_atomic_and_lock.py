@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import resource
 import signal
 import subprocess
 import sys
@@ -19,6 +18,7 @@ from tasks.core.errors import UserError
 from tasks.core.lock import Locked, hold
 from tasks.core.runner import Runner, WriteFile
 from tasks.core.state import ClusterState
+from tests.limits import file_size_limit
 from tests.lockholder import hold_in_child
 
 REPO = Path(__file__).resolve().parents[3]
@@ -27,10 +27,6 @@ pytestmark = pytest.mark.integration
 
 def _limited_child(code: str, limit: int) -> subprocess.CompletedProcess[str]:
     """Run ``code`` in a child whose files may not grow past ``limit`` bytes (RLIMIT_FSIZE)."""
-
-    def limit_size() -> None:
-        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write fails with EFBIG instead
-        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
 
     # A user error ends the child as a task would: its message on stderr, exit 1.
     wrapped = (
@@ -41,7 +37,7 @@ def _limited_child(code: str, limit: int) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-c", wrapped],
         cwd=REPO,
-        preexec_fn=limit_size,
+        preexec_fn=file_size_limit(limit),
         capture_output=True,
         text=True,
         check=False,

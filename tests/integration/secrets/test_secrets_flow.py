@@ -483,19 +483,15 @@ def inv_under_size_limit(
 ) -> subprocess.CompletedProcess[str]:
     """``inv ARGS`` in a child whose files may not grow past ``limit`` bytes (a full disk)."""
     import os
-    import resource
-    import signal
     import sys
 
-    def set_limit() -> None:
-        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
-        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+    from tests.limits import file_size_limit
 
     return subprocess.run(
         [sys.executable, "-m", "invoke", "--search-root", str(REPO_ROOT), *args],
         cwd=repo.root,
         env=dict(os.environ),
-        preexec_fn=set_limit,
+        preexec_fn=file_size_limit(limit),
         capture_output=True,
         text=True,
         check=False,

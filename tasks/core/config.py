@@ -26,6 +26,7 @@ from pydantic import (
 
 from tasks.core.errors import ConfigError
 from tasks.core.settings import load_section
+from tasks.core.yamldata import plain
 
 if TYPE_CHECKING:
     from invoke.context import Context
@@ -366,7 +367,7 @@ def problems_in(path: Path) -> tuple[LoadedSpec | None, list[Problem]]:
     if not isinstance(raw, dict):
         return None, [Problem(path, 1, "", "the cluster spec must be a mapping at the top level")]
     try:
-        spec = ClusterSpec.model_validate(_plain(raw))
+        spec = ClusterSpec.model_validate(plain(raw))
     except ValidationError as exc:
         problems = []
         for err in exc.errors():
@@ -401,15 +402,6 @@ def spec_path(c: Context | None) -> Path:
 
 def load(c: Context | None) -> ClusterSpec:
     return load_spec(spec_path(c)).spec
-
-
-def _plain(node: Any) -> Any:
-    """ruamel's commented containers to plain dicts/lists (pydantic wants ordinary types)."""
-    if isinstance(node, dict):
-        return {str(k): _plain(v) for k, v in node.items()}
-    if isinstance(node, list):
-        return [_plain(v) for v in node]
-    return node
 
 
 # -- cross-field rules ------------------------------------------------------------------------

@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
-from pathlib import PurePath
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from tasks.core.errors import ConfigError
+from tasks.core.yamldata import plain
 
 if TYPE_CHECKING:
     from invoke.context import Context
@@ -40,8 +40,8 @@ def section(c: Context | None, name: str) -> Mapping[str, Any]:
 
 def defaults_of(model: type[Any]) -> dict[str, Any]:
     """The Invoke config defaults of a settings dataclass (paths as strings, nested as dicts)."""
-    plain: dict[str, Any] = _plain(dataclasses.asdict(model()))
-    return plain
+    defaults: dict[str, Any] = plain(dataclasses.asdict(model()))
+    return defaults
 
 
 def load_section(c: Context | None, name: str, model: type[T]) -> T:
@@ -56,7 +56,7 @@ def parse_section(name: str, raw: Mapping[str, Any], model: type[T]) -> T:
     from pydantic import ValidationError
 
     try:
-        validated: T = _adapter(model).validate_python(_plain(raw))
+        validated: T = _adapter(model).validate_python(plain(raw))
         return validated
     except ValidationError as exc:
         raise ConfigError(
@@ -100,14 +100,3 @@ def _problem(name: str, error: Mapping[str, Any]) -> str:
     if error["type"] == "value_error":  # raised by __post_init__, which names the key itself
         return f"{name}.{message}"
     return f"{where} {error['input']!r}: {message}"
-
-
-def _plain(value: Any) -> Any:
-    """Invoke's DataProxy mappings and paths as plain dicts, lists and strings."""
-    if isinstance(value, Mapping) or hasattr(value, "items"):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    if isinstance(value, PurePath):
-        return str(value)
-    return value

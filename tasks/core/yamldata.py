@@ -9,7 +9,9 @@ everywhere and an edit never reflows a file. Imported lazily by the tasks: ruame
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from io import StringIO
+from pathlib import PurePath
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -85,6 +87,18 @@ def dump_with(yaml: YAML, data: Any) -> str:
     out = StringIO()
     yaml.dump(data, out)
     return out.getvalue()
+
+
+def plain(node: Any) -> Any:
+    """Round-trip containers (ruamel's commented maps and lists, Invoke's config proxies) as
+    plain dicts and lists with string keys, paths as strings: what pydantic and JSON want."""
+    if isinstance(node, Mapping) or hasattr(node, "items"):
+        return {str(k): plain(v) for k, v in node.items()}
+    if isinstance(node, list | tuple):
+        return [plain(v) for v in node]
+    if isinstance(node, PurePath):
+        return str(node)
+    return node
 
 
 def _safe() -> YAML:

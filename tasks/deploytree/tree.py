@@ -25,6 +25,7 @@ from functools import lru_cache
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
+from tasks.core.yamldata import plain
 from tasks.infra.schematic import installer_image, schematic_id
 from tasks.talos.machineconfig import node_patch
 
@@ -230,14 +231,6 @@ def _resolver() -> Any:
     return VersionedResolver()
 
 
-def _plain(node: Any) -> Any:
-    if isinstance(node, dict):
-        return {str(k): _plain(v) for k, v in node.items()}
-    if isinstance(node, list):
-        return [_plain(v) for v in node]
-    return node
-
-
 def _styled(old: Any, new: Any) -> Any:
     """``new`` in the scalar style of ``old`` (a quoted string stays quoted)."""
     from ruamel.yaml.scalarstring import DoubleQuotedScalarString, ScalarString
@@ -256,7 +249,7 @@ def _set(node: Any, key: str | int, value: Any) -> bool:
         old = node[key]
     except (KeyError, IndexError, TypeError):
         return False
-    if _plain(old) == _plain(value):
+    if plain(old) == plain(value):
         return False
     if isinstance(value, list):
         from ruamel.yaml.comments import CommentedSeq
@@ -441,7 +434,7 @@ def _layer_waves(ws: Workspace, layer: str) -> list[int]:
                 docs = load_docs(text)
             except YAMLError:  # an unparsable component.yaml is `inv validate`'s to report
                 docs = []
-        data = _plain(docs[0]) if docs else None
+        data = plain(docs[0]) if docs else None
         wave = data.get("wave") if isinstance(data, dict) else None
         if isinstance(wave, int) and not isinstance(wave, bool):
             waves.add(wave)
@@ -623,7 +616,7 @@ def set_repo(
     if reasons:
         ws.write(spec_file, dump_docs(docs), "; ".join(reasons))
 
-    new_spec = ClusterSpec.model_validate(_plain(load_docs(ws.read(spec_file) or "")[0]))
+    new_spec = ClusterSpec.model_validate(plain(load_docs(ws.read(spec_file) or "")[0]))
     rewrites = _word_rewrites(spec, repo_url, new_domain)
     if rewrites:
         for path in _deploy_text(ws):

@@ -12,12 +12,13 @@ from pathlib import Path
 import pytest
 
 from tasks.core.config import ClusterSpec
+from tasks.core.yamldata import plain
 from tasks.deploytree import tree
 from tests.unit.deploytree.conftest import REPO
 
 
 def _round_trip(text: str) -> list[object]:
-    return [tree._plain(d) for d in tree.load_docs(text)]
+    return [plain(d) for d in tree.load_docs(text)]
 
 
 @pytest.mark.parametrize(

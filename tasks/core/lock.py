@@ -21,6 +21,7 @@ import hashlib
 import os
 import shlex
 import sys
+import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -45,12 +46,18 @@ class Locked(UserError):
 _HELD: set[Path] = set()
 
 
-def _holder(path: Path) -> str:
-    try:
-        text = path.read_text().strip()
-    except OSError:
-        return "another process"
-    return text or "another process"
+def _holder(path: Path, *, patience: float = 1.0) -> str:
+    """Who holds ``path``. A holder names itself just after taking the lock, so an empty file
+    is read again for up to ``patience`` seconds before settling for "another process"."""
+    end = time.monotonic() + patience
+    while True:
+        try:
+            text = path.read_text().strip()
+        except OSError:
+            return "another process"
+        if text or time.monotonic() >= end:
+            return text or "another process"
+        time.sleep(0.02)
 
 
 @contextlib.contextmanager

@@ -105,8 +105,7 @@ def inv() -> Inv:
 def inv_here(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> InvHere:
     """`inv ARGS` in this process through Invoke's own Program: same parsing and exits, faster.
 
-    Environment changes reach Invoke's config; tools still resolve through plumbum's PATH, which
-    `fake_tools` sets.
+    ``env`` reaches Invoke's config and every tool the runner starts (both read os.environ).
     """
     from invoke import Program
 

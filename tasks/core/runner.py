@@ -5,8 +5,8 @@ is a sequence of :class:`Command` and :class:`WriteFile` steps; the runner execu
 ``inv --dry`` prints each step (``$ <argv>`` / ``# write <path>``) and changes nothing.
 
 Secrets travel by environment, stdin or 0600 files and are masked as ``***`` in everything printed,
-including error messages. Tools are resolved lazily through plumbum (``local[...]`` raises at
-lookup, so never at import).
+including error messages. Tools are found on the live PATH and started through plumbum, which
+is imported only when a tool runs (never by ``inv --list``).
 """
 
 from __future__ import annotations
@@ -265,28 +265,21 @@ class Runner:
     # -- tools -------------------------------------------------------------------------------
 
     def has(self, tool: str) -> bool:
-        from plumbum import local
-
-        try:
-            local.which(tool)
-        except Exception:  # plumbum raises CommandNotFound
-            return False
-        return True
+        return which(tool) is not None
 
     def _resolve(self, command: Command) -> Any:
         from plumbum import local
-        from plumbum.commands.processes import CommandNotFound
 
-        try:
-            return local[command.tool]
-        except CommandNotFound:
-            hint = self._tool_hint(command.tool) if self._tool_hint else ""
-            what = f" ({command.step})" if command.step else ""
-            raise ToolMissing(
-                f"`{command.tool}` is not installed or not on PATH{what}."
-                + (f"\n{hint}" if hint else "")
-                + "\nRun `inv doctor` to see every tool this toolkit needs."
-            ) from None
+        found = which(command.tool)
+        if found is not None:
+            return local[found]
+        hint = self._tool_hint(command.tool) if self._tool_hint else ""
+        what = f" ({command.step})" if command.step else ""
+        raise ToolMissing(
+            f"`{command.tool}` is not installed or not on PATH{what}."
+            + (f"\n{hint}" if hint else "")
+            + "\nRun `inv doctor` to see every tool this toolkit needs."
+        )
 
     # -- deadlines ---------------------------------------------------------------------------
 
@@ -524,13 +517,13 @@ class Runner:
         if not terminal:
             return self._stream_masked(command, timeout, reason)
         exe = self._resolve(command)
-        env = {**command.env, **command.secret_env}
+        env = _child_env(command)
         proc = exe[list(command.argv[1:])].popen(
             stdin=None if command.stdin is None else PIPE,
             stdout=None,
             stderr=None,
             cwd=str(command.cwd) if command.cwd else None,
-            env=env or None,
+            env=env,
         )
         try:
             proc.communicate(
@@ -552,7 +545,7 @@ class Runner:
         from subprocess import STDOUT
 
         exe = self._resolve(command)
-        env = {**command.env, **command.secret_env}
+        env = _child_env(command)
         secrets = {
             *self._secrets,
             *(f for v in command.secret_env.values() for f in secret_forms(v)),
@@ -563,7 +556,7 @@ class Runner:
             stdout=PIPE,
             stderr=STDOUT,
             cwd=str(command.cwd) if command.cwd else None,
-            env=env or None,
+            env=env,
             start_new_session=True,
             preexec_fn=_dies_with_parent(),
         )
@@ -596,7 +589,7 @@ class Runner:
                 f"Interrupted: {command.step or command.tool} was not started.", code=130
             )
         exe = self._resolve(command)
-        env = {**command.env, **command.secret_env}
+        env = _child_env(command)
         limit, reason = self._timeout(command, DEFAULT_TIMEOUT)
         timeout = DEFAULT_TIMEOUT if limit is None else limit
         # Its own process group: Ctrl-C reaches this process only, which then stops the tool and
@@ -606,7 +599,7 @@ class Runner:
             stdout=PIPE,
             stderr=PIPE,
             cwd=str(command.cwd) if command.cwd else None,
-            env=env or None,
+            env=env,
             start_new_session=True,
             preexec_fn=_dies_with_parent(),
         )
@@ -744,6 +737,20 @@ def _libc_prctl() -> Any:
     import ctypes
 
     return ctypes.CDLL(None, use_errno=True).prctl
+
+
+def which(tool: str) -> str | None:
+    """Where ``tool`` is on the PATH as it is now (plumbum's own lookup reads the copy of the
+    environment it took at import, so a PATH set later, by a test or a task, would be missed)."""
+    import shutil
+
+    return shutil.which(tool, path=os.environ.get("PATH", os.defpath))
+
+
+def _child_env(command: Command) -> dict[str, str]:
+    """The environment a tool starts with: this process's as it is now, then the command's own
+    (plumbum lays its import-time copy underneath; every key in it is overridden here)."""
+    return {**os.environ, **command.env, **command.secret_env}
 
 
 def _dies_with_parent() -> Callable[[], None] | None:

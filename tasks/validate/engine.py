@@ -207,15 +207,16 @@ def available() -> list[str]:
 def tools_of_this_environment() -> Iterator[None]:
     """Also look for CLIs next to this Python (kubectl, yamllint, hadolint, check-jsonschema are
     dev dependencies), so ``.venv/bin/inv validate`` works without activating the venv."""
-    from plumbum import local
-
     here = str(Path(sys.executable).parent)
-    current = str(local.env.get("PATH", ""))
+    current = os.environ.get("PATH", "")
     if here in current.split(os.pathsep):
         yield
         return
-    with local.env(PATH=f"{current}{os.pathsep}{here}" if current else here):
+    os.environ["PATH"] = f"{current}{os.pathsep}{here}" if current else here
+    try:
         yield
+    finally:
+        os.environ["PATH"] = current
 
 
 def run(ws: Workspace, names: list[str]) -> Result:

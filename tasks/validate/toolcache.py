@@ -19,14 +19,16 @@ _VERSION = "1"
 
 def tool_identity(tool: str) -> str | None:
     """Path, size and mtime of ``tool`` on PATH (a reinstall invalidates), None when missing."""
-    from plumbum import local
+    from tasks.core.runner import which
 
+    found = which(tool)
     try:
-        exe = Path(str(local.which(tool)))
-        stat = exe.stat()
-    except Exception:  # plumbum raises CommandNotFound; running the tool reports it
+        stat = Path(found).stat() if found else None
+    except OSError:
+        stat = None
+    if stat is None:
         return None
-    return f"{exe}:{stat.st_size}:{stat.st_mtime_ns}"
+    return f"{found}:{stat.st_size}:{stat.st_mtime_ns}"
 
 
 class ToolCache:

@@ -405,14 +405,9 @@ def _cache_key(root: Path, k: Kustomization, kubectl: str) -> str:
 
 def _kubectl_identity() -> str:
     """Path, size and mtime of kubectl: a new binary invalidates cached renders."""
-    from plumbum import local
+    from tasks.validate.toolcache import tool_identity
 
-    try:
-        exe = Path(str(local.which("kubectl")))
-        stat = exe.stat()
-    except Exception:  # plumbum raises CommandNotFound; render reports the missing tool
-        return "missing"
-    return f"{exe}:{stat.st_size}:{stat.st_mtime_ns}"
+    return tool_identity("kubectl") or "missing"
 
 
 def _render_all(

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import os
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -83,18 +83,23 @@ class FakeTools:
 
 
 @contextmanager
-def installed(fake: FakeTools) -> Iterator[FakeTools]:
-    """Put the fakes first on PATH for os.environ AND plumbum (which snapshots it at import)."""
-    from plumbum import local
-
-    saved = {k: os.environ.get(k) for k in fake.env}
-    os.environ.update(fake.env)
+def environment(env: Mapping[str, str]) -> Iterator[None]:
+    """``env`` set in os.environ for the block, the previous values back after it (the runner
+    starts every tool with os.environ as it is at that moment)."""
+    saved = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
     try:
-        with local.env(**fake.env):
-            yield fake
+        yield
     finally:
         for key, value in saved.items():
             if value is None:
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
+
+
+@contextmanager
+def installed(fake: FakeTools) -> Iterator[FakeTools]:
+    """Put the fakes first on PATH for the tools this process starts."""
+    with environment(fake.env):
+        yield fake

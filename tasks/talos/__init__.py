@@ -97,6 +97,54 @@ def health(c: Context) -> None:
 
 @task(
     help={
+        "offline": "compare only the versions the spec pins (do not ask the running cluster)",
+    }
+)
+def preflight(c: Context, offline: bool = False) -> None:
+    """Check every version pair (talosctl/Talos/Kubernetes/Cilium/Gateway API/Argo CD).
+
+    Spec pins against each other and against what the cluster runs, from the support table in
+    tasks/talos/support.py (upstream sources named there). talos.upgrade, talos.upgrade-k8s and
+    talos.bootstrap run it first.
+    """
+    from tasks.talos import ops, support
+
+    ops.preflight(_env(c), support.Purpose.CHECK, offline=offline)
+
+
+@task(help={})
+@cluster_locked
+def snapshot(c: Context) -> None:
+    """Take an etcd snapshot into <state>/backups (0600, keeps talos.snapshot_keep)."""
+    from tasks.talos import ops
+
+    ops.snapshot(_env(c))
+
+
+@task(
+    help={
+        "snapshot": "snapshot file, or its name in <state>/backups (see `inv talos.snapshot`)",
+        "yes": "do not ask for confirmation (required without a terminal)",
+        "from_": "re-run from this phase on: wipe-etcd, wait-etcd, recover, health",
+        "only": "re-run just this phase",
+    }
+)
+@cluster_locked
+def restore(
+    c: Context, snapshot: str, yes: bool = False, from_: str | None = None, only: str | None = None
+) -> None:
+    """Bring etcd back from a snapshot (wipes etcd on the control planes; resumable).
+
+    Phases: wipe-etcd, wait-etcd, recover, health. Talos's documented disaster recovery:
+    EPHEMERAL wiped, etcd bootstrapped with --recover-from.
+    """
+    from tasks.talos import recovery
+
+    recovery.restore(_env(c), snapshot, yes=yes, from_=from_, only=only)
+
+
+@task(
+    help={
         "node": NODE_HELP.format("every node, control planes first"),
         "force": "upgrade even nodes that already run the pinned version (new schematic)",
     }
@@ -222,7 +270,10 @@ ns = Collection(
     config,
     apply,
     bootstrap,
+    preflight,
     health,
+    snapshot,
+    restore,
     upgrade,
     upgrade_k8s,
     reset,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 from enum import Enum
@@ -198,13 +199,13 @@ def node_mode(runner: Runner, settings: Settings, node: Node) -> NodeMode:
     return NodeMode(Mode.UNREACHABLE, detail)
 
 
-_SERVER_TAG = re.compile(r"^\s*(?:Tag:\s*|Talos\s+)v?(\d+\.\d+\.\d+\S*)\s*$", re.MULTILINE)
+_TAG = re.compile(r"^\s*(?:Tag:\s*|Talos\s+)v?(\d+\.\d+\.\d+\S*)\s*$", re.MULTILINE)
 
 
 def server_version(output: str) -> str | None:
     """The node's Talos version from ``talosctl version`` (the server part, not the client)."""
     _, _, server = output.partition("Server:")
-    match = _SERVER_TAG.search(server)
+    match = _TAG.search(server)
     return match.group(1) if match else None
 
 
@@ -213,3 +214,27 @@ def talos_version(runner: Runner, settings: Settings, node: Node) -> str | None:
     if not result.ok or not result.observed:
         return None
     return server_version(result.stdout)
+
+
+def client_version(runner: Runner, settings: Settings) -> str | None:
+    """The installed talosctl's own version (``Client:`` part of ``talosctl version --client``)."""
+    result = runner.check(plan.client_version(settings.timeouts.command))
+    if not result.ok or not result.observed:
+        return None
+    client, _, _ = result.stdout.partition("Server:")
+    match = _TAG.search(client)
+    return match.group(1) if match else None
+
+
+def kubernetes_version(runner: Runner, settings: Settings) -> str | None:
+    """The API server's version (``serverVersion.gitVersion``), None when it does not answer."""
+    if not settings.kubeconfig.is_file():
+        return None
+    result = runner.check(plan.kubernetes_version(settings, settings.timeouts.command))
+    if not result.ok or not result.observed:
+        return None
+    try:
+        version = json.loads(result.stdout)["serverVersion"]["gitVersion"]
+    except (ValueError, KeyError, TypeError):
+        return None
+    return str(version).removeprefix("v") if isinstance(version, str) else None

@@ -17,7 +17,7 @@ from tasks.core.errors import CommandFailed, ConfigError, UserError
 from tasks.core.runner import Command, MakeDir, Remove, Runner, WriteFile
 from tasks.secrets import ops as secrets_ops
 from tasks.secrets.sopsconfig import SOPS_CONFIG
-from tasks.talos import facts, machineconfig, plan
+from tasks.talos import facts, machineconfig, plan, snapshots, support
 from tasks.talos.settings import Settings
 
 if TYPE_CHECKING:
@@ -359,6 +359,57 @@ def apply(env: Env, nodes: Sequence[Node]) -> dict[str, facts.Mode]:
 # -- day 2 -----------------------------------------------------------------------------------
 
 
+def preflight(env: Env, purpose: support.Purpose, *, offline: bool = False) -> support.Versions:
+    """Check every version pair (support table in :mod:`tasks.talos.support`); print the
+    table; stop on a pair that would break this operation. Offline, or before a talosconfig
+    exists, only the spec's own pins are compared (the pinned talosctl stands in for the
+    installed one)."""
+    s, spec, runner = env.settings, env.spec, env.runner
+    tools = spec.versions.tools
+    running: dict[str, str] = {}
+    kubernetes = client = None
+    live = not offline and s.talosconfig.is_file()
+    if live:
+        client = facts.client_version(runner, s)
+        for node in spec.nodes:
+            found = facts.talos_version(runner, s, node)
+            if found:
+                running[node.name] = found
+        kubernetes = facts.kubernetes_version(runner, s)
+    versions = support.Versions(
+        talos=spec.versions.talos,
+        kubernetes=spec.versions.kubernetes,
+        cilium=spec.versions.cilium,
+        gateway_api=spec.versions.gateway_api,
+        argocd=tools.get("argocd"),
+        talosctl=client or tools.get("talosctl"),
+        running_talos=running,
+        running_kubernetes=kubernetes,
+    )
+    findings = support.assess(versions, purpose)
+    what = "spec and cluster" if running or kubernetes else "spec only"
+    console.table(
+        ["pair", "result", "detail"],
+        [(f.pair, f.level.value, f.detail) for f in findings],
+        title=f"Version preflight ({what}; support table: tasks/talos/support.py)",
+    )
+    for f in findings:
+        if f.level is support.Level.WARN and f.fix:
+            console.warn(f"{f.pair}: {f.fix}")
+    if live and not running:
+        runner.when_executed(
+            lambda: console.warn(
+                "no node answered `talosctl version`: the running versions were not checked"
+            )
+        )
+    bad = support.failures(findings)
+    if bad:
+        lines = "\n".join(f"  - {f.pair}: {f.detail}.\n    {f.fix}." for f in bad)
+        raise UserError(f"Version preflight failed ({purpose.value}):\n{lines}")
+    console.ok(f"version preflight passed for {purpose.value}")
+    return versions
+
+
 def passthrough(env: Env, command: Command, look_at: str = "", *, terminal: bool = False) -> None:
     """talosctl's output shown as it comes (masked), or the terminal itself for a TUI; a
     non-zero exit becomes the task's exit code."""
@@ -376,49 +427,110 @@ def health(env: Env) -> None:
     )
 
 
+def snapshot(env: Env, *, talos: str | None = None, kubernetes: str | None = None) -> Path:
+    """``talosctl etcd snapshot`` into <state>/backups, named with the time and the versions the
+    cluster runs, 0600 and whole (a temporary file renamed when the snapshot is complete); then
+    only the newest ``talos.snapshot_keep`` are kept."""
+    s, spec, runner = env.settings, env.spec, env.runner
+    require_talosconfig(env)
+    if talos is None:
+        talos = facts.talos_version(runner, s, plan.first_control_plane(spec))
+    if kubernetes is None:
+        kubernetes = facts.kubernetes_version(runner, s)
+    env.ensure_state()
+    runner.make_dir(MakeDir(s.backups, mode=0o700, step="the etcd backups"))
+    target = s.backups / snapshots.name_for(datetime.now(UTC), talos=talos, kubernetes=kubernetes)
+    console.step(f"etcd snapshot to {target}")
+    with runner.staging() as staged:
+        written = staged.stage(target, lambda out: plan.etcd_snapshot(s, spec, out), mode=0o600)
+        runner.when_executed(lambda: _require_snapshot(written))
+    # The new snapshot is one of the kept ones (under --dry it was not taken, so not listed).
+    earlier = snapshots.found_in(p for p in listing(s.backups) if p != target)
+    for old in snapshots.to_prune(earlier, s.snapshot_keep - 1):
+        runner.remove(Remove(old.path, step=f"prune {old.path.name} (talos.snapshot_keep)"))
+    runner.when_executed(
+        lambda: console.ok(f"etcd snapshot {target.name} ({target.stat().st_size} bytes)")
+    )
+    return target
+
+
+def _require_snapshot(path: Path) -> None:
+    """talosctl reported success: the file must hold something (an empty one restores nothing)."""
+    if path.stat().st_size == 0:
+        raise UserError(
+            "talosctl etcd snapshot exited 0 but wrote nothing; no snapshot was kept.\n"
+            f"  look at: {plan.LOOK_AT_ETCD}"
+        )
+
+
+def listing(directory: Path) -> list[Path]:
+    return list(directory.iterdir()) if directory.is_dir() else []
+
+
 def upgrade(env: Env, nodes: Sequence[Node], *, force: bool) -> None:
-    """Rolling upgrade to the pinned version with the schematic's factory installer."""
+    """Gated rolling upgrade to the pinned version with the schematic's factory installer:
+    version preflight, etcd snapshot, then one node at a time (control planes first), each
+    followed by a health gate; the first failure stops the roll with how to resume."""
     from tasks.infra.schematic import installer_image
 
     s, spec, runner = env.settings, env.spec, env.runner
     require_talosconfig(env)
+    found = preflight(env, support.Purpose.UPGRADE)
     target = spec.versions.talos
     ordered = [n for n in spec.control_planes if n in nodes] + [
         n for n in spec.workers if n in nodes
     ]
     pending: list[Node] = []
     for node in ordered:
-        found = facts.talos_version(runner, s, node)
-        if found == target and not force:
+        running = found.running_talos.get(node.name)
+        if running == target and not force:
             console.info(f"{node.name}: already at v{target}")
             continue
-        console.info(f"{node.name}: {('v' + found) if found else 'unknown version'} -> v{target}")
+        console.info(
+            f"{node.name}: {('v' + running) if running else 'unknown version'} -> v{target}"
+        )
         pending.append(node)
     if not pending:
         console.ok(f"every node runs Talos v{target}: nothing to do.")
         return
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    snapshot = s.backups / f"etcd-{stamp}.snapshot"
-    env.ensure_state()
-    runner.make_dir(MakeDir(s.backups, mode=0o700, step="the etcd backups"))
-    console.step(f"etcd snapshot to {snapshot}")
-    runner.run(plan.etcd_snapshot(s, spec, snapshot))
+    cp = plan.first_control_plane(spec)
+    taken = snapshot(
+        env, talos=found.running_talos.get(cp.name), kubernetes=found.running_kubernetes
+    )
     image = installer_image(spec)
     for index, node in enumerate(pending, 1):
         console.step(f"[{index}/{len(pending)}] upgrade {node.name} to {image}")
-        runner.run(plan.upgrade_node(s, node, image, s.timeouts.upgrade))
-        until_ok(
-            env,
-            plan.health(s, spec, s.timeouts.health),
-            timeout=s.timeouts.health,
-            what=f"the cluster to be healthy after upgrading {node.name}",
-            look_at=plan.LOOK_AT_HEALTH,
-        )
+        try:
+            runner.run(plan.upgrade_node(s, node, image, s.timeouts.upgrade))
+            until_ok(
+                env,
+                plan.health(s, spec, s.timeouts.health),
+                timeout=s.timeouts.health,
+                what=f"the cluster to be healthy after upgrading {node.name}",
+                look_at=plan.LOOK_AT_HEALTH,
+            )
+        except UserError as exc:
+            done = ", ".join(n.name for n in pending[: index - 1]) or "none"
+            raise UserError(
+                f"{exc.text}\n\nThe upgrade stopped at {node.name}; no further node was "
+                f"touched (upgraded before it: {done}). Fix the cause and run `inv talos.upgrade` "
+                "again: nodes already at the target are skipped. To go back, "
+                f"`talosctl rollback --nodes {node.ip}` boots the previous Talos on that node; "
+                f"etcd was saved first in {taken}.",
+                code=exc.code,
+            ) from None
     names = ", ".join(n.name for n in pending)
-    runner.when_executed(lambda: console.ok(f"upgraded {names} to v{target}; snapshot {snapshot}"))
+    runner.report(f"upgraded {names} to v{target}; snapshot {taken}")
 
 
 def upgrade_k8s(env: Env, *, preview: bool) -> None:
+    """Preflight (every node's Talos must support the target Kubernetes, one minor at a time),
+    an etcd snapshot unless only previewing, then talosctl's own node-by-node upgrade."""
+    require_talosconfig(env)
+    found = preflight(env, support.Purpose.UPGRADE_K8S)
+    if not preview:
+        cp = plan.first_control_plane(env.spec)
+        snapshot(env, talos=found.running_talos.get(cp.name), kubernetes=found.running_kubernetes)
     passthrough(env, plan.upgrade_k8s(env.settings, env.spec, preview=preview), plan.LOOK_AT_API)
 
 

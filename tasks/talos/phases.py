@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from tasks.core import console
 from tasks.core.errors import UserError
 from tasks.core.runner import MakeDir, WriteFile
-from tasks.talos import facts, ops, plan
+from tasks.talos import facts, ops, plan, support
 from tasks.talos.settings import Timeouts
 
 FLOW = plan.BOOTSTRAP_FLOW
@@ -181,64 +181,88 @@ PHASES: tuple[Phase, ...] = (
     ),
     Phase("gitops", "hand over to GitOps", _gitops),
 )
-NAMES = tuple(p.name for p in PHASES)
 
 
-def _check_name(option: str, name: str) -> None:
-    if name not in NAMES:
-        raise UserError(
-            f"{option} {name!r}: not a phase. Phases, in order: {', '.join(NAMES)}.", code=2
+@dataclass(frozen=True)
+class Flow:
+    """Resumable phases run in order; each finished one is recorded in the state dir, a re-run
+    skips those, and ``--from``/``--only`` force phases to run again."""
+
+    name: str
+    #: The command that runs the flow, for the resume hint in an error.
+    command: str
+    phases: tuple[Phase, ...]
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(p.name for p in self.phases)
+
+    def _check_name(self, option: str, name: str) -> None:
+        if name not in self.names:
+            raise UserError(
+                f"{option} {name!r}: not a phase. Phases, in order: {', '.join(self.names)}.",
+                code=2,
+            )
+
+    def selected(self, from_: str | None, only: str | None) -> list[str]:
+        """The phases a run considers (done ones are still skipped unless forced)."""
+        if from_ and only:
+            raise UserError("--from and --only exclude each other: pick one.", code=2)
+        if only:
+            self._check_name("--only", only)
+            return [only]
+        if from_:
+            self._check_name("--from", from_)
+            return list(self.names[self.names.index(from_) :])
+        return list(self.names)
+
+    def run(self, env: ops.Env, *, from_: str | None = None, only: str | None = None) -> None:
+        chosen = self.selected(from_, only)
+        state = env.settings.state
+        forced = set(chosen) if (from_ or only) else set()
+        runner = env.runner
+        if forced:
+            runner.when_executed(lambda: state.forget(self.name, sorted(forced)))
+        total = len(self.phases)
+        unfinished: list[str] = []
+        for index, phase in enumerate(self.phases, 1):
+            if phase.name not in chosen:
+                continue
+            label = f"[{index}/{total}] {phase.name}"
+            if phase.name not in forced and state.is_done(self.name, phase.name):
+                console.info(f"{label}: done earlier, skipped")
+                continue
+            console.step(f"{label}: {phase.title}")
+            budget = phase.budget(env.settings.timeouts) if phase.budget else None
+            try:
+                with env.runner.deadline(budget, f"phase {phase.name}"):
+                    finished = phase.run(env)
+            except UserError as exc:
+                raise UserError(
+                    f"{exc.text}\n\nPhase {phase.name} did not finish. Fix the cause and run "
+                    f"`{self.command}` again: finished phases are skipped (recorded in "
+                    f"{state.root}/phases.json); `--only {phase.name}` retries just this one.",
+                    code=exc.code,
+                ) from None
+            if finished is False:
+                unfinished.append(phase.name)
+            else:
+                runner.when_executed(functools.partial(state.mark_done, self.name, phase.name))
+        ran = ", ".join(chosen) if (from_ or only) else "all phases"
+        left = f" (still to do: {', '.join(unfinished)})" if unfinished else ""
+        runner.when_executed(lambda: console.ok(f"{self.name}: {ran} done{left}"))
+        runner.when_planning(
+            lambda: console.info(f"{self.name}: {ran} planned (--dry: nothing was changed)")
         )
 
 
-def selected(from_: str | None, only: str | None) -> list[str]:
-    """The phases a run considers (done ones are still skipped unless forced)."""
-    if from_ and only:
-        raise UserError("--from and --only exclude each other: pick one.", code=2)
-    if only:
-        _check_name("--only", only)
-        return [only]
-    if from_:
-        _check_name("--from", from_)
-        return list(NAMES[NAMES.index(from_) :])
-    return list(NAMES)
+BOOTSTRAP = Flow(FLOW, "inv talos.bootstrap", PHASES)
+NAMES = BOOTSTRAP.names
+selected = BOOTSTRAP.selected
 
 
 def run(env: ops.Env, *, from_: str | None = None, only: str | None = None) -> None:
-    chosen = selected(from_, only)
-    state = env.settings.state
-    forced = set(chosen) if (from_ or only) else set()
-    runner = env.runner
-    if forced:
-        runner.when_executed(lambda: state.forget(FLOW, sorted(forced)))
-    total = len(PHASES)
-    unfinished: list[str] = []
-    for index, phase in enumerate(PHASES, 1):
-        if phase.name not in chosen:
-            continue
-        label = f"[{index}/{total}] {phase.name}"
-        if phase.name not in forced and state.is_done(FLOW, phase.name):
-            console.info(f"{label}: done earlier, skipped")
-            continue
-        console.step(f"{label}: {phase.title}")
-        budget = phase.budget(env.settings.timeouts) if phase.budget else None
-        try:
-            with env.runner.deadline(budget, f"phase {phase.name}"):
-                finished = phase.run(env)
-        except UserError as exc:
-            raise UserError(
-                f"{exc.text}\n\nPhase {phase.name} did not finish. Fix the cause and run "
-                f"`inv talos.bootstrap` again: finished phases are skipped (recorded in "
-                f"{state.root}/phases.json); `--only {phase.name}` retries just this one.",
-                code=exc.code,
-            ) from None
-        if finished is False:
-            unfinished.append(phase.name)
-        else:
-            runner.when_executed(functools.partial(state.mark_done, FLOW, phase.name))
-    ran = ", ".join(chosen) if (from_ or only) else "all phases"
-    left = f" (still to do: {', '.join(unfinished)})" if unfinished else ""
-    runner.when_executed(lambda: console.ok(f"{FLOW}: {ran} done{left}"))
-    runner.when_planning(
-        lambda: console.info(f"{FLOW}: {ran} planned (--dry: nothing was changed)")
-    )
+    """``talos.bootstrap``: the versions the spec pins are checked first (the cluster does not
+    run yet, so only against each other), then the phases."""
+    ops.preflight(env, support.Purpose.BOOTSTRAP, offline=True)
+    BOOTSTRAP.run(env, from_=from_, only=only)

@@ -224,6 +224,17 @@ def version_probe(settings: Settings, node: Node, timeout: float) -> Command:
     )
 
 
+def client_version(timeout: float) -> Command:
+    return cmd(
+        "talosctl",
+        "version",
+        "--client",
+        step="ask talosctl for its own version",
+        timeout=timeout,
+        read_only=True,
+    )
+
+
 def apply_config(settings: Settings, node: Node, *, insecure: bool) -> Command:
     target = (
         ("--insecure", "--nodes", node.ip, "--endpoints", node.ip)
@@ -280,6 +291,18 @@ def kubectl(settings: Settings, *argv: str | Path, step: str, **kwargs: object) 
         *argv,
         step=step,
         **kwargs,
+    )
+
+
+def kubernetes_version(settings: Settings, timeout: float) -> Command:
+    return kubectl(
+        settings,
+        "version",
+        "--output",
+        "json",
+        step="ask the Kubernetes API for its version",
+        timeout=timeout,
+        read_only=True,
     )
 
 
@@ -443,6 +466,50 @@ def reset_node(settings: Settings, node: Node) -> Command:
         "--reboot",
         "--wait=false",
         step=f"reset {node.name}",
+    )
+
+
+# -- etcd recovery (Talos "Disaster Recovery": wipe etcd's data, bootstrap from a snapshot) ----
+
+
+def wipe_etcd(settings: Settings, node: Node) -> Command:
+    """Wipe only the EPHEMERAL partition (where etcd keeps its data) and reboot: the machine
+    config stays, and etcd comes back waiting to be bootstrapped."""
+    return cmd(
+        "talosctl",
+        "reset",
+        *node_target(settings, node),
+        "--graceful=false",
+        "--reboot",
+        "--system-labels-to-wipe",
+        "EPHEMERAL",
+        "--wait=false",
+        step=f"wipe etcd's data on {node.name}",
+        hint=LOOK_AT_NODE.replace("NODE", node.name),
+    )
+
+
+def etcd_service(settings: Settings, node: Node, timeout: float) -> Command:
+    return cmd(
+        "talosctl",
+        "service",
+        "etcd",
+        *node_target(settings, node),
+        step=f"ask {node.name} for the etcd service state",
+        timeout=timeout,
+        read_only=True,
+    )
+
+
+def recover_etcd(settings: Settings, spec: ClusterSpec, snapshot: Path) -> Command:
+    return cmd(
+        "talosctl",
+        "bootstrap",
+        *cluster_target(settings, spec),
+        "--recover-from",
+        snapshot,
+        step=f"bootstrap etcd on {first_control_plane(spec).name} from {snapshot.name}",
+        hint=LOOK_AT_ETCD,
     )
 
 

@@ -72,11 +72,18 @@ class TalosConfig:
     install_disk: str = "/dev/vda"
     #: false: talos.bootstrap stops once the cluster is up instead of running gitops.bootstrap.
     gitops_handover: bool = True
+    #: etcd snapshots kept in <state>/backups (talos.snapshot and every upgrade take one).
+    snapshot_keep: int = 10
     poll_interval: float = 5.0
     timeouts: Timeouts = field(default_factory=Timeouts)
 
     def __post_init__(self) -> None:
         _require_seconds("poll_interval", self.poll_interval)
+        if self.snapshot_keep < 1:
+            raise ValueError(
+                f"snapshot_keep {self.snapshot_keep!r}: keep at least 1 snapshot "
+                "(the one an upgrade just took)."
+            )
 
 
 #: The namespace's Invoke config defaults (registered on its collection, so that
@@ -102,6 +109,7 @@ class Settings:
     schema_required: bool
     install_disk: str
     gitops_handover: bool
+    snapshot_keep: int
     poll_interval: float
     timeouts: Timeouts
 
@@ -127,6 +135,7 @@ class Settings:
             schema_required=bool(raw.schema_dir),
             install_disk=raw.install_disk,
             gitops_handover=raw.gitops_handover,
+            snapshot_keep=raw.snapshot_keep,
             poll_interval=raw.poll_interval,
             timeouts=raw.timeouts,
         )

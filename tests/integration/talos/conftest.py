@@ -58,6 +58,11 @@ WRITES: list[dict[str, Any]] = [
         "match": ["kubeconfig"],
         "writes": {"{pos:1}": "apiVersion: v1\nkind: Config\n"},
     },
+    {
+        "tool": "talosctl",
+        "match": ["etcd", "snapshot"],
+        "writes": {"{pos:2}": "etcd snapshot bytes\n"},
+    },
 ]
 
 FAST = {

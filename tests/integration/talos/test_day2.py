@@ -162,14 +162,16 @@ def test_upgrade_rolls_one_node_at_a_time_after_a_snapshot(ws: Workspace) -> Non
     result = ws.inv("talos.upgrade")
     assert result.returncode == 0, result.output
     made = ws.calls("talosctl")
-    assert [m[0] for m in made[:3]] == ["version"] * 3
-    snapshot = made[3]
+    assert made[0] == ["version", "--client"]
+    assert [m[0] for m in made[1:4]] == ["version"] * 3
+    snapshot = made[4]
+    backups = ws.cluster_state / "backups"
     assert snapshot[:2] == ["etcd", "snapshot"]
-    assert snapshot[2].startswith(str(ws.cluster_state / "backups" / "etcd-"))
+    assert Path(snapshot[2]).parent == backups  # a temporary file beside the snapshot
     assert snapshot[3:] == target(ws)
     health = ["health", *target(ws), "--control-plane-nodes", CP,
               "--worker-nodes", f"{W1},{W2}", "--wait-timeout", "1s"]  # fmt: skip
-    assert made[4:] == [
+    assert made[5:] == [
         ["upgrade", *target(ws, W1), "--image", INSTALLER, "--wait", "--timeout", "5s"],
         health,
         ["upgrade", *target(ws, W2), "--image", INSTALLER, "--wait", "--timeout", "5s"],
@@ -177,7 +179,11 @@ def test_upgrade_rolls_one_node_at_a_time_after_a_snapshot(ws: Workspace) -> Non
     ]
     assert f"talos-cp-01: already at v{TALOS}" in result.stdout
     assert f"talos-worker-01: v{OLD} -> v{TALOS}" in result.stdout
-    assert (ws.cluster_state / "backups").stat().st_mode & 0o777 == 0o700
+    assert backups.stat().st_mode & 0o777 == 0o700
+    [kept] = backups.iterdir()
+    assert kept.name.startswith("etcd-") and kept.name.endswith(f"-talos{TALOS}.snapshot")
+    assert kept.stat().st_mode & 0o777 == 0o600
+    assert kept.read_text() == "etcd snapshot bytes\n"
 
 
 def test_upgrade_stops_when_the_cluster_is_unhealthy(ws: Workspace) -> None:
@@ -204,21 +210,24 @@ def test_upgrade_with_nothing_to_do(ws: Workspace) -> None:
     result = ws.inv("talos.upgrade")
     assert result.returncode == 0, result.output
     assert f"every node runs Talos v{TALOS}: nothing to do." in result.stdout
-    assert [m[0] for m in ws.calls("talosctl")] == ["version"] * 3
+    assert [m[0] for m in ws.calls("talosctl")] == ["version"] * 4
     ws.fake.reset_log()
     forced = ws.inv("talos.upgrade", "--node", "talos-worker-02", "--force")
     assert forced.returncode == 0, forced.output
-    assert [m[0] for m in ws.calls("talosctl")] == ["version", "etcd", "upgrade", "health"]
+    # The preflight asks every node (the gate covers the cluster), the roll touches one.
+    assert [m[0] for m in ws.calls("talosctl")] == [*["version"] * 4, "etcd", "upgrade", "health"]
 
 
 def test_upgrade_k8s(ws: Workspace) -> None:
     ws.seed(["config"])
+    ws.scenario([version_reply(ip, TALOS) for ip in (CP, W1, W2)])
     assert ws.inv("talos.upgrade-k8s", "--preview").returncode == 0
     assert ws.inv("talos.upgrade-k8s").returncode == 0
-    assert ws.calls("talosctl") == [
-        ["upgrade-k8s", *target(ws), "--to", VERSIONS.kubernetes, "--dry-run"],
-        ["upgrade-k8s", *target(ws), "--to", VERSIONS.kubernetes],
-    ]
+    made = [m for m in ws.calls("talosctl") if m[0] != "version"]
+    assert made[0] == ["upgrade-k8s", *target(ws), "--to", VERSIONS.kubernetes, "--dry-run"]
+    assert made[1][:2] == ["etcd", "snapshot"]  # only a real upgrade takes one
+    assert made[2] == ["upgrade-k8s", *target(ws), "--to", VERSIONS.kubernetes]
+    assert len(made) == 3
 
 
 # -- reset, kubeconfig, passthroughs --------------------------------------------------------

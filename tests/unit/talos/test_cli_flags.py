@@ -55,6 +55,7 @@ def every_command(spec: ClusterSpec, settings: Settings) -> dict[str, list[Comma
         "talosconfig_defaults": plan.talosconfig_defaults(settings, spec),
         "maintenance_probe": [plan.maintenance_probe(cp, 5)],
         "version_probe": [plan.version_probe(settings, worker, 5)],
+        "client_version": [plan.client_version(5)],
         "apply_config": [
             plan.apply_config(settings, cp, insecure=True),
             plan.apply_config(settings, worker, insecure=False),
@@ -63,6 +64,7 @@ def every_command(spec: ClusterSpec, settings: Settings) -> dict[str, list[Comma
         "fetch_kubeconfig": [plan.fetch_kubeconfig(settings, spec)],
         "kubectl": [plan.kubectl(settings, "get", "nodes", step="x")],
         "api_ready": [plan.api_ready(settings, 5)],
+        "kubernetes_version": [plan.kubernetes_version(settings, 5)],
         "gateway_api_crds": [
             plan.gateway_api_crds(settings, Path("crds"), ()),
             plan.gateway_api_crds(settings, None, (Path("a.yaml"), Path("b.yaml"))),
@@ -82,6 +84,9 @@ def every_command(spec: ClusterSpec, settings: Settings) -> dict[str, list[Comma
             plan.upgrade_k8s(settings, spec, preview=False),
         ],
         "reset_node": [plan.reset_node(settings, worker)],
+        "wipe_etcd": [plan.wipe_etcd(settings, cp)],
+        "etcd_service": [plan.etcd_service(settings, cp, 5)],
+        "recover_etcd": [plan.recover_etcd(settings, spec, Path("snap"))],
         "dashboard": [plan.dashboard(settings, spec, spec.nodes)],
         "logs": [plan.logs(settings, cp, "kubelet", kubernetes=True, follow=True, tail=10)],
         "dmesg": [plan.dmesg(settings, cp, follow=True, tail=True)],

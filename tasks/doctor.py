@@ -11,13 +11,18 @@ from typing import TYPE_CHECKING
 from invoke.tasks import task
 
 from tasks.core import console
-from tasks.core.checks import MISMATCH, MISSING, OK, Check, failing, report
+from tasks.core.checks import MISMATCH, MISSING, OK, WARN, Check, failing, report
 from tasks.core.errors import UserError
 from tasks.core.runner import Command, Runner
 from tasks.core.tools import PURPOSES, TOOLS, Tool, tools_for, version_matches
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from invoke.context import Context
+
+    from tasks.core.config import ClusterSpec
+    from tasks.talos.certificates import Cert
 
 
 # -- facts -----------------------------------------------------------------------------------
@@ -55,6 +60,31 @@ def tool_checks(purpose: str, found: dict[str, str | None], pins: dict[str, str]
     return checks
 
 
+def certificate_checks(certs: list[Cert], now: datetime, warn_days: float) -> list[Check]:
+    """The operator's credentials: a warning a month ahead, a failure once expired."""
+    from tasks.talos import certificates
+
+    checks = []
+    for cert in certs:
+        status = cert.status(now, warn_days)
+        found = f"expires {cert.not_after:%Y-%m-%d} ({cert.days_left(now):.0f} days)"
+        level = {certificates.OK: OK, certificates.SOON: WARN}.get(status, MISMATCH)
+        hint = "" if level == OK else f"renew: {cert.renewed_by}"
+        checks.append(Check(f"cert: {cert.name}", level, found, f">= {warn_days:g} days", hint))
+    return checks
+
+
+def _local_certificates(c: Context, spec: ClusterSpec) -> list[Cert]:
+    """Certificates in the state dir's talosconfig and kubeconfig (files only: no cluster call;
+    a file not there yet is simply not checked)."""
+    from tasks.talos.certificates import from_files
+    from tasks.talos.settings import Settings
+
+    settings = Settings.from_context(c, spec)
+    found, _, _ = from_files(settings.talosconfig, settings.kubeconfig, spec.cluster.name)
+    return found
+
+
 # -- task ------------------------------------------------------------------------------------
 
 
@@ -89,6 +119,10 @@ def doctor(c: Context, for_: str | None = None, json: bool = False) -> None:
 
         settings = load_settings(c, spec)
         checks += verdict(gather(runner, settings), spec, settings)
+    if purpose in {"cluster", "all"} and spec is not None:
+        from tasks.talos.certificates import WARN_DAYS, now
+
+        checks += certificate_checks(_local_certificates(c, spec), now(), WARN_DAYS)
     report(checks, title=f"doctor --for {purpose}", as_json=json, extra={"purpose": purpose})
     bad = failing(checks)
     if bad:

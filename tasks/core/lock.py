@@ -126,6 +126,17 @@ def _no_lock_needed(c: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> bo
     return plans_only(c) or any(isinstance(v, str) and v in HELP_FLAGS for v in values)
 
 
+@contextlib.contextmanager
+def cluster_held(c: Any, state_dir: Path) -> Iterator[None]:
+    """The cluster lock around the part of a task that changes the cluster only when asked
+    (``talos.certs --renew``); nothing to hold under ``--dry``."""
+    if plans_only(c):
+        yield
+        return
+    with hold(cluster_lock_path(state_dir), f"the cluster state {state_dir}"):
+        yield
+
+
 def cluster_locked(fn: Callable[P, R]) -> Callable[P, R]:
     """Decorate a task that changes a cluster: one run per cluster state directory."""
 

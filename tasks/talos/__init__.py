@@ -123,6 +123,37 @@ def snapshot(c: Context) -> None:
 
 @task(
     help={
+        "renew": "issue again the client certificates the toolkit owns (talosconfig, "
+        "kubeconfig) when they expire within --days; each is proven before it replaces the old",
+        "days": "warn (and with --renew, renew) under this many days left (default: 30)",
+        "json": "print the certificates as JSON instead of a table",
+    }
+)
+def certs(c: Context, renew: bool = False, days: str = "30", json: bool = False) -> None:
+    """Certificate expiry: talosconfig and kubeconfig clients, the CAs, API server, Hubble.
+
+    Exits 1 when any has expired. Talos issues client certificates for one year.
+    """
+    from tasks.core.errors import UserError
+    from tasks.talos import ops
+
+    try:
+        warn_days = float(days)
+    except ValueError:
+        raise UserError(f"--days {days!r}: expected a number of days.", code=2) from None
+    env = _env(c)
+    if not renew:
+        ops.show_certs(env, days=warn_days, as_json=json, renew=False)
+        return
+    from tasks.core.lock import cluster_held
+
+    ops.require_talosconfig(env)
+    with cluster_held(c, env.settings.state.ensure()):
+        ops.show_certs(env, days=warn_days, as_json=json, renew=True)
+
+
+@task(
+    help={
         "snapshot": "snapshot file, or its name in <state>/backups (see `inv talos.snapshot`)",
         "yes": "do not ask for confirmation (required without a terminal)",
         "from_": "re-run from this phase on: wipe-etcd, wait-etcd, recover, health",
@@ -274,6 +305,7 @@ ns = Collection(
     health,
     snapshot,
     restore,
+    certs,
     upgrade,
     upgrade_k8s,
     reset,

@@ -5,6 +5,7 @@ Tasks in ``__init__`` only parse options; the bootstrap phases reuse these funct
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -14,10 +15,10 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from tasks.core import console, waits
 from tasks.core.errors import CommandFailed, ConfigError, UserError
-from tasks.core.runner import Command, MakeDir, Remove, Runner, WriteFile
+from tasks.core.runner import Command, MakeDir, Remove, Runner, WriteFile, tail
 from tasks.secrets import ops as secrets_ops
 from tasks.secrets.sopsconfig import SOPS_CONFIG
-from tasks.talos import facts, machineconfig, plan, snapshots, support
+from tasks.talos import certificates, facts, machineconfig, plan, snapshots, support
 from tasks.talos.settings import Settings
 
 if TYPE_CHECKING:
@@ -465,6 +466,147 @@ def _require_snapshot(path: Path) -> None:
 
 def listing(directory: Path) -> list[Path]:
     return list(directory.iterdir()) if directory.is_dir() else []
+
+
+#: The TLS secrets Cilium's chart keeps for Hubble (hubble.tls.auto renews them, not us).
+HUBBLE_SECRETS = {
+    "hubble-server-certs": "Hubble server",
+    "hubble-relay-client-certs": "Hubble Relay client",
+}
+RENEWED_BY_CILIUM = "Cilium's chart (hubble.tls.auto)"
+
+
+def gather_certs(env: Env) -> tuple[list[certificates.Cert], list[str]]:
+    """Every certificate the toolkit depends on, and why any could not be read."""
+    s, name = env.settings, env.spec.cluster.name
+    found, missing, kube = certificates.from_files(s.talosconfig, s.kubeconfig, name)
+    server = certificates.server_of(kube, name) if kube is not None else None
+    if server:
+        try:
+            pem = tls_certificate(server, s.timeouts.command)
+            found.extend(
+                certificates.certs_in(
+                    pem, name="Kubernetes API server", source=server, renewed_by="Talos (automatic)"
+                )
+            )
+        except (OSError, certificates.Unreadable) as exc:
+            missing.append(f"Kubernetes API server {server}: {exc}")
+    if kube is not None:
+        for secret, label in HUBBLE_SECRETS.items():
+            result = env.runner.check(plan.hubble_secret(s, secret, s.timeouts.command))
+            if not result.observed:
+                continue
+            if not result.ok:
+                missing.append(f"{label} ({secret}): {tail(result.stderr or result.stdout, 1)}")
+                continue
+            try:
+                found.extend(
+                    certificates.from_secret(
+                        json.loads(result.stdout), name=label, renewed_by=RENEWED_BY_CILIUM
+                    )
+                )
+            except (ValueError, certificates.Unreadable) as exc:
+                missing.append(f"{label} ({secret}): {exc}")
+    return found, missing
+
+
+def tls_certificate(url: str, timeout: float) -> bytes:
+    """The leaf certificate a TLS server presents (read without verifying it: only its dates
+    matter here)."""
+    import ssl
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    if not parts.hostname:
+        raise certificates.Unreadable(f"{url}: no host")
+    pem = ssl.get_server_certificate((parts.hostname, parts.port or 443), timeout=min(timeout, 10))
+    return pem.encode()
+
+
+def show_certs(env: Env, *, days: float, as_json: bool, renew: bool) -> None:
+    """The expiry table (or JSON); with ``renew``, toolkit-owned certificates due within
+    ``days`` are issued again, each proven before it replaces the old file."""
+    found, missing = gather_certs(env)
+    now = certificates.now()
+    due = [
+        c
+        for c in found
+        if c.renewed_by == certificates.RENEW and c.status(now, days) != certificates.OK
+    ]
+    if renew and due:
+        renew_certs(env, {c.source for c in due})
+        refreshed = env.runner.when_executed(lambda: gather_certs(env))
+        if refreshed is not None:
+            found, missing = refreshed
+    if as_json:
+        console.print_json(
+            {
+                "warn_days": days,
+                "certificates": [
+                    {
+                        "name": c.name,
+                        "source": c.source,
+                        "subject": c.subject,
+                        "not_after": c.not_after.isoformat(),
+                        "days_left": round(c.days_left(now), 1),
+                        "status": c.status(now, days),
+                        "renewed_by": c.renewed_by,
+                    }
+                    for c in found
+                ],
+                "unread": missing,
+            }
+        )
+    else:
+        console.table(
+            ["certificate", "status", "expires", "days", "subject", "renewed by"],
+            certificates.rows(found, now, days),
+            title=f"Certificates (warn under {days:g} days)",
+        )
+        for line in missing:
+            console.warn(f"not checked: {line}")
+    expired = [c for c in found if c.status(now, days) == certificates.EXPIRED]
+    soon = [c for c in found if c.status(now, days) == certificates.SOON]
+    owned = [c.name for c in [*expired, *soon] if c.renewed_by == certificates.RENEW]
+    if owned and not renew:
+        console.warn(f"renew with `inv talos.certs --renew`: {', '.join(owned)}")
+    if expired:
+        raise UserError(
+            f"{len(expired)} certificate(s) expired: {', '.join(c.name for c in expired)}."
+        )
+
+
+def renew_certs(env: Env, sources: set[str]) -> None:
+    s, spec, runner = env.settings, env.spec, env.runner
+    if str(s.talosconfig) in sources:
+        console.step("renew the talosconfig client certificate")
+        with runner.staging() as staged:
+            fresh = staged.stage(
+                s.talosconfig, lambda out: plan.talosconfig_new(s, spec, out), mode=0o600
+            )
+            runner.when_executed(lambda: _prove_renewed(env, fresh, "talosconfig"))
+    if str(s.kubeconfig) in sources:
+        console.step("renew the admin kubeconfig")
+        runner.run(plan.fetch_kubeconfig(s, spec))
+        runner.when_executed(lambda: _prove_renewed(env, s.kubeconfig, "kubeconfig"))
+
+
+def _prove_renewed(env: Env, path: Path, what: str) -> None:
+    """The new file holds the cluster's context with a client certificate valid a month on."""
+    from tasks.core import yamldata
+
+    name = env.spec.cluster.name
+    read = certificates.from_talosconfig if what == "talosconfig" else certificates.from_kubeconfig
+    try:
+        client = read(yamldata.load(path.read_text()), name, str(path))[0]
+    except (certificates.Unreadable, OSError, ValueError) as exc:
+        raise UserError(f"The renewed {what} is not usable ({exc}); the old one is kept.") from None
+    if client.status(certificates.now()) != certificates.OK:
+        raise UserError(
+            f"The renewed {what} certificate still expires {client.not_after:%Y-%m-%d}; "
+            "the old one is kept."
+        )
+    console.ok(f"{what}: client certificate valid until {client.not_after:%Y-%m-%d}")
 
 
 def upgrade(env: Env, nodes: Sequence[Node], *, force: bool) -> None:

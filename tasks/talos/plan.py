@@ -513,6 +513,38 @@ def recover_etcd(settings: Settings, spec: ClusterSpec, snapshot: Path) -> Comma
     )
 
 
+def talosconfig_new(settings: Settings, spec: ClusterSpec, output: Path) -> Command:
+    """A fresh os:admin client certificate (a year) signed by the cluster, from the current one."""
+    return cmd(
+        "talosctl",
+        "config",
+        "new",
+        output,
+        *cluster_target(settings, spec),
+        "--roles",
+        "os:admin",
+        "--crt-ttl",
+        "8760h",
+        step="issue a new talosconfig client certificate",
+    )
+
+
+def hubble_secret(settings: Settings, name: str, timeout: float) -> Command:
+    return kubectl(
+        settings,
+        "get",
+        "secret",
+        name,
+        "--namespace",
+        "kube-system",
+        "--output",
+        "json",
+        step=f"read the {name} secret",
+        timeout=timeout,
+        read_only=True,
+    )
+
+
 def dashboard(settings: Settings, spec: ClusterSpec, nodes: Sequence[Node]) -> Command:
     return cmd(
         "talosctl",

@@ -60,3 +60,31 @@ def test_doctor_rejects_unknown_purpose(inv: Inv) -> None:
     result = inv("doctor", "--for", "everything")
     assert result.returncode == 2
     assert "choose one of infra, cluster, release, all" in result.stderr
+
+
+def test_doctor_warns_a_month_before_a_credential_expires(
+    inv_here: InvHere, tmp_path: Path
+) -> None:
+    from tests.x509 import issue, kubeconfig, talosconfig
+
+    cluster = tmp_path / "state" / "propertea-local"
+    (cluster / "config").mkdir(parents=True)
+    ca = issue("ca", days=3650, ca=True)
+    (cluster / "config" / "talosconfig").write_text(
+        talosconfig("propertea-local", issue("admin", days=12), ca)
+    )
+    (cluster / "kubeconfig").write_text(
+        kubeconfig("propertea-local", issue("admin", days=-1), ca, "https://127.0.0.1:1")
+    )
+    result = inv_here(
+        "doctor", "--for", "cluster", "--json", env={"INVOKE_STATE_DIR": str(tmp_path / "state")}
+    )
+    checks = {c["name"]: c for c in json.loads(result.stdout)["checks"]}
+    talos = checks["cert: Talos API client (talosconfig)"]
+    assert talos["status"] == "WARN"
+    assert talos["found"].endswith("(12 days)") or talos["found"].endswith("(11 days)")
+    assert talos["hint"] == "renew: talos.certs --renew"
+    assert checks["cert: Kubernetes admin client (kubeconfig)"]["status"] == "MISMATCH"
+    assert checks["cert: Talos CA"]["status"] == OK
+    assert result.returncode == 1
+    assert "cert: Kubernetes admin client (kubeconfig)" in result.stderr

@@ -87,6 +87,8 @@ def every_command(spec: ClusterSpec, settings: Settings) -> dict[str, list[Comma
         "wipe_etcd": [plan.wipe_etcd(settings, cp)],
         "etcd_service": [plan.etcd_service(settings, cp, 5)],
         "recover_etcd": [plan.recover_etcd(settings, spec, Path("snap"))],
+        "talosconfig_new": [plan.talosconfig_new(settings, spec, Path("new"))],
+        "hubble_secret": [plan.hubble_secret(settings, "hubble-server-certs", 5)],
         "dashboard": [plan.dashboard(settings, spec, spec.nodes)],
         "logs": [plan.logs(settings, cp, "kubelet", kubernetes=True, follow=True, tail=10)],
         "dmesg": [plan.dmesg(settings, cp, follow=True, tail=True)],

@@ -3,8 +3,15 @@
 from __future__ import annotations
 
 import base64
+import socket
+import ssl
+import tempfile
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -92,3 +99,38 @@ def kubeconfig(context: str, client: Issued, ca: Issued, server: str) -> str:
         f"users:\n  - name: admin@{context}\n    user:\n"
         f"      client-certificate-data: {client.b64}\n      client-key-data: {key}\n"
     )
+
+
+@contextmanager
+def serving(cert: Issued) -> Iterator[int]:
+    """A TLS server on 127.0.0.1 presenting ``cert``; yields its port."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    with tempfile.TemporaryDirectory() as tmp:
+        crt, key = Path(tmp) / "tls.crt", Path(tmp) / "tls.key"
+        crt.write_bytes(cert.cert_pem)
+        key.write_bytes(cert.key_pem)
+        context.load_cert_chain(crt, key)
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(0.2)
+    stop = threading.Event()
+
+    def serve() -> None:
+        while not stop.is_set():
+            try:
+                conn, _ = listener.accept()
+            except TimeoutError:
+                continue
+            try:
+                with context.wrap_socket(conn, server_side=True) as tls:
+                    tls.recv(1)
+            except (OSError, ssl.SSLError):
+                pass
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        yield listener.getsockname()[1]
+    finally:
+        stop.set()
+        thread.join(timeout=5)
+        listener.close()

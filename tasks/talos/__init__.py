@@ -154,6 +154,25 @@ def certs(c: Context, renew: bool = False, days: str = "30", json: bool = False)
 
 @task(
     help={
+        "json": "print the checks as JSON instead of a table",
+        "junit": "also write the checks as JUnit XML to this file (for CI reports)",
+    }
+)
+def verify(c: Context, json: bool = False, junit: str | None = None) -> None:
+    """Check the platform works: nodes, Cilium, Hubble, the Gateway, TLS, data, GitOps.
+
+    Nodes Ready, Cilium on every node, Hubble Relay, the Gateway's L2 address answering TLS,
+    the wildcard certificate, CNPG primary and databases, Redis/RabbitMQ/ZITADEL/OpenFGA
+    endpoints, platform workloads, the OTel Collector on every node, every Argo CD Application
+    Synced and Healthy. Exits 1 if any check fails.
+    """
+    from tasks.talos import ops
+
+    ops.verify(_env(c), as_json=json, junit=junit)
+
+
+@task(
+    help={
         "snapshot": "snapshot file, or its name in <state>/backups (see `inv talos.snapshot`)",
         "yes": "do not ask for confirmation (required without a terminal)",
         "from_": "re-run from this phase on: wipe-etcd, wait-etcd, recover, health",
@@ -306,6 +325,7 @@ ns = Collection(
     snapshot,
     restore,
     certs,
+    verify,
     upgrade,
     upgrade_k8s,
     reset,

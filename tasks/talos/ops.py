@@ -609,6 +609,88 @@ def _prove_renewed(env: Env, path: Path, what: str) -> None:
     console.ok(f"{what}: client certificate valid until {client.not_after:%Y-%m-%d}")
 
 
+#: What talos.verify lists, one kubectl call each (field of verify.Facts, kinds, namespace).
+VERIFY_LISTS: tuple[tuple[str, str, str | None], ...] = (
+    ("nodes", "nodes", None),
+    ("workloads", "deployments,statefulsets,daemonsets", None),
+    ("gateways", "gateways.gateway.networking.k8s.io", None),
+    ("certificates", "certificates.cert-manager.io", None),
+    ("postgres", "clusters.postgresql.cnpg.io", None),
+    ("databases", "databases.postgresql.cnpg.io", None),
+    ("slices", "endpointslices.discovery.k8s.io", None),
+    ("applications", "applications.argoproj.io", "argocd"),
+)
+
+
+def verify(env: Env, *, as_json: bool, junit: str | None) -> None:
+    """Check that the platform works (:mod:`tasks.talos.verification`); exit 1 if one fails."""
+    from tasks.talos import verification as v
+
+    s, runner = env.settings, env.runner
+    facts.require_file(s.kubeconfig, "kubeconfig", "talos.kubeconfig")
+    lists: dict[str, list[Any]] = {}
+    unread: list[v.Outcome] = []
+    for field, kinds, namespace in VERIFY_LISTS:
+        result = runner.check(plan.kubectl_list(s, kinds, s.timeouts.command, namespace=namespace))
+        items: list[Any] = []
+        if result.observed and result.ok:
+            try:
+                items = list(json.loads(result.stdout).get("items") or [])
+            except (ValueError, AttributeError):
+                unread.append(v.Outcome(f"list {kinds}", False, "kubectl printed no JSON list"))
+        elif result.observed:
+            why = tail(result.stderr or result.stdout, 1) or f"exit {result.returncode}"
+            unread.append(v.Outcome(f"list {kinds}", False, why))
+        lists[field] = items
+    outcomes, address, port = v.checks(v.Facts(**lists))
+    if address:
+        outcomes.insert(4, gateway_answers(address, port, s.timeouts.command))
+    outcomes += unread
+    passed = sum(o.ok for o in outcomes)
+    runner.when_planning(lambda: console.info("--dry: the lists above were read; nothing changed"))
+    if junit:
+        runner.write(WriteFile(Path(junit), v.junit(outcomes), mode=0o644, step="JUnit report"))
+    if as_json:
+        console.print_json(
+            {
+                "ok": passed == len(outcomes),
+                "checks": [{"name": o.name, "ok": o.ok, "detail": o.detail} for o in outcomes],
+            }
+        )
+    else:
+        console.table(
+            ["check", "result", "detail"],
+            [(o.name, "ok" if o.ok else "FAIL", o.detail) for o in outcomes],
+            title="Platform verification",
+        )
+    failed = [o.name for o in outcomes if not o.ok]
+    if failed:
+        raise UserError(f"{len(failed)} of {len(outcomes)} checks failed: {', '.join(failed)}.")
+    if not as_json:  # stdout stays one JSON document
+        console.ok(f"all {len(outcomes)} checks passed")
+
+
+def gateway_answers(address: str, port: int, timeout: float) -> Any:
+    """A TLS handshake with the Gateway's address: the L2 announcement and the listener work."""
+    import socket
+    import ssl
+
+    from tasks.talos.verification import Outcome
+
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE  # the certificate's issuance is its own check
+    name = "Gateway answers (TLS)"
+    try:
+        with (
+            socket.create_connection((address, port), timeout=min(timeout, 10)) as raw,
+            context.wrap_socket(raw, server_hostname=address) as tls,
+        ):
+            return Outcome(name, True, f"{address}:{port} {tls.version()}")
+    except OSError as exc:
+        return Outcome(name, False, f"{address}:{port}: {exc.strerror or exc}")
+
+
 def upgrade(env: Env, nodes: Sequence[Node], *, force: bool) -> None:
     """Gated rolling upgrade to the pinned version with the schematic's factory installer:
     version preflight, etcd snapshot, then one node at a time (control planes first), each

@@ -513,6 +513,24 @@ def recover_etcd(settings: Settings, spec: ClusterSpec, snapshot: Path) -> Comma
     )
 
 
+def kubectl_list(
+    settings: Settings, kinds: str, timeout: float, *, namespace: str | None = None
+) -> Command:
+    """Every object of ``kinds`` (comma-separated), in all namespaces unless one is named."""
+    where = ("--namespace", namespace) if namespace else ("--all-namespaces",)
+    return kubectl(
+        settings,
+        "get",
+        kinds,
+        *where,
+        "--output",
+        "json",
+        step=f"list {kinds}",
+        timeout=timeout,
+        read_only=True,
+    )
+
+
 def talosconfig_new(settings: Settings, spec: ClusterSpec, output: Path) -> Command:
     """A fresh os:admin client certificate (a year) signed by the cluster, from the current one."""
     return cmd(

@@ -4,9 +4,6 @@ through the kubectl fake; `--renew` proven before it replaces anything."""
 from __future__ import annotations
 
 import json
-import socket
-import ssl
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -14,44 +11,17 @@ from typing import Any
 import pytest
 
 from tests.integration.talos.conftest import CLUSTER, Workspace
-from tests.x509 import Issued, issue, kubeconfig, talosconfig
+from tests.x509 import Issued, issue, kubeconfig, serving, talosconfig
 
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
-def api_server(tmp_path: Path) -> Iterator[tuple[str, Issued]]:
+def api_server() -> Iterator[tuple[str, Issued]]:
     """A TLS server on 127.0.0.1 presenting a certificate that expires in 300 days."""
     served = issue("kube-apiserver", days=300, hosts=("127.0.0.1",))
-    cert, key = tmp_path / "api.crt", tmp_path / "api.key"
-    cert.write_bytes(served.cert_pem)
-    key.write_bytes(served.key_pem)
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.load_cert_chain(cert, key)
-    listener = socket.create_server(("127.0.0.1", 0))
-    listener.settimeout(0.2)
-    stop = threading.Event()
-
-    def serve() -> None:
-        while not stop.is_set():
-            try:
-                conn, _ = listener.accept()
-            except TimeoutError:
-                continue
-            try:
-                with context.wrap_socket(conn, server_side=True) as tls:
-                    tls.recv(1)
-            except (OSError, ssl.SSLError):
-                pass
-
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
-    try:
-        yield f"https://127.0.0.1:{listener.getsockname()[1]}", served
-    finally:
-        stop.set()
-        thread.join(timeout=5)
-        listener.close()
+    with serving(served) as port:
+        yield f"https://127.0.0.1:{port}", served
 
 
 def hubble(days: float) -> list[dict[str, Any]]:

@@ -88,6 +88,10 @@ def every_command(spec: ClusterSpec, settings: Settings) -> dict[str, list[Comma
         "etcd_service": [plan.etcd_service(settings, cp, 5)],
         "recover_etcd": [plan.recover_etcd(settings, spec, Path("snap"))],
         "talosconfig_new": [plan.talosconfig_new(settings, spec, Path("new"))],
+        "kubectl_list": [
+            plan.kubectl_list(settings, "nodes", 5),
+            plan.kubectl_list(settings, "applications.argoproj.io", 5, namespace="argocd"),
+        ],
         "hubble_secret": [plan.hubble_secret(settings, "hubble-server-certs", 5)],
         "dashboard": [plan.dashboard(settings, spec, spec.nodes)],
         "logs": [plan.logs(settings, cp, "kubelet", kubernetes=True, follow=True, tail=10)],

@@ -156,19 +156,24 @@ def certs(c: Context, renew: bool = False, days: str = "30", json: bool = False)
     help={
         "json": "print the checks as JSON instead of a table",
         "junit": "also write the checks as JUnit XML to this file (for CI reports)",
+        "telemetry": "send a trace, a log and a metric through the OTel Collector and find "
+        "them in Tempo, Loki and VictoriaMetrics (default: on; --no-telemetry skips it)",
     }
 )
-def verify(c: Context, json: bool = False, junit: str | None = None) -> None:
+def verify(
+    c: Context, json: bool = False, junit: str | None = None, telemetry: bool = True
+) -> None:
     """Check the platform works: nodes, Cilium, Hubble, the Gateway, TLS, data, GitOps.
 
     Nodes Ready, Cilium on every node, Hubble Relay, the Gateway's L2 address answering TLS,
     the wildcard certificate, CNPG primary and databases, Redis/RabbitMQ/ZITADEL/OpenFGA
     endpoints, platform workloads, the OTel Collector on every node, every Argo CD Application
-    Synced and Healthy. Exits 1 if any check fails.
+    Synced and Healthy, and a trace, log and metric sent through the collector found in Tempo,
+    Loki and VictoriaMetrics. Exits 1 if any check fails.
     """
     from tasks.talos import ops
 
-    ops.verify(_env(c), as_json=json, junit=junit)
+    ops.verify(_env(c), as_json=json, junit=junit, telemetry=telemetry)
 
 
 @task(

@@ -5,8 +5,10 @@ Tasks in ``__init__`` only parse options; the bootstrap phases reuse these funct
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
+import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -622,12 +624,10 @@ VERIFY_LISTS: tuple[tuple[str, str, str | None], ...] = (
 )
 
 
-def verify(env: Env, *, as_json: bool, junit: str | None) -> None:
-    """Check that the platform works (:mod:`tasks.talos.verification`); exit 1 if one fails."""
+def _verify_outcomes(env: Env, *, telemetry: bool) -> list[Any]:
     from tasks.talos import verification as v
 
     s, runner = env.settings, env.runner
-    facts.require_file(s.kubeconfig, "kubeconfig", "talos.kubeconfig")
     lists: dict[str, list[Any]] = {}
     unread: list[v.Outcome] = []
     for field, kinds, namespace in VERIFY_LISTS:
@@ -645,7 +645,21 @@ def verify(env: Env, *, as_json: bool, junit: str | None) -> None:
     outcomes, address, port = v.checks(v.Facts(**lists))
     if address:
         outcomes.insert(4, gateway_answers(address, port, s.timeouts.command))
+    if telemetry:
+        outcomes += telemetry_round_trip(env)
     outcomes += unread
+    return outcomes
+
+
+def verify(env: Env, *, as_json: bool, junit: str | None, telemetry: bool = True) -> None:
+    """Check that the platform works (:mod:`tasks.talos.verification`); exit 1 if one fails."""
+    from tasks.talos import verification as v
+
+    s, runner = env.settings, env.runner
+    facts.require_file(s.kubeconfig, "kubeconfig", "talos.kubeconfig")
+    # Under --json stdout carries the one JSON document: progress goes to stderr meanwhile.
+    with contextlib.redirect_stdout(sys.stderr) if as_json else contextlib.nullcontext():
+        outcomes = _verify_outcomes(env, telemetry=telemetry)
     passed = sum(o.ok for o in outcomes)
     runner.when_planning(lambda: console.info("--dry: the lists above were read; nothing changed"))
     if junit:
@@ -668,6 +682,60 @@ def verify(env: Env, *, as_json: bool, junit: str | None) -> None:
         raise UserError(f"{len(failed)} of {len(outcomes)} checks failed: {', '.join(failed)}.")
     if not as_json:  # stdout stays one JSON document
         console.ok(f"all {len(outcomes)} checks passed")
+
+
+def telemetry_round_trip(env: Env) -> list[Any]:
+    """A trace, a log and a metric sent to an OTel Collector pod, each looked for in its backend
+    (:mod:`tasks.talos.verification`); one outcome per signal."""
+    from tasks.talos import verification as v
+
+    s, runner = env.settings, env.runner
+    listed = runner.check(
+        plan.kubectl_list(
+            s, "pods", s.timeouts.command, namespace=v.OBSERVABILITY, selector=v.COLLECTOR_SELECTOR
+        )
+    )
+    try:
+        pod = v.running_pod(json.loads(listed.stdout).get("items") or []) if listed.ok else None
+    except (ValueError, AttributeError):
+        pod = None
+    if pod is None and listed.observed:
+        return [
+            v.Outcome(name, False, f"no running OTel Collector pod in {v.OBSERVABILITY}")
+            for name in v.TELEMETRY_CHECKS.values()
+        ]
+    pod = pod or "OTEL-COLLECTOR-POD"
+    probe = v.new_probe()
+    sent: dict[str, str] = {}
+    for signal, body in v.payloads(probe).items():
+        try:
+            runner.run(plan.raw_post(s, v.collector_path(pod, signal), json.dumps(body), 30))
+        except UserError as exc:
+            sent[signal] = f"the collector refused it: {tail(exc.text, 1)}"
+    outcomes = []
+    for signal, path in v.query_paths(probe).items():
+        name = v.TELEMETRY_CHECKS[signal]
+        if signal in sent:
+            outcomes.append(v.Outcome(name, False, sent[signal]))
+            continue
+
+        def look(signal: str = signal, path: str = path) -> tuple[bool, str]:
+            answer = runner.check(plan.raw_get(s, path, 30))
+            if answer.ok and v.found(signal, answer.stdout):
+                return True, "found"
+            return False, "not there yet" if answer.ok else tail(answer.stderr, 1) or "no answer"
+
+        arrived = runner.wait_until(
+            look,
+            timeout=s.timeouts.command,
+            interval=s.poll_interval,
+            what=f"the {signal} sent as {probe.marker} to show up",
+            look_at="`kubectl -n observability logs ds/otel-collector-agent`",
+            strict=False,
+        )
+        detail = f"{probe.marker} via {pod}" if arrived else f"{probe.marker} not found"
+        outcomes.append(v.Outcome(name, arrived, detail))
+    return outcomes
 
 
 def gateway_answers(address: str, port: int, timeout: float) -> Any:

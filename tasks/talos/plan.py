@@ -514,7 +514,12 @@ def recover_etcd(settings: Settings, spec: ClusterSpec, snapshot: Path) -> Comma
 
 
 def kubectl_list(
-    settings: Settings, kinds: str, timeout: float, *, namespace: str | None = None
+    settings: Settings,
+    kinds: str,
+    timeout: float,
+    *,
+    namespace: str | None = None,
+    selector: str | None = None,
 ) -> Command:
     """Every object of ``kinds`` (comma-separated), in all namespaces unless one is named."""
     where = ("--namespace", namespace) if namespace else ("--all-namespaces",)
@@ -523,11 +528,32 @@ def kubectl_list(
         "get",
         kinds,
         *where,
+        *(("--selector", selector) if selector else ()),
         "--output",
         "json",
         step=f"list {kinds}",
         timeout=timeout,
         read_only=True,
+    )
+
+
+def raw_post(settings: Settings, path: str, body: str, timeout: float) -> Command:
+    """POST ``body`` (JSON, on stdin) to an API-server path: a proxied service or pod."""
+    return kubectl(
+        settings,
+        "create",
+        "--raw",
+        path,
+        "--filename=-",  # stdin; one token so no check mistakes "-" for a flag
+        stdin=body,
+        step=f"POST {path}",
+        timeout=timeout,
+    )
+
+
+def raw_get(settings: Settings, path: str, timeout: float) -> Command:
+    return kubectl(
+        settings, "get", "--raw", path, step=f"GET {path}", timeout=timeout, read_only=True
     )
 
 

@@ -233,3 +233,142 @@ def junit(outcomes: Iterable[Outcome], suite: str = "talos.verify") -> str:
             ET.SubElement(case, "failure", message=r.detail).text = r.detail
     ET.indent(root)
     return ET.tostring(root, encoding="unicode", xml_declaration=True) + "\n"
+
+
+# -- telemetry round trip -------------------------------------------------------------------
+#
+# One trace, one log record and one metric point go to an OTel Collector pod's OTLP/HTTP
+# receiver through the API server's pod proxy; each must then be found in its backend (Tempo by
+# trace ID, Loki and VictoriaMetrics by a label unique to the run), queried through the service
+# proxy. Names follow deploy/observability (the collector's exporters name these services).
+
+OBSERVABILITY = "observability"
+COLLECTOR_SELECTOR = "app.kubernetes.io/name=opentelemetry-collector"
+SERVICE_NAME = "propertea-verify"
+TEMPO = "tempo:3200"
+LOKI = "loki:3100"
+VMSINGLE = "vmsingle-vm:8428"
+
+
+@dataclass(frozen=True)
+class Probe:
+    """What one run sends: unique IDs and the time it was sent."""
+
+    marker: str
+    trace_id: str
+    span_id: str
+    now_ns: int
+
+
+def new_probe() -> Probe:
+    import secrets
+    import time
+
+    run = secrets.token_hex(4)
+    return Probe(f"verify-{run}", secrets.token_hex(16), secrets.token_hex(8), time.time_ns())
+
+
+def _resource() -> dict[str, Any]:
+    return {"attributes": [{"key": "service.name", "value": {"stringValue": SERVICE_NAME}}]}
+
+
+def _run_attribute(p: Probe) -> list[dict[str, Any]]:
+    return [{"key": "run", "value": {"stringValue": p.marker}}]
+
+
+def payloads(p: Probe) -> dict[str, dict[str, Any]]:
+    """OTLP/JSON bodies by signal (the path under /v1/ each is posted to)."""
+    scope = {"name": "talos.verify"}
+    start, end = str(p.now_ns - 1_000_000), str(p.now_ns)
+    return {
+        "traces": {
+            "resourceSpans": [{
+                "resource": _resource(),
+                "scopeSpans": [{"scope": scope, "spans": [{
+                    "traceId": p.trace_id, "spanId": p.span_id, "name": "talos.verify",
+                    "kind": 1, "startTimeUnixNano": start, "endTimeUnixNano": end,
+                    "attributes": _run_attribute(p),
+                }]}],
+            }]
+        },
+        "logs": {
+            "resourceLogs": [{
+                "resource": _resource(),
+                "scopeLogs": [{"scope": scope, "logRecords": [{
+                    "timeUnixNano": end, "severityNumber": 9, "severityText": "INFO",
+                    "body": {"stringValue": f"talos.verify {p.marker}"},
+                    "attributes": _run_attribute(p),
+                }]}],
+            }]
+        },
+        "metrics": {
+            "resourceMetrics": [{
+                "resource": _resource(),
+                "scopeMetrics": [{"scope": scope, "metrics": [{
+                    "name": "propertea.verify",
+                    "sum": {"aggregationTemporality": 2, "isMonotonic": True, "dataPoints": [{
+                        "asInt": "1", "startTimeUnixNano": start, "timeUnixNano": end,
+                        "attributes": _run_attribute(p),
+                    }]},
+                }]}],
+            }]
+        },
+    }  # fmt: skip
+
+
+def collector_path(pod: str, signal: str) -> str:
+    return f"/api/v1/namespaces/{OBSERVABILITY}/pods/{pod}:4318/proxy/v1/{signal}"
+
+
+def _service(service: str, path: str) -> str:
+    return f"/api/v1/namespaces/{OBSERVABILITY}/services/{service}/proxy{path}"
+
+
+def query_paths(p: Probe) -> dict[str, str]:
+    """Where each signal is looked for (API-server proxy paths, query strings encoded)."""
+    from urllib.parse import urlencode
+
+    since = str(p.now_ns - 600 * 10**9)
+    loki = urlencode(
+        {
+            "query": f'{{service_name="{SERVICE_NAME}"}} |= "{p.marker}"',
+            "start": since,
+            "limit": "5",
+        }
+    )
+    vm = urlencode({"query": f'{{run="{p.marker}"}}'})
+    return {
+        "traces": _service(TEMPO, f"/api/traces/{p.trace_id}"),
+        "logs": _service(LOKI, f"/loki/api/v1/query_range?{loki}"),
+        "metrics": _service(VMSINGLE, f"/api/v1/query?{vm}"),
+    }
+
+
+def found(signal: str, text: str) -> bool:
+    """Whether a backend's answer holds what was sent (Tempo answers 404 until it has it)."""
+    import json
+
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return False
+    if not isinstance(data, dict):
+        return False
+    if signal == "traces":
+        return bool(data.get("batches") or data.get("resourceSpans") or data.get("trace"))
+    result = (data.get("data") or {}).get("result")
+    return bool(result)
+
+
+TELEMETRY_CHECKS = {
+    "traces": "trace through the OTel Collector found in Tempo",
+    "logs": "log through the OTel Collector found in Loki",
+    "metrics": "metric through the OTel Collector found in VictoriaMetrics",
+}
+
+
+def running_pod(pods: Objects) -> str | None:
+    for pod in pods:
+        if (pod.get("status") or {}).get("phase") == "Running":
+            return str((pod.get("metadata") or {}).get("name"))
+    return None

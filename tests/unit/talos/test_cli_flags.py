@@ -91,7 +91,10 @@ def every_command(spec: ClusterSpec, settings: Settings) -> dict[str, list[Comma
         "kubectl_list": [
             plan.kubectl_list(settings, "nodes", 5),
             plan.kubectl_list(settings, "applications.argoproj.io", 5, namespace="argocd"),
+            plan.kubectl_list(settings, "pods", 5, namespace="observability", selector="a=b"),
         ],
+        "raw_post": [plan.raw_post(settings, "/api/v1/x", "{}", 5)],
+        "raw_get": [plan.raw_get(settings, "/api/v1/x", 5)],
         "hubble_secret": [plan.hubble_secret(settings, "hubble-server-certs", 5)],
         "dashboard": [plan.dashboard(settings, spec, spec.nodes)],
         "logs": [plan.logs(settings, cp, "kubelet", kubernetes=True, follow=True, tail=10)],

@@ -76,3 +76,54 @@ def test_junit_has_a_case_per_check_and_the_failures() -> None:
     assert (root.get("tests"), root.get("failures")) == ("2", "1")
     [failure] = root.iter("failure")
     assert failure.get("message") == "broken & <bad>"
+
+
+def test_the_telemetry_probe_carries_its_ids_into_every_signal() -> None:
+    probe = v.Probe("verify-0a1b2c3d", "ab" * 16, "cd" * 8, 1_700_000_000_000_000_000)
+    sent = v.payloads(probe)
+    [span] = sent["traces"]["resourceSpans"][0]["scopeSpans"][0]["spans"]
+    assert (span["traceId"], span["spanId"]) == (probe.trace_id, probe.span_id)
+    [record] = sent["logs"]["resourceLogs"][0]["scopeLogs"][0]["logRecords"]
+    assert probe.marker in record["body"]["stringValue"]
+    [metric] = sent["metrics"]["resourceMetrics"][0]["scopeMetrics"][0]["metrics"]
+    [point] = metric["sum"]["dataPoints"]
+    assert point["attributes"] == [{"key": "run", "value": {"stringValue": probe.marker}}]
+    for body in (sent["traces"]["resourceSpans"], sent["logs"]["resourceLogs"]):
+        service = body[0]["resource"]["attributes"][0]
+        assert service == {"key": "service.name", "value": {"stringValue": v.SERVICE_NAME}}
+
+
+def test_each_backend_is_asked_through_the_service_proxy() -> None:
+    from urllib.parse import parse_qs, urlsplit
+
+    probe = v.new_probe()
+    paths = v.query_paths(probe)
+    assert paths["traces"] == (
+        f"/api/v1/namespaces/observability/services/tempo:3200/proxy/api/traces/{probe.trace_id}"
+    )
+    loki = urlsplit(paths["logs"])
+    assert loki.path.endswith("/services/loki:3100/proxy/loki/api/v1/query_range")
+    assert parse_qs(loki.query)["query"] == [
+        f'{{service_name="{v.SERVICE_NAME}"}} |= "{probe.marker}"'
+    ]
+    vm = urlsplit(paths["metrics"])
+    assert vm.path.endswith("/services/vmsingle-vm:8428/proxy/api/v1/query")
+    assert parse_qs(vm.query)["query"] == [f'{{run="{probe.marker}"}}']
+    assert len({v.new_probe().marker for _ in range(20)}) == 20
+
+
+@pytest.mark.parametrize(
+    ("signal", "answer", "expected"),
+    [
+        ("traces", '{"batches": [{"resource": {}}]}', True),
+        ("traces", '{"trace": {"resourceSpans": []}}', True),
+        ("traces", "{}", False),
+        ("logs", '{"data": {"result": [{"stream": {}}]}}', True),
+        ("logs", '{"data": {"result": []}}', False),
+        ("metrics", '{"status": "success", "data": {"result": [{"value": [1, "1"]}]}}', True),
+        ("metrics", "not json", False),
+        ("metrics", "[]", False),
+    ],
+)
+def test_what_counts_as_found(signal: str, answer: str, expected: bool) -> None:
+    assert v.found(signal, answer) is expected

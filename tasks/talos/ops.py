@@ -817,13 +817,24 @@ def upgrade(env: Env, nodes: Sequence[Node], *, force: bool) -> None:
 
 def upgrade_k8s(env: Env, *, preview: bool) -> None:
     """Preflight (every node's Talos must support the target Kubernetes, one minor at a time),
-    an etcd snapshot unless only previewing, then talosctl's own node-by-node upgrade."""
+    an etcd snapshot unless only previewing, talosctl's own node-by-node upgrade, then the
+    cluster's health as the final gate."""
     require_talosconfig(env)
     found = preflight(env, support.Purpose.UPGRADE_K8S)
     if not preview:
         cp = plan.first_control_plane(env.spec)
         snapshot(env, talos=found.running_talos.get(cp.name), kubernetes=found.running_kubernetes)
     passthrough(env, plan.upgrade_k8s(env.settings, env.spec, preview=preview), plan.LOOK_AT_API)
+    if not preview:
+        s = env.settings
+        until_ok(
+            env,
+            plan.health(s, env.spec, s.timeouts.health),
+            timeout=s.timeouts.health,
+            what=f"the cluster to be healthy on Kubernetes {env.spec.versions.kubernetes}",
+            look_at=plan.LOOK_AT_HEALTH,
+        )
+        env.runner.report(f"Kubernetes upgraded to {env.spec.versions.kubernetes}")
 
 
 def reset(env: Env, nodes: Sequence[Node], *, yes: bool) -> None:

@@ -227,7 +227,8 @@ def test_upgrade_k8s(ws: Workspace) -> None:
     assert made[0] == ["upgrade-k8s", *target(ws), "--to", VERSIONS.kubernetes, "--dry-run"]
     assert made[1][:2] == ["etcd", "snapshot"]  # only a real upgrade takes one
     assert made[2] == ["upgrade-k8s", *target(ws), "--to", VERSIONS.kubernetes]
-    assert len(made) == 3
+    assert made[3][0] == "health"  # the final gate
+    assert len(made) == 4
 
 
 # -- reset, kubeconfig, passthroughs --------------------------------------------------------

@@ -49,9 +49,11 @@ TALOS: Mapping[Minor, TalosRow] = {
     (1, 15): TalosRow((1, 33, 0), (1, 39, 0), (1, 13, 0), (1, 17, 0)),
 }
 
-#: Kubernetes minors each Cilium release e2e-tests.
+#: Kubernetes minors each Cilium release e2e-tests (compatibility.rst at v1.18.14 and v1.19.3).
+#: Below the list is refused (the current docs: older versions "do not have Cilium support").
 CILIUM_KUBERNETES: Mapping[Minor, tuple[Minor, ...]] = {
     (1, 18): ((1, 30), (1, 31), (1, 32), (1, 33)),
+    (1, 19): ((1, 32), (1, 33), (1, 34), (1, 35)),
 }
 
 #: The Gateway API release each Cilium release is conformance-tested against.

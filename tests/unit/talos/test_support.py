@@ -87,6 +87,8 @@ def test_talosctl_skew(client: str, servers: list[str], target: str, level: Leve
         ("1.18.4", "1.33.9", Level.OK),
         ("1.18.4", "1.29.9", Level.FAIL),  # older than listed: unsupported
         ("1.18.4", "1.34.0", Level.WARN),  # newer than listed: untested
+        ("1.19.3", "1.35.1", Level.OK),
+        ("1.19.3", "1.31.0", Level.FAIL),
         ("1.20.2", "1.36.3", Level.WARN),  # no row
     ],
 )

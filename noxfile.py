@@ -67,5 +67,7 @@ def validate(session: nox.Session) -> None:
 def bench(session: nox.Session) -> None:
     """Benchmarks: print numbers, never assert on time."""
     install(session, "test")
-    for script in sorted(Path("benchmarks").glob("*.py")):
+    # `_name.py` files are the scripts' helpers, not benchmarks.
+    scripts = sorted(p for p in Path("benchmarks").glob("*.py") if not p.name.startswith("_"))
+    for script in scripts:
         session.run("python", str(script), *session.posargs, env=schema_env())

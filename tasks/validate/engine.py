@@ -12,6 +12,8 @@ import fnmatch
 import json as jsonlib
 import os
 import sys
+import threading
+import time
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
@@ -76,6 +78,29 @@ class Selection:
         return sorted(scope)
 
 
+class Stats:
+    """Wall time per phase of a run (seconds), for benchmarks and profiling; never printed.
+
+    Phases: ``read`` (walk and parse deploy/), ``render`` (kubectl kustomize or its cache),
+    ``load`` (parse and trace rendered output) and ``family:<name>`` (a family's own work, plus
+    whatever shared input it was the first to need).
+    """
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+        self._lock = threading.Lock()
+
+    @contextmanager
+    def timed(self, phase: str) -> Iterator[None]:
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            elapsed = time.perf_counter() - start
+            with self._lock:
+                self.seconds[phase] = self.seconds.get(phase, 0.0) + elapsed
+
+
 class Workspace:
     """Everything the families share, each part computed on first use."""
 
@@ -95,6 +120,7 @@ class Workspace:
         self.settings = settings or settings_mod.load(c)
         self.runner = runner or (Runner.from_context(c) if c is not None else Runner())
         self.selection = Selection(self.root, paths or [])
+        self.stats = Stats()
 
     # -- inputs ------------------------------------------------------------------------------
 
@@ -142,6 +168,7 @@ class Workspace:
             spec_path=self.spec_rel,
             cache_dir=self.settings.cache_dir,
             workers=self.settings.workers,
+            timed=self.stats.timed,
         )
 
     @cached_property
@@ -236,7 +263,8 @@ def _run(ws: Workspace, names: list[str]) -> Result:
 
     def call(fam: Any) -> Result:
         part = Result()
-        fam.fn(ws, part)
+        with ws.stats.timed(f"family:{fam.name}"):
+            fam.fn(ws, part)
         return part
 
     with ThreadPoolExecutor(max_workers=max(1, len(external))) as pool:

@@ -15,8 +15,9 @@ import hashlib
 import os
 import posixpath
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -43,6 +44,13 @@ _HOW_TO_PIN = (
 )
 #: Bumped when the cached render format changes.
 _CACHE_VERSION = "1"
+
+#: Times a phase of the run (``Stats.timed``); the default times nothing.
+Timer = Callable[[str], AbstractContextManager[None]]
+
+
+def _untimed(_phase: str) -> AbstractContextManager[None]:
+    return nullcontext()
 
 
 @dataclass
@@ -159,12 +167,40 @@ def _role(path: str, spec_path: str, kustomize_dirs: set[str], chart_dirs: set[s
 
 
 def read_tree(
-    root: Path, runner: Runner, *, spec_path: str, cache_dir: Path | None, workers: int
+    root: Path,
+    runner: Runner,
+    *,
+    spec_path: str,
+    cache_dir: Path | None,
+    workers: int,
+    timed: Timer = _untimed,
 ) -> Tree:
     tree = Tree(root=root, spec_path=spec_path)
     deploy = root / "deploy"
     if not deploy.is_dir():
         return tree
+    with timed("read"):
+        component_of = _read_files(tree, root, spec_path)
+        roots = _render_roots(tree, root)
+    _render_all(
+        tree,
+        runner=runner,
+        roots=roots,
+        cache_dir=cache_dir,
+        workers=workers,
+        component_of=component_of,
+        timed=timed,
+    )
+    for source in tree.files.values():
+        if source.role == "manifest":
+            tree.objects.extend(source.docs)
+    tree.objects.extend(_local_resources(tree, sorted(tree.unrendered)))
+    return tree
+
+
+def _read_files(tree: Tree, root: Path, spec_path: str) -> Callable[[str], str | None]:
+    """Read and parse every YAML file under deploy/; the component a path belongs to."""
+    deploy = root / "deploy"
     texts: dict[str, str] = {}
     from tasks.core.paths import irregularity
 
@@ -208,7 +244,12 @@ def read_tree(
             Doc(rel, line, data, node, component=component) for data, node, line in loaded.docs
         ]
         tree.files[rel] = source
+    return component_of
 
+
+def _render_roots(tree: Tree, root: Path) -> list[str]:
+    """Index the kustomizations; the builds to render offline (others are noted)."""
+    component_dirs = tree.component_dirs()
     for rel, source in tree.files.items():
         if source.role == "kustomization" and source.docs and source.docs[0].is_object:
             directory = posixpath.dirname(rel)
@@ -249,19 +290,7 @@ def read_tree(
             "not rendered offline (pinned remote resources, validated by Argo CD at sync; "
             "their local files and patches are checked here): " + ", ".join(sorted(tree.unrendered))
         )
-    _render_all(
-        tree,
-        runner=runner,
-        roots=offline,
-        cache_dir=cache_dir,
-        workers=workers,
-        component_of=component_of,
-    )
-    for source in tree.files.values():
-        if source.role == "manifest":
-            tree.objects.extend(source.docs)
-    tree.objects.extend(_local_resources(tree, sorted(tree.unrendered)))
-    return tree
+    return offline
 
 
 def _local_resources(tree: Tree, roots: list[str]) -> Iterator[Doc]:
@@ -418,6 +447,7 @@ def _render_all(
     cache_dir: Path | None,
     workers: int,
     component_of: Any,
+    timed: Timer = _untimed,
 ) -> None:
     if not roots:
         return
@@ -456,8 +486,15 @@ def _render_all(
                 pass  # an unwritable cache only costs speed
         return directory, res.stdout, None
 
-    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+    with timed("render"), ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
         outputs = list(pool.map(render, roots))
+    with timed("load"):
+        _load_renders(tree, outputs, component_of)
+
+
+def _load_renders(
+    tree: Tree, outputs: list[tuple[str, str | None, str | None]], component_of: Any
+) -> None:
     for directory, output, error in outputs:
         k = tree.kustomizations[directory]
         if error is not None:

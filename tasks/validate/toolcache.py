@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import threading
 from pathlib import Path
 
 #: Bumped when the format of an entry changes.
@@ -29,6 +30,18 @@ def tool_identity(tool: str) -> str | None:
     if stat is None:
         return None
     return f"{found}:{stat.st_size}:{stat.st_mtime_ns}"
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Write ``text`` so concurrent readers see the old file or the new one, never a part; an
+    unwritable cache only costs speed."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f"{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+        tmp.write_text(text, encoding="utf-8")
+        tmp.replace(path)
+    except OSError:
+        pass
 
 
 class ToolCache:
@@ -52,14 +65,7 @@ class ToolCache:
             return None
 
     def put(self, key: str, text: str) -> None:
-        target = self.directory / key
-        try:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            tmp = target.with_name(f"{key}.{os.getpid()}.tmp")
-            tmp.write_text(text, encoding="utf-8")
-            tmp.replace(target)
-        except OSError:
-            pass
+        write_atomic(self.directory / key, text)
 
 
 def open_cache(cache_dir: Path | None, tool: str) -> ToolCache | None:

@@ -16,7 +16,6 @@ import os
 import posixpath
 import re
 import tempfile
-import threading
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager, nullcontext
@@ -26,6 +25,7 @@ from typing import Any
 
 from tasks.core.runner import Command, Runner
 from tasks.validate.model import Doc, Finding
+from tasks.validate.toolcache import tool_identity, write_atomic
 from tasks.validate.yamlio import line_of, load_all
 
 KUSTOMIZATION_NAMES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
@@ -436,8 +436,6 @@ def _cache_key(root: Path, k: Kustomization, kubectl: str) -> str:
 
 def _kubectl_identity() -> str:
     """Path, size and mtime of kubectl: a new binary invalidates cached renders."""
-    from tasks.validate.toolcache import tool_identity
-
     return tool_identity("kubectl") or "missing"
 
 
@@ -470,23 +468,11 @@ def _render_all(
         except OSError:
             return None
 
-    def store(directory: str, output: str) -> None:
-        path = cached.get(directory)
-        if path is None:
-            return
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_suffix(f".{os.getpid()}.{threading.get_ident()}.tmp")
-            tmp.write_text(output, encoding="utf-8")
-            tmp.replace(path)
-        except OSError:
-            pass  # an unwritable cache only costs speed
-
     def render(batch: list[str]) -> list[Rendered]:
         rendered = _render_batch(tree.root, runner, batch)
         for directory, output, error in rendered:
-            if output and error is None:
-                store(directory, output)
+            if output and error is None and directory in cached:
+                write_atomic(cached[directory], output)
         return rendered
 
     with timed("render"), ThreadPoolExecutor(max_workers=max(1, workers)) as pool:

@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from invoke.context import Context
 
     from tasks.core.config import LoadedSpec, Problem
+    from tasks.validate.resultcache import SchemaResults
     from tasks.validate.schemas import SchemaStore
     from tasks.validate.tree import Tree
 
@@ -189,6 +190,12 @@ class Workspace:
             crd_dir if crd_dir.is_dir() else None,
             self.settings.allow_unknown_kinds,
         )
+
+    @cached_property
+    def schema_results(self) -> SchemaResults:
+        from tasks.validate.resultcache import SchemaResults
+
+        return SchemaResults(self.settings.cache_dir)
 
     def rel(self, path: Path | str) -> str:
         p = Path(path)

@@ -178,6 +178,7 @@ class SchemaStore:
         self._validators: dict[tuple[str, str], Any] = {}
         self._inlined: dict[str, dict[str, Any]] = {}
         self._errors: dict[tuple[str, str], SchemaFileError] = {}
+        self._identities: dict[tuple[str, str], str] = {}
 
     @cached_property
     def core(self) -> CoreSchemas:
@@ -208,6 +209,27 @@ class SchemaStore:
         if self.crd_dir is None or not group:
             return None
         return self.crd_dir / group / f"{kind.lower()}_{version}.json"
+
+    def identity(self, api_version: str, kind: str) -> str:
+        """What the validator of a kind is made of (files by path, size and mtime, and this
+        code), without compiling it: the key of cached verdicts (``resultcache``)."""
+        known = self._identities.get((api_version, kind))
+        if known is not None:
+            return known
+        from tasks.validate import jsonerrors
+        from tasks.validate.resultcache import file_identity
+
+        core = self.core_file(api_version, kind)
+        parts = [
+            self.kubernetes,
+            file_identity(Path(__file__)),
+            file_identity(Path(jsonerrors.__file__)),
+            file_identity(core),
+            file_identity(self.core.directory / "_definitions.json"),
+            file_identity(self.crd_file(api_version, kind)),
+        ]
+        self._identities[(api_version, kind)] = "|".join(parts)
+        return self._identities[(api_version, kind)]
 
     def validator(self, api_version: str, kind: str) -> Any:
         """The compiled validator, or None when no schema is known.

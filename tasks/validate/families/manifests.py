@@ -49,6 +49,7 @@ JSON6902_OPS = {"add", "remove", "replace", "move", "copy", "test"}
 def check_manifests(ws: Workspace, result: Result) -> None:
     tree = ws.tree
     store = ws.schemas
+    verdicts = ws.schema_results
     reported_schemas: set[str] = set()
     for doc in tree.objects:
         if not doc.is_object:
@@ -74,6 +75,12 @@ def check_manifests(ws: Workspace, result: Result) -> None:
             result.add(
                 doc.path, doc.line, "manifests/missing-name", "metadata.name is missing", doc.ref
             )
+        embedded = EMBEDDED_POD_TEMPLATES.get((doc.group, doc.kind))
+        key = verdicts.key(store.identity(doc.api_version, doc.kind), doc.data)
+        errors = verdicts.get(key)
+        if errors is not None:
+            _schema_findings(doc, embedded, errors, result)
+            continue
         try:
             validator = store.validator(doc.api_version, doc.kind)
         except SchemaFileError as exc:
@@ -92,17 +99,25 @@ def check_manifests(ws: Workspace, result: Result) -> None:
                 continue
             result.add(doc.path, doc.line, "manifests/unknown-kind", _unknown(ws, doc), doc.ref)
             continue
-        embedded = EMBEDDED_POD_TEMPLATES.get((doc.group, doc.kind))
-        for path, message in schema_errors(validator, doc.data):
-            if embedded and tuple(path[: len(embedded)]) == embedded:
-                continue  # manifests/pod-template checks it, located where the mistake is
-            result.add(doc.path, doc.line_of(path), "manifests/schema", message, doc.ref)
+        errors = list(schema_errors(validator, doc.data))
+        verdicts.put(key, errors)
+        _schema_findings(doc, embedded, errors, result)
     _pod_templates(ws, tree, result)
+    verdicts.save()
     _duplicates(tree, result)
     _components(ws, tree, result)
     _unreferenced(ws, tree, result)
     for k in tree.kustomizations.values():
         _kustomization(ws, k, result)
+
+
+def _schema_findings(
+    doc: Doc, embedded: tuple[str, ...] | None, errors: list[tuple[list[Any], str]], result: Result
+) -> None:
+    for path, message in errors:
+        if embedded and tuple(path[: len(embedded)]) == embedded:
+            continue  # manifests/pod-template checks it, located where the mistake is
+        result.add(doc.path, doc.line_of(path), "manifests/schema", message, doc.ref)
 
 
 def _source_has(tree: Tree, doc: Doc, path: list[Any]) -> bool:
@@ -119,9 +134,8 @@ def _source_has(tree: Tree, doc: Doc, path: list[Any]) -> bool:
 
 
 def _pod_templates(ws: Workspace, tree: Tree, result: Result) -> None:
-    validator = ws.schemas.validator("v1", "PodTemplate")
-    if validator is None:
-        return
+    identity = ws.schemas.identity("v1", "PodTemplate")
+    verdicts = ws.schema_results
     seen: set[tuple[str, int, str]] = set()
     for doc in tree.objects:
         where = EMBEDDED_POD_TEMPLATES.get((doc.group, doc.kind)) if doc.is_object else None
@@ -134,7 +148,15 @@ def _pod_templates(ws: Workspace, tree: Tree, result: Result) -> None:
             continue
         wrapped: dict[str, Any] = {"apiVersion": "v1", "kind": "PodTemplate", "metadata": {}}
         wrapped["template"] = template
-        for path, error in schema_errors(validator, wrapped, prefix=where[:-1]):
+        key = verdicts.key(identity, wrapped, where[:-1])
+        errors = verdicts.get(key)
+        if errors is None:
+            validator = ws.schemas.validator("v1", "PodTemplate")
+            if validator is None:
+                return
+            errors = list(schema_errors(validator, wrapped, prefix=where[:-1]))
+            verdicts.put(key, errors)
+        for path, error in errors:
             inner = [*where, *list(path)[1:]]
             message = error
             if doc.origin == "kustomize" and not _source_has(tree, doc, inner) and doc.component:

@@ -21,6 +21,7 @@ import argparse
 import json
 import os
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -72,6 +73,15 @@ def measure(root: Path, cache: Path, shared: Path, workers: int, families: str) 
     }
 
 
+def python_env(shared: Path, pycache: Path) -> dict[str, str]:
+    """The environment of every measured process: byte-code cached as after a normal install
+    (under a scratch prefix, whatever PYTHONDONTWRITEBYTECODE says), the pinned schemas."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    env["PYTHONPYCACHEPREFIX"] = str(pycache)
+    env["INVOKE_VALIDATE_SHARED_SCHEMAS"] = str(shared)
+    return env
+
+
 def child(root: Path, cache: Path, shared: Path, workers: int, families: str) -> dict[str, Any]:
     out = subprocess.run(
         [
@@ -86,7 +96,7 @@ def child(root: Path, cache: Path, shared: Path, workers: int, families: str) ->
             "--families",
             families,
         ],
-        env={**os.environ, "INVOKE_VALIDATE_SHARED_SCHEMAS": str(shared)},
+        env=python_env(shared, cache.parent / "pycache"),
         capture_output=True,
         text=True,
         check=True,
@@ -180,6 +190,51 @@ def kubernetes_validate(cache: Path, kubernetes: str) -> tuple[float | None, str
     return wall, f"exit {proc.returncode}"
 
 
+#: The edits of the latency rows: a kustomization (re-render of one build) and a plain manifest.
+EDITS = (
+    ("deploy/services/user/kustomization.yaml", "newTag: v0.1.0", "newTag: v0.1.1"),
+    ("deploy/infrastructure/argocd-route/httproute.yaml", "- argocd.lab", "- argo.lab"),
+)
+
+
+def precommit(shared: Path, tmp: Path) -> list[str]:
+    """``inv validate`` (every family, as the pre-commit hook runs it) on a copy of this
+    repository: cold, unchanged, and after editing one file."""
+    repo = tmp / "repo"
+    tracked = subprocess.run(
+        ["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout.split("\0")
+    for rel in tracked:
+        if rel and not rel.startswith(("tests/", "benchmarks/")) and (ROOT / rel).is_file():
+            (repo / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(ROOT / rel, repo / rel)
+    subprocess.run(["git", "init", "-q", str(repo)], check=True)
+    subprocess.run(["git", "-C", str(repo), "add", "-A"], check=True)
+    env = python_env(shared, tmp / "pycache")
+    env["INVOKE_VALIDATE_CACHE_DIR"] = str(tmp / "precommit-cache")
+    inv = str(Path(sys.executable).parent / "inv")
+
+    def timed(*args: str) -> str:
+        start = time.perf_counter()
+        proc = subprocess.run(
+            [inv, *args], cwd=repo, env=env, capture_output=True, text=True, check=False
+        )
+        wall = time.perf_counter() - start
+        last = (proc.stdout.strip().splitlines() or ["(no output)"])[-1]
+        return f"{wall:6.2f} s  exit {proc.returncode}: {last}"
+
+    lines = [f"{'inv --list (startup alone)':<56}{timed('--list').split(':')[0]}"]
+    lines.append(f"{'inv validate, cold cache':<56}{timed('validate')}")
+    lines.append(f"{'inv validate, unchanged tree':<56}{timed('validate')}")
+    for rel, old, new in EDITS:
+        path = repo / rel
+        path.write_text(path.read_text(encoding="utf-8").replace(old, new, 1), encoding="utf-8")
+        name = "/".join(Path(rel).parts[-2:])
+        lines.append(f"{'inv validate, after editing ' + name:<56}{timed('validate')}")
+        lines.append(f"{'inv validate -- ' + name:<56}{timed('validate', '--', rel)}")
+    return lines
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="1,10,100", help="tree sizes (copies of deploy/)")
@@ -191,6 +246,9 @@ def main() -> None:
         "--identical", action="store_true", help="also time identical copies (render cache hits)"
     )
     parser.add_argument("--no-peers", action="store_true", help="skip the floors and peers")
+    parser.add_argument(
+        "--no-precommit", action="store_true", help="skip the pre-commit latency rows"
+    )
     parser.add_argument("--measure", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--cache", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -208,6 +266,9 @@ def main() -> None:
     )
     peers: list[str] = []
     with tempfile.TemporaryDirectory(prefix="validate-bench-") as tmp:
+        # A throwaway run compiles the byte-code, which a normal install has done already.
+        build_tree(ROOT, Path(tmp) / "warmup", 1)
+        child(Path(tmp) / "warmup", Path(tmp) / "warmup-cache", shared, 1, args.families)
         kinds = [("distinct", False)] + ([("identical", True)] if args.identical else [])
         for size in (int(s) for s in args.sizes.split(",")):
             for label, identical in kinds:
@@ -232,11 +293,16 @@ def main() -> None:
                 if identical or args.no_peers:
                     continue
                 peers += compare(root, cache, shared, args.workers, name=name, cold=cold)
-    if peers:
-        print()
-        print("floors and peers (same tree, same rendered documents; ratio = ours / floor)")
-        for line in peers:
-            print(line)
+        if peers:
+            print()
+            print("floors and peers (same tree, same rendered documents; ratio = ours / floor)")
+            for line in peers:
+                print(line)
+        if not args.no_precommit:
+            print()
+            print("pre-commit latency: inv validate, every family, on a copy of this repository")
+            for line in precommit(shared, Path(tmp)):
+                print(line, flush=True)
 
 
 def compare(

@@ -280,6 +280,8 @@ def _run(ws: Workspace, names: list[str]) -> Result:
             result.merge(call(fam))
         for future in futures:
             result.merge(future.result())
+    if "schema_results" in ws.__dict__:
+        ws.schema_results.save()
     if "tree" in ws.__dict__:
         tree = ws.tree
         result.files |= set(tree.files)

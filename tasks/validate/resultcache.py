@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -79,6 +80,20 @@ class SchemaResults:
 
     def put(self, key: str, errors: Errors) -> None:
         self._used[key] = errors
+
+    def check(
+        self, identity: str, data: Any, validator: Callable[[], Any], prefix: tuple[Any, ...] = ()
+    ) -> Errors:
+        """The schema errors of ``data`` (``jsonerrors.schema_errors``), from the cache when it
+        has them; ``validator`` is called (and the schema compiled) only on a miss."""
+        key = self.key(identity, data, prefix)
+        errors = self.get(key)
+        if errors is None:
+            from tasks.validate.jsonerrors import schema_errors
+
+            errors = list(schema_errors(validator(), data, prefix))
+            self.put(key, errors)
+        return errors
 
     def save(self) -> None:
         if self.path is None or not self.misses:

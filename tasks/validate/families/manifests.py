@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 from tasks.validate.jsonerrors import schema_errors
 from tasks.validate.model import Doc
 from tasks.validate.registry import register_family
+from tasks.validate.resultcache import file_identity
 from tasks.validate.schemas import SchemaFileError, compile_schema
 from tasks.validate.tree import LAYERS, REMOTE, pin_of
 from tasks.validate.yamlio import load_all
@@ -103,7 +104,6 @@ def check_manifests(ws: Workspace, result: Result) -> None:
         verdicts.put(key, errors)
         _schema_findings(doc, embedded, errors, result)
     _pod_templates(ws, tree, result)
-    verdicts.save()
     _duplicates(tree, result)
     _components(ws, tree, result)
     _unreferenced(ws, tree, result)
@@ -134,6 +134,8 @@ def _source_has(tree: Tree, doc: Doc, path: list[Any]) -> bool:
 
 
 def _pod_templates(ws: Workspace, tree: Tree, result: Result) -> None:
+    if not ws.schemas.core_file("v1", "PodTemplate").exists():
+        return
     identity = ws.schemas.identity("v1", "PodTemplate")
     verdicts = ws.schema_results
     seen: set[tuple[str, int, str]] = set()
@@ -148,14 +150,9 @@ def _pod_templates(ws: Workspace, tree: Tree, result: Result) -> None:
             continue
         wrapped: dict[str, Any] = {"apiVersion": "v1", "kind": "PodTemplate", "metadata": {}}
         wrapped["template"] = template
-        key = verdicts.key(identity, wrapped, where[:-1])
-        errors = verdicts.get(key)
-        if errors is None:
-            validator = ws.schemas.validator("v1", "PodTemplate")
-            if validator is None:
-                return
-            errors = list(schema_errors(validator, wrapped, prefix=where[:-1]))
-            verdicts.put(key, errors)
+        errors = verdicts.check(
+            identity, wrapped, lambda: ws.schemas.validator("v1", "PodTemplate"), where[:-1]
+        )
         for path, error in errors:
             inner = [*where, *list(path)[1:]]
             message = error
@@ -187,15 +184,24 @@ def _unreferenced(ws: Workspace, tree: Tree, result: Result) -> None:
         )
 
 
+KUSTOMIZATION_SCHEMA = Path(__file__).parent.parent / "kustomization.schema.json"
+COMPONENT_SCHEMA = Path(__file__).parent.parent / "component.schema.json"
+
+
 @cache
-def _kustomization_validator() -> Any:
-    schema = json.loads((Path(__file__).parent.parent / "kustomization.schema.json").read_text())
-    return compile_schema(schema)
+def _validator(schema: Path) -> Any:
+    return compile_schema(json.loads(schema.read_text()))
+
+
+def _local_schema_errors(ws: Workspace, schema: Path, data: Any) -> list[tuple[list[Any], str]]:
+    """Errors against one of this package's schemas, cached by content like the others."""
+    identity = f"{file_identity(schema)}|{file_identity(Path(__file__))}"
+    return ws.schema_results.check(identity, data, lambda: _validator(schema))
 
 
 def _kustomization(ws: Workspace, k: Kustomization, result: Result) -> None:
     """What can be checked without a build: the fields, the patches, the remote pins."""
-    for path, message in schema_errors(_kustomization_validator(), k.data):
+    for path, message in _local_schema_errors(ws, KUSTOMIZATION_SCHEMA, k.data):
         result.add(k.path, k.doc.line_of(path), "manifests/kustomization", message)
     for key in ("patches", "patchesJson6902"):
         entries = k.data.get(key)
@@ -337,15 +343,8 @@ def _duplicates(tree: Tree, result: Result) -> None:
                 seen_global.setdefault(key, doc)
 
 
-@cache
-def _component_validator() -> Any:
-    schema = json.loads((Path(__file__).parent.parent / "component.schema.json").read_text())
-    return compile_schema(schema)
-
-
 def _components(ws: Workspace, tree: Tree, result: Result) -> None:
     names: dict[str, str] = {}
-    validator = _component_validator()
     for source in tree.by_role("component"):
         directory = Path(source.path).parent
         if not source.docs:
@@ -354,7 +353,7 @@ def _components(ws: Workspace, tree: Tree, result: Result) -> None:
         doc = source.docs[0]
         if len(source.docs) > 1:
             result.add(source.path, source.docs[1].line, "component/schema", "one document only")
-        for path, message in schema_errors(validator, doc.data):
+        for path, message in _local_schema_errors(ws, COMPONENT_SCHEMA, doc.data):
             result.add(source.path, doc.line_of(path), "component/schema", message)
         if not doc.is_object:
             continue

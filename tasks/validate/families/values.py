@@ -14,8 +14,9 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from tasks.validate.jsonerrors import schema_errors
+from tasks.validate import schemas
 from tasks.validate.registry import register_family
+from tasks.validate.resultcache import file_identity
 from tasks.validate.schemas import SchemaFileError, compile_schema, read_json_schema, strictify
 
 if TYPE_CHECKING:
@@ -39,6 +40,8 @@ class _Validators:
 
 
 _VALIDATORS = _Validators()
+#: strictify() and the schema reading live there: an edit invalidates cached verdicts.
+SCHEMAS_CODE = Path(schemas.__file__)
 
 
 def check_values(ws: Workspace, result: Result) -> None:
@@ -160,15 +163,20 @@ def _check_dependency_values(
             f"`inv validate --refresh-schemas` or set validate.values_schemas.{chart}",
         )
         return
+    values = doc.data.get(key)
+    # Verdicts are cached by content (resultcache): the schema is compiled only on a miss.
+    identity = "|".join(file_identity(p) for p in (schema_path, Path(__file__), SCHEMAS_CODE))
     try:
-        validator = _VALIDATORS.get(schema_path)
+        if values is None:
+            _VALIDATORS.get(schema_path)  # still report an unusable schema
+            return
+        errors = ws.schema_results.check(
+            identity, values, lambda: _VALIDATORS.get(schema_path), (key,)
+        )
     except SchemaFileError as exc:
         result.add(source.path, doc.line_of([key]), "schema/unusable", f"{exc.path}: {exc.reason}")
         return
-    values = doc.data.get(key)
-    if values is None:
-        return
-    for path, message in schema_errors(validator, values, (key,)):
+    for path, message in errors:
         result.add(source.path, doc.line_of([key, *path]), "values/schema", message)
 
 

@@ -26,6 +26,8 @@ LAYERS = ("infrastructure", "platform", "observability", "services")
 HOST_KEYS = frozenset({"hostnames", "hosts", "host", "hostname", "dnsNames", "commonName"})
 #: Never renamed: Kubernetes' own namespaces.
 KEEP = frozenset({"default", "kube-system", "kube-public", "kube-node-lease"})
+_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_DUMPER: Any = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 _HOST = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$")
 
 
@@ -47,7 +49,7 @@ def names_defined(directory: Path) -> tuple[set[str], set[str]]:
     backends: set[str] = set()
     for path in _yaml_files(directory):
         try:
-            docs = list(yaml.safe_load_all(path.read_text(encoding="utf-8")))
+            docs = list(yaml.load_all(path.read_text(encoding="utf-8"), Loader=_LOADER))
         except yaml.YAMLError:
             continue
         for doc in docs:
@@ -129,12 +131,12 @@ def copy_component(original: Path, copy: Path, n: int) -> None:
     for path in _yaml_files(copy):
         text = path.read_text(encoding="utf-8")
         try:
-            docs = list(yaml.safe_load_all(text))
+            docs = list(yaml.load_all(text, Loader=_LOADER))
         except yaml.YAMLError:
             continue  # left as it is: validate reports it in the copy as in the original
         out = [rewrite(d, rename, suffix, external) for d in docs]
         path.write_text(
-            yaml.safe_dump_all(out, sort_keys=False, allow_unicode=True, width=1000),
+            yaml.dump_all(out, Dumper=_DUMPER, sort_keys=False, allow_unicode=True, width=1000),
             encoding="utf-8",
         )
 

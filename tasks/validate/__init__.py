@@ -18,6 +18,8 @@ from tasks.core.errors import UserError
 if TYPE_CHECKING:
     from invoke.context import Context
 
+    from tasks.validate.engine import Workspace
+
 FAMILY_NAMES = "cluster, manifests, values, talos, policies, secrets, workflows, dockerfiles, yaml"
 
 
@@ -48,7 +50,7 @@ def validate(
     """
     from pathlib import Path
 
-    from tasks.validate.engine import Workspace, available, report, run
+    from tasks.validate.engine import Workspace, available, fewer_collections
 
     names = available()
     families = [f.strip() for f in only.split(",") if f.strip()] if only else names
@@ -72,6 +74,15 @@ def validate(
         except ValueError:
             raise UserError(f"{raw}: outside the repository ({root})", code=2) from None
     ws = Workspace(c, root=root, paths=selected)
+    with fewer_collections():
+        _fetch_and_run(ws, families, refresh_schemas=refresh_schemas, json=json)
+
+
+def _fetch_and_run(
+    ws: Workspace, families: list[str], *, refresh_schemas: bool, json: bool
+) -> None:
+    from tasks.validate.engine import report, run
+
     if refresh_schemas:
         from tasks.validate.refresh import refresh
 

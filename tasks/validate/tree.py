@@ -73,6 +73,8 @@ class Kustomization:
     refs: set[str] = field(default_factory=set)
     #: Every file a build reads (for the render cache and for source matching).
     closure: set[str] = field(default_factory=set)
+    #: Local paths it names anywhere (resources, patches, generators...) that exist.
+    paths: list[str] = field(default_factory=list)
 
     def remote(self) -> Iterator[tuple[int, str]]:
         """(line, reference) of every resource fetched over the network, and of helmCharts."""
@@ -258,9 +260,21 @@ def _render_roots(tree: Tree, root: Path) -> list[str]:
             k = Kustomization(directory, rel, source.docs[0].data, source.docs[0])
             tree.kustomizations[directory] = k
     for k in tree.kustomizations.values():
-        k.refs = {d for d in _referenced_paths(root, k) if d in tree.kustomizations and d != k.dir}
+        k.paths = list(_referenced_paths(root, k))
+        k.refs = {d for d in k.paths if d in tree.kustomizations and d != k.dir}
+    # Shared bases and components are named by many builds: each is walked once.
+    listed: dict[str, list[str]] = {}
+    closures: dict[str, set[str]] = {}
+
+    def files_under(rel: str) -> list[str]:
+        if rel not in listed:
+            listed[rel] = list(_files_under(root, rel))
+        return listed[rel]
+
     for k in tree.kustomizations.values():
-        k.closure = _closure(root, tree, k.dir, set())
+        k.closure = closures[k.dir] = _closure(
+            root, tree, k.dir, set(), files_under=files_under, done=closures
+        )
     referenced = {d for k in tree.kustomizations.values() for d in k.refs}
     roots = sorted(
         d
@@ -372,7 +386,7 @@ def referenced_files(tree: Tree) -> set[str]:
     """Every file some kustomization names (directly, or as a directory without its own)."""
     out: set[str] = set()
     for k in tree.kustomizations.values():
-        for ref in _referenced_paths(tree.root, k):
+        for ref in k.paths:
             if ref in tree.kustomizations:
                 continue
             out.update(_files_under(tree.root, ref))
@@ -402,19 +416,32 @@ def _files_under(root: Path, rel: str) -> Iterator[str]:
             yield _rel(root, Path(dirpath) / name)
 
 
-def _closure(root: Path, tree: Tree, directory: str, seen: set[str]) -> set[str]:
-    """Every file a build of ``directory`` may read (component.yaml only when it is named)."""
+def _closure(
+    root: Path,
+    tree: Tree,
+    directory: str,
+    seen: set[str],
+    *,
+    files_under: Callable[[str], list[str]],
+    done: dict[str, set[str]],
+) -> set[str]:
+    """Every file a build of ``directory`` may read (component.yaml only when it is named).
+
+    ``done`` holds closures already computed whole: a superset of what recursing would add.
+    """
     if directory in seen:
         return set()
     seen.add(directory)
-    files = {f for f in _files_under(root, directory) if posixpath.basename(f) != "component.yaml"}
+    files = {f for f in files_under(directory) if posixpath.basename(f) != "component.yaml"}
     k = tree.kustomizations.get(directory)
     if k is not None:
-        for ref in _referenced_paths(root, k):
-            if ref in tree.kustomizations:
-                files |= _closure(root, tree, ref, seen)
+        for ref in k.paths:
+            if ref in done:
+                files |= done[ref]
+            elif ref in tree.kustomizations:
+                files |= _closure(root, tree, ref, seen, files_under=files_under, done=done)
             elif not ref.startswith(directory + "/") or root.joinpath(ref).is_file():
-                files |= set(_files_under(root, ref))
+                files |= set(files_under(ref))
     return files
 
 

@@ -551,7 +551,8 @@ def _render_batch(root: Path, runner: Runner, batch: list[str]) -> list[Rendered
     """Render several builds with one kubectl: a temporary kustomization lists them in order,
     each followed by a marker object, and keeps that order (``sortOptions: fifo``); the output
     is cut at the markers. When the batch fails (a broken build, or two builds defining the
-    same object) each build is rendered alone, so errors name the build they belong to."""
+    same object) it is split in two and each half rendered again, down to single builds, so
+    errors name the build they belong to and one broken build costs a few renders, not all."""
     if len(batch) == 1:
         return [_render_one(root, runner, batch[0])]
     with tempfile.TemporaryDirectory(prefix="validate-render-") as tmp:
@@ -575,7 +576,8 @@ def _render_batch(root: Path, runner: Runner, batch: list[str]) -> list[Rendered
         return [(d, "", None) for d in batch]
     parts = _split_batch(res.stdout, len(batch)) if res.returncode == 0 else None
     if parts is None:
-        return [_render_one(root, runner, d) for d in batch]
+        half = len(batch) // 2
+        return _render_batch(root, runner, batch[:half]) + _render_batch(root, runner, batch[half:])
     return [(d, part, None) for d, part in zip(batch, parts, strict=True)]
 
 

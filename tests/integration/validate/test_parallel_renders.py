@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tasks.core.runner import Runner
+from tasks.core.runner import Command, Result, Runner
 from tasks.validate.tree import _batches, _split_batch, read_tree
 
 
@@ -76,9 +76,24 @@ def test_cached_renders_equal_fresh_ones(tree_of_builds: Path, tmp_path_factory:
     assert renders(tree_of_builds, 2, cache) == fresh
 
 
+class CountingRunner(Runner):
+    """The real runner, counting kubectl runs."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.kubectl = 0
+
+    def check(self, command: Command) -> Result:
+        self.kubectl += command.argv[0] == "kubectl"
+        return super().check(command)
+
+
 def test_a_failing_build_is_reported_on_itself(tree_of_builds: Path) -> None:
     write_build(tree_of_builds, "broken", broken=True)
-    tree = read_tree(tree_of_builds, Runner(), spec_path="", cache_dir=None, workers=2)
+    runner = CountingRunner()
+    tree = read_tree(tree_of_builds, runner, spec_path="", cache_dir=None, workers=1)
+    # One batch of 8 fails; halving isolates the broken build in 2 * log2(8) - 1 more runs.
+    assert runner.kubectl == 1 + 2 + 2 + 2
     problems = [p for p in tree.problems if p.check == "manifests/kustomize"]
     assert [p.path for p in problems] == ["deploy/services/broken/kustomization.yaml"]
     assert "missing.yaml" in problems[0].message

@@ -74,3 +74,11 @@ def base_tree(tmp_path: Path) -> Path:
 @pytest.fixture(scope="session")
 def fixtures_dir() -> Path:
     return FIXTURES
+
+
+@pytest.fixture
+def real_deploy(tmp_path: Path) -> Path:
+    """A copy of the repository's deploy/ tree (tests plant changes in it)."""
+    root = tmp_path / "repo"
+    shutil.copytree(REPO / "deploy", root / "deploy")
+    return root

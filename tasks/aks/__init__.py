@@ -1,0 +1,1 @@
+"""``inv aks.*``: the AKS environment (see deploy/aks/README.md)."""

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from invoke.collection import Collection
 from invoke.tasks import task
 
+from tasks.aks.parity import parity
 from tasks.core import console, taskhelp
 from tasks.core.errors import UserError
 from tasks.core.lock import cluster_locked
@@ -272,3 +273,4 @@ ns = Collection("gitops", install, bootstrap, status, sync, wait, diff, ui, rend
 
 ns.add_task(tree_tasks.generate)
 ns.add_task(tree_tasks.set_repo)
+ns.add_task(parity)

@@ -10,12 +10,11 @@ Cilium runs.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from tasks.core import console
-from tasks.core.errors import UserError
+from tasks.core import phases as core_phases
 from tasks.core.runner import MakeDir, WriteFile
 from tasks.talos import facts, ops, plan, support
 from tasks.talos.settings import Timeouts
@@ -185,8 +184,8 @@ PHASES: tuple[Phase, ...] = (
 
 @dataclass(frozen=True)
 class Flow:
-    """Resumable phases run in order; each finished one is recorded in the state dir, a re-run
-    skips those, and ``--from``/``--only`` force phases to run again."""
+    """Resumable phases run in order (:mod:`tasks.core.phases`): each finished one is recorded in
+    the state dir, a re-run skips those, and ``--from``/``--only`` force phases to run again."""
 
     name: str
     #: The command that runs the flow, for the resume hint in an error.
@@ -197,62 +196,21 @@ class Flow:
     def names(self) -> tuple[str, ...]:
         return tuple(p.name for p in self.phases)
 
-    def _check_name(self, option: str, name: str) -> None:
-        if name not in self.names:
-            raise UserError(
-                f"{option} {name!r}: not a phase. Phases, in order: {', '.join(self.names)}.",
-                code=2,
-            )
-
     def selected(self, from_: str | None, only: str | None) -> list[str]:
         """The phases a run considers (done ones are still skipped unless forced)."""
-        if from_ and only:
-            raise UserError("--from and --only exclude each other: pick one.", code=2)
-        if only:
-            self._check_name("--only", only)
-            return [only]
-        if from_:
-            self._check_name("--from", from_)
-            return list(self.names[self.names.index(from_) :])
-        return list(self.names)
+        return core_phases.selected(self.names, from_, only)
 
     def run(self, env: ops.Env, *, from_: str | None = None, only: str | None = None) -> None:
-        chosen = self.selected(from_, only)
-        state = env.settings.state
-        forced = set(chosen) if (from_ or only) else set()
-        runner = env.runner
-        if forced:
-            runner.when_executed(lambda: state.forget(self.name, sorted(forced)))
-        total = len(self.phases)
-        unfinished: list[str] = []
-        for index, phase in enumerate(self.phases, 1):
-            if phase.name not in chosen:
-                continue
-            label = f"[{index}/{total}] {phase.name}"
-            if phase.name not in forced and state.is_done(self.name, phase.name):
-                console.info(f"{label}: done earlier, skipped")
-                continue
-            console.step(f"{label}: {phase.title}")
-            budget = phase.budget(env.settings.timeouts) if phase.budget else None
-            try:
-                with env.runner.deadline(budget, f"phase {phase.name}"):
-                    finished = phase.run(env)
-            except UserError as exc:
-                raise UserError(
-                    f"{exc.text}\n\nPhase {phase.name} did not finish. Fix the cause and run "
-                    f"`{self.command}` again: finished phases are skipped (recorded in "
-                    f"{state.root}/phases.json); `--only {phase.name}` retries just this one.",
-                    code=exc.code,
-                ) from None
-            if finished is False:
-                unfinished.append(phase.name)
-            else:
-                runner.when_executed(functools.partial(state.mark_done, self.name, phase.name))
-        ran = ", ".join(chosen) if (from_ or only) else "all phases"
-        left = f" (still to do: {', '.join(unfinished)})" if unfinished else ""
-        runner.when_executed(lambda: console.ok(f"{self.name}: {ran} done{left}"))
-        runner.when_planning(
-            lambda: console.info(f"{self.name}: {ran} planned (--dry: nothing was changed)")
+        core_phases.run(
+            self.phases,
+            flow=self.name,
+            command=self.command,
+            state=env.settings.state,
+            runner=env.runner,
+            execute=lambda phase: phase.run(env),
+            budget=lambda phase: phase.budget(env.settings.timeouts) if phase.budget else None,
+            from_=from_,
+            only=only,
         )
 
 

@@ -359,6 +359,20 @@ def load_yaml_roundtrip(path: Path) -> Any:
     return data
 
 
+def validation_problems(path: Path, raw: Any, exc: ValidationError) -> list[Problem]:
+    """A pydantic error as problems naming the line (from ``raw``, a round-trip tree) and field."""
+    problems = []
+    for err in exc.errors():
+        loc = [p for p in err["loc"] if not isinstance(p, str) or not p.startswith("function-")]
+        msg = err["msg"].removeprefix("Value error, ")
+        if err["type"] == "extra_forbidden":
+            msg = "unknown key"
+        elif err["type"] == "missing":
+            msg = "required key is missing"
+        problems.append(Problem(path, _line_of(raw, loc), _field_name(loc), msg))
+    return problems
+
+
 def problems_in(path: Path) -> tuple[LoadedSpec | None, list[Problem]]:
     """Load and validate; return the spec (when valid) and every problem found."""
     raw = load_yaml_roundtrip(path)
@@ -369,16 +383,7 @@ def problems_in(path: Path) -> tuple[LoadedSpec | None, list[Problem]]:
     try:
         spec = ClusterSpec.model_validate(plain(raw))
     except ValidationError as exc:
-        problems = []
-        for err in exc.errors():
-            loc = [p for p in err["loc"] if not isinstance(p, str) or not p.startswith("function-")]
-            msg = err["msg"].removeprefix("Value error, ")
-            if err["type"] == "extra_forbidden":
-                msg = "unknown key"
-            elif err["type"] == "missing":
-                msg = "required key is missing"
-            problems.append(Problem(path, _line_of(raw, loc), _field_name(loc), msg))
-        return None, problems
+        return None, validation_problems(path, raw, exc)
     loaded = LoadedSpec(spec, path, raw)
     return loaded, list(_semantic_problems(loaded))
 

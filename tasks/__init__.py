@@ -1,6 +1,6 @@
 """ProperTea platform toolkit: the root Invoke collection.
 
-Namespaces: release, images, infra, talos, gitops, secrets; root tasks: doctor, validate.
+Namespaces: release, images, infra, talos, gitops, secrets, aks; root tasks: doctor, validate.
 Each namespace is a subpackage exposing ``ns`` (thin tasks; heavy imports stay inside them).
 """
 
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from invoke.collection import Collection
 
-from tasks import gitops, images, infra, release, secrets, talos
+from tasks import aks, gitops, images, infra, release, secrets, talos
 from tasks.core.sections import ClusterConfig, ImagesConfig, SecretsConfig, StateConfig
 from tasks.core.settings import defaults_of
 from tasks.doctor import doctor
@@ -32,7 +32,7 @@ def _build() -> Collection:
     root = Collection()
     root.add_task(doctor)
     root.add_task(validate)
-    for namespace in (release, images, infra, talos, gitops, secrets):
+    for namespace in (release, images, infra, talos, gitops, secrets, aks):
         root.add_collection(namespace.ns)
     root.configure(CONFIG_DEFAULTS)
     return root

@@ -1,0 +1,95 @@
+"""Read-only facts about the Azure side: what a ``show`` said, parsed (pure parsers + probes).
+
+A resource is *there* (its JSON), *missing* (az's not-found answers: exit code 3, or an error
+naming ``...NotFound``), or the probe failed for another reason (not logged in, no permission),
+which is an error naming the command. Under ``--dry`` without az every resource is missing: the
+plan is for a fresh subscription.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from tasks.core.errors import UserError
+from tasks.core.runner import tail
+
+if TYPE_CHECKING:
+    from tasks.core.runner import Command, Result, Runner
+
+#: az exits 3 when a resource does not exist (azure-cli's ResourceNotFoundError); older
+#: commands exit 1 with the service's error code in the message.
+NOT_FOUND_EXIT = 3
+_NOT_FOUND = re.compile(
+    r"NotFound|not found|could not be found|was not found|is not installed|does not exist",
+)
+LOGIN_HINT = (
+    "Check that `az login` was done and that the account can see the subscription "
+    "(`az account show`; set `subscription` in deploy/aks/cluster.yaml)."
+)
+
+
+@dataclass(frozen=True)
+class Fact:
+    """What one probe found; ``data`` is None when the resource does not exist."""
+
+    data: Any
+    observed: bool
+
+    @property
+    def exists(self) -> bool:
+        return self.data is not None
+
+    def get(self, *keys: str | int, default: str = "") -> str:
+        node = self.data
+        for key in keys:
+            try:
+                node = node[key]
+            except (KeyError, IndexError, TypeError):
+                return default
+        return default if node is None else str(node)
+
+
+def not_found(result: Result) -> bool:
+    return result.returncode == NOT_FOUND_EXIT or bool(_NOT_FOUND.search(result.stderr))
+
+
+def parse(stdout: str, what: str) -> Any:
+    text = stdout.strip()
+    if not text:
+        return {}
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        raise UserError(f"{what}: az printed something that is not JSON: {tail(text, 3)}") from None
+
+
+def probe(runner: Runner, command: Command) -> Fact:
+    """Run a ``show``; missing is a fact, any other failure an error naming the command."""
+    result = runner.check(command)
+    if not result.observed:
+        return Fact(None, observed=False)
+    if result.ok:
+        return Fact(parse(result.stdout, command.step), observed=True)
+    if not_found(result):
+        return Fact(None, observed=True)
+    raise UserError(
+        f"{command.step}: `{runner.mask(command.display())}` exited with "
+        f"{result.returncode}:\n{tail(runner.mask(result.stderr))}\n{LOGIN_HINT}"
+    )
+
+
+def feature_state(fact: Fact) -> str:
+    """``Registered``, ``Registering``, ``NotRegistered`` ... (empty when unknown)."""
+    return fact.get("properties", "state")
+
+
+def placeholder(what: str) -> str:
+    """A value only a real run knows (an object ID, the OIDC issuer), shown under --dry."""
+    return f"<{what}>"
+
+
+def is_placeholder(value: str) -> bool:
+    return value.startswith("<") and value.endswith(">")

@@ -22,7 +22,7 @@ from typing import Any
 FAKE_SCRIPT = Path(__file__).with_name("fake_tool.py")
 
 #: The tools the fake stands in for.
-FAKED = ("talosctl", "helm", "argocd", "dotnet", "cilium", "hubble", "kubectl")
+FAKED = ("talosctl", "helm", "argocd", "dotnet", "cilium", "hubble", "kubectl", "az")
 
 
 @dataclass

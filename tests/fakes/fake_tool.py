@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """One scenario-driven fake for the CLIs that cannot run here.
 
-talosctl, helm, argocd, dotnet, cilium, hubble and cluster-bound kubectl are links to this script;
-it learns which tool it is from its name (or from ``--as TOOL`` as the first argument).
+talosctl, helm, argocd, dotnet, cilium, hubble, az and cluster-bound kubectl are links to this
+script; it learns which tool it is from its name (or from ``--as TOOL`` as the first argument).
+For az, scenarios answer ``show``/``list`` with recorded JSON and not-found as exit code 3.
 
 Environment:
   FAKE_TOOLS_SCENARIO  JSON scenario file (below); absent means "exit 0, print nothing"

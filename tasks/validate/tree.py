@@ -33,6 +33,8 @@ LAYERS = ("infrastructure", "platform", "observability", "services")
 YAML_SUFFIXES = (".yaml", ".yml")
 TALOS_PATCH_DIR = "deploy/local-cluster/patches"
 LOCAL_CLUSTER_DIR = "deploy/local-cluster"
+#: The AKS spec and the backend contracts (data the aks tasks and the parity family check).
+AKS_DIR = "deploy/aks"
 #: A kustomization entry that is fetched, not read from the repository.
 REMOTE = re.compile(r"^(https?://|ssh://|git@|git::)|^github\.com/|\?ref=|\.git(//|$)")
 #: A version tag (v1.6.1, 0.0.37, v2.0.0-rc.1) or a full commit: what a remote reference may pin.
@@ -161,6 +163,8 @@ def _role(path: str, spec_path: str, kustomize_dirs: set[str], chart_dirs: set[s
         return "talos"
     if path.startswith(LOCAL_CLUSTER_DIR + "/"):
         return "local-cluster"
+    if directory == AKS_DIR:
+        return "aks"
     if name in KUSTOMIZATION_NAMES:
         return "kustomization"
     if directory in chart_dirs:

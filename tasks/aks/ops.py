@@ -52,8 +52,9 @@ class Env:
 def locked(env: Env) -> Iterator[None]:
     """One changing aks task at a time per AKS state directory (a plan takes no lock)."""
     from tasks.core.lock import cluster_lock_path, hold
+    from tasks.core.runner import plans_only
 
-    if env.runner.dry:
+    if plans_only(env.c):
         yield
         return
     root = env.settings.state.ensure()
@@ -203,14 +204,17 @@ def _age_key(env: Env) -> None:
     if facts.probe(env.runner, plan.secret_show(spec, name)).exists:
         console.info(f"Key Vault secret {name}: exists")
         return
-    if not s.age_key_file.is_file() and not env.runner.dry:
-        raise UserError(
-            f"{s.age_key_file}: no age key to store in Key Vault (the key the sops files are "
-            "encrypted to). Point aks.age_key_file (INVOKE_AKS_AGE_KEY_FILE) or "
-            "SOPS_AGE_KEY_FILE at it."
-        )
+    env.runner.when_executed(lambda: _require_age_key(s.age_key_file))
     env.runner.run(plan.secret_set(spec, name, s.age_key_file))
     env.runner.report(f"Key Vault secret {name}: stored from {s.age_key_file}")
+
+
+def _require_age_key(path: Path) -> None:
+    if not path.is_file():
+        raise UserError(
+            f"{path}: no age key to store in Key Vault (the key the sops files are encrypted "
+            "to). Point aks.age_key_file (INVOKE_AKS_AGE_KEY_FILE) or SOPS_AGE_KEY_FILE at it."
+        )
 
 
 def _pg_backup_secrets(env: Env) -> None:
@@ -323,6 +327,11 @@ def status_rows(env: Env) -> list[tuple[str, str, str]]:
 # -- aks.destroy --------------------------------------------------------------------------------
 
 
+def _there_or_unknown(fact: Fact) -> bool:
+    """Planning without az: the group may exist, so the plan shows its deletion."""
+    return fact.exists or not fact.observed
+
+
 def destroy(env: Env, *, yes: bool, network: bool, backups: bool) -> None:
     spec, runner = env.spec, env.runner
     wanted = [spec.resource_groups.cluster]
@@ -331,7 +340,7 @@ def destroy(env: Env, *, yes: bool, network: bool, backups: bool) -> None:
     if backups:
         wanted.append(spec.resource_groups.backups)
     present = [
-        g for g in wanted if facts.probe(runner, plan.group_show(spec, g)).exists or runner.dry
+        g for g in wanted if _there_or_unknown(facts.probe(runner, plan.group_show(spec, g)))
     ]
     if not present:
         console.info(f"nothing to delete: {', '.join(wanted)} do not exist")

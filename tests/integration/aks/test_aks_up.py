@@ -14,6 +14,7 @@ from tests.integration.aks.conftest import (
     STORAGE_KEY,
     AzCalls,
     found,
+    not_found,
 )
 
 CHANGING = {"create", "add", "register", "set", "delete"}
@@ -212,4 +213,16 @@ def test_destroy_of_nothing_deletes_nothing(
     result = inv_here("aks.destroy", "--yes", env=aks_env)
     assert result.returncode == 0, result.output
     assert "nothing to delete" in result.output
+    assert changes(az_calls()) == []
+
+
+def test_a_missing_age_key_is_named_before_anything_is_stored(
+    inv_here: InvHere, fake_tools: FakeTools, aks_env: dict[str, str], az_calls: AzCalls
+) -> None:
+    fake_tools.scenario(
+        [not_found(["keyvault", "secret", "show", "propertea-age-key"], "secret"), *CONVERGED]
+    )
+    result = inv_here("aks.up", env={**aks_env, "INVOKE_AKS_AGE_KEY_FILE": "/nonexistent/keys"})
+    assert result.returncode == 1
+    assert "/nonexistent/keys: no age key to store in Key Vault" in result.output
     assert changes(az_calls()) == []

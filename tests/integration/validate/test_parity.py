@@ -125,3 +125,19 @@ def test_the_task_lists_covered_differences_and_fails_on_others(
     assert "velero: Helm values field velero.resources.limits.memory" in failed.stderr
     assert '"uncovered": [' in failed.stdout
     assert "Traceback" not in failed.stderr
+
+
+def test_the_aks_family_checks_the_spec_and_its_names(real_deploy: Path, validate: Any) -> None:
+    assert [str(p) for p in validate(real_deploy, ["aks"]).problems] == []
+
+    gateway = real_deploy / "deploy/infrastructure/gateway/env/aks/kustomization.yaml"
+    gateway.write_text(gateway.read_text().replace("propertea-gateway", "renamed-ip"))
+    result = validate(real_deploy, ["aks"])
+    assert problems(result) == [("aks/names", "deploy/aks/cluster.yaml", "")]
+    assert "says 'renamed-ip' but gateway_ip is 'propertea-gateway'" in result.problems[0].message
+
+    spec = real_deploy / "deploy/aks/cluster.yaml"
+    spec.write_text(spec.read_text().replace("node_count: 3", "node_count: many"))
+    result = validate(real_deploy, ["aks"])
+    assert problems(result) == [("aks/spec", "deploy/aks/cluster.yaml", "")]
+    assert "cluster.node_count: Input should be a valid integer" in result.problems[0].message

@@ -110,7 +110,7 @@ def run(env: Env, *, from_: str | None = None, only: str | None = None) -> None:
     core_phases.run(
         PHASES,
         flow=FLOW,
-        task="aks.bootstrap",
+        command="inv aks.bootstrap",
         state=env.settings.state,
         runner=env.runner,
         execute=lambda phase: phase.run(env),

@@ -24,6 +24,13 @@ FLOW = "aks.bootstrap"
 #: Key Vault secrets the CloudNativePG backups read (deploy/aks/bootstrap/pg-backup-credentials).
 PG_ACCOUNT_ENTRY = "pg-backup-storage-account"
 PG_KEY_ENTRY = "pg-backup-storage-key"
+#: Key Vault secrets deploy/aks/bootstrap/velero-credentials.yaml reads.
+VELERO_ENTRIES = (
+    "velero-subscription-id",
+    "velero-tenant-id",
+    "velero-client-id",
+    "velero-client-secret",
+)
 
 
 @dataclass(frozen=True)
@@ -186,6 +193,10 @@ def up(env: Env) -> None:
     for container in spec.storage.containers:
         _ensure(env, plan.container_show(spec, container), plan.container_create(spec, container))
     _pg_backup_secrets(env)
+    backups = groups[spec.resource_groups.backups]
+    _velero_credentials(
+        env, backups.get("id", default=placeholder(f"ID of {spec.resource_groups.backups}"))
+    )
 
     identity = _ensure(env, plan.identity_show(spec), plan.identity_create(spec))
     _ensure(env, plan.federation_show(spec), plan.federation_create(spec, issuer))
@@ -217,16 +228,33 @@ def _require_age_key(path: Path) -> None:
         )
 
 
-def _pg_backup_secrets(env: Env) -> None:
-    """The storage account name and key for CloudNativePG's Barman plugin, through 0600 files."""
-    spec, s, runner = env.spec, env.settings, env.runner
+def _missing_secrets(env: Env, names: tuple[str, ...], what: str) -> list[str]:
     missing = [
-        n
-        for n in (PG_ACCOUNT_ENTRY, PG_KEY_ENTRY)
-        if not facts.probe(runner, plan.secret_show(spec, n)).exists
+        n for n in names if not facts.probe(env.runner, plan.secret_show(env.spec, n)).exists
     ]
     if not missing:
-        console.info("Key Vault secrets for the CloudNativePG backups: exist")
+        console.info(f"Key Vault secrets for {what}: exist")
+    return missing
+
+
+def _store_secrets(env: Env, values: dict[str, str]) -> None:
+    """Each value into Key Vault through a 0600 file removed right after (never in an argv)."""
+    env.ensure_state()
+    for name, value in values.items():
+        file = env.settings.state.path(f".{name}")
+        env.runner.write(WriteFile(file, value, secret=True, step=f"{name} for az --file"))
+        try:
+            env.runner.run(plan.secret_set(env.spec, name, file))
+        finally:
+            env.runner.remove(Remove(file, step=f"{name} (no longer needed)"))
+        env.runner.report(f"Key Vault secret {name}: stored")
+
+
+def _pg_backup_secrets(env: Env) -> None:
+    """The storage account name and key for CloudNativePG's Barman plugin."""
+    spec, runner = env.spec, env.runner
+    missing = _missing_secrets(env, (PG_ACCOUNT_ENTRY, PG_KEY_ENTRY), "the CloudNativePG backups")
+    if not missing:
         return
     values = {PG_ACCOUNT_ENTRY: spec.storage.account}
     if PG_KEY_ENTRY in missing:
@@ -238,15 +266,36 @@ def _pg_backup_secrets(env: Env) -> None:
         )
         runner.add_secret(value)
         values[PG_KEY_ENTRY] = value
-    env.ensure_state()
-    for name in missing:
-        file = s.state.path(f".{name}")
-        runner.write(WriteFile(file, values[name], secret=True, step=f"{name} for az --file"))
-        try:
-            runner.run(plan.secret_set(spec, name, file))
-        finally:
-            runner.remove(Remove(file, step=f"{name} (no longer needed)"))
-        runner.report(f"Key Vault secret {name}: stored")
+    _store_secrets(env, {n: values[n] for n in missing})
+
+
+def _velero_credentials(env: Env, backups_id: str) -> None:
+    """Velero's service principal and the four values its credentials file is assembled from.
+    The principal is created (or its password reset) only when Key Vault lacks one of them, so
+    the password Key Vault holds is always the one that works."""
+    spec, runner = env.spec, env.runner
+    if not _missing_secrets(env, VELERO_ENTRIES, "Velero"):
+        return
+    created = runner.run(plan.velero_principal_create(spec, backups_id))
+    principal = facts.parse(created.stdout, "az ad sp create-for-rbac") if created.observed else {}
+    if not isinstance(principal, dict):
+        principal = {}
+    password = str(principal.get("password") or "")
+    runner.add_secret(password)
+    account = facts.probe(runner, plan.account(spec))
+    values = {
+        "velero-subscription-id": str(account.get("id", default="")),
+        "velero-tenant-id": str(principal.get("tenant") or account.get("tenantId", default="")),
+        "velero-client-id": str(principal.get("appId") or ""),
+        "velero-client-secret": password,
+    }
+    if created.observed and not all(values.values()):
+        empty = ", ".join(n for n, v in values.items() if not v)
+        raise UserError(
+            f"az ad sp create-for-rbac answered without {empty}; nothing was stored. Run "
+            f"`inv aks.up` again (it resets the password of {plan.velero_principal_name(spec)})."
+        )
+    _store_secrets(env, values)
 
 
 # -- aks.credentials ----------------------------------------------------------------------------

@@ -344,6 +344,28 @@ def storage_show(spec: AksSpec) -> Command:
     return _show(spec, "storage account", spec.resource_groups.backups, spec.storage.account)
 
 
+def velero_principal_name(spec: AksSpec) -> str:
+    return f"{spec.cluster.name}-velero"
+
+
+def velero_principal_create(spec: AksSpec, scope: str) -> Command:
+    """Velero's service principal, Contributor on the backups resource group (snapshots and
+    blobs live there). Its password is in the output: a secret the runner masks."""
+    return az(
+        spec,
+        "ad",
+        "sp",
+        "create-for-rbac",
+        "--name",
+        velero_principal_name(spec),
+        "--role",
+        "Contributor",
+        "--scopes",
+        scope,
+        step=f"create Velero's service principal {velero_principal_name(spec)}",
+    )
+
+
 def storage_key(spec: AksSpec) -> Command:
     """The account key CloudNativePG's Barman plugin needs (a secret: the runner masks it)."""
     command = probe(

@@ -21,6 +21,13 @@ CLUSTER = {
 }
 IDENTITY = {"principalId": "eso-principal", "clientId": "eso-client-id"}
 STORAGE_KEY = "c3RvcmFnZS1rZXktdmFsdWUtbmV2ZXItcHJpbnRlZA=="
+VELERO_PASSWORD = "vEl3ro~password.never-printed"
+VELERO_PRINCIPAL = {
+    "appId": "velero-app-id",
+    "displayName": "propertea-velero",
+    "password": VELERO_PASSWORD,
+    "tenant": "tenant-id",
+}
 
 
 def answer(data: Any) -> str:
@@ -43,7 +50,14 @@ def found(tool_args: list[str], data: Any) -> dict[str, Any]:
 
 #: Who runs it, and the preview prerequisites met.
 SIGNED_IN = [
-    found(["account", "show"], {"user": {"name": "ops@example.org", "type": "user"}}),
+    found(
+        ["account", "show"],
+        {
+            "id": "sub-id",
+            "tenantId": "tenant-id",
+            "user": {"name": "ops@example.org", "type": "user"},
+        },
+    ),
     found(["ad", "signed-in-user", "show"], {"id": "operator-object-id"}),
     found(["feature", "show"], {"properties": {"state": "Registered"}}),
 ]
@@ -74,6 +88,7 @@ FRESH = [
     found(["keyvault", "create"], {"id": "/subscriptions/s/vaults/propertea-kv"}),
     found(["keyvault", "secret", "set"], "https://propertea-kv.vault.azure.net/secrets/x/1"),
     found(["storage", "account", "keys", "list"], STORAGE_KEY),
+    found(["ad", "sp", "create-for-rbac"], VELERO_PRINCIPAL),
     {
         "tool": "az",
         "match": ["storage", "container", "show"],

@@ -12,12 +12,13 @@ from tests.integration.aks.conftest import (
     FRESH,
     SIGNED_IN,
     STORAGE_KEY,
+    VELERO_PASSWORD,
     AzCalls,
     found,
     not_found,
 )
 
-CHANGING = {"create", "add", "register", "set", "delete"}
+CHANGING = {"create", "add", "register", "set", "delete", "create-for-rbac"}
 
 
 def changes(calls: list[list[str]]) -> list[list[str]]:
@@ -65,6 +66,13 @@ def test_a_fresh_subscription_gets_every_resource(
         f"--file {state_dir}/.pg-backup-storage-account --query id",
         "keyvault secret set --vault-name propertea-kv --name pg-backup-storage-key "
         f"--file {state_dir}/.pg-backup-storage-key --query id",
+        "ad sp create-for-rbac --name propertea-velero --role Contributor "
+        "--scopes /subscriptions/s/resourceGroups/other",
+        *(
+            f"keyvault secret set --vault-name propertea-kv --name velero-{v} "
+            f"--file {state_dir}/.velero-{v} --query id"
+            for v in ("subscription-id", "tenant-id", "client-id", "client-secret")
+        ),
         "identity create --resource-group propertea-aks --name propertea-external-secrets "
         "--location westeurope",
         "identity federated-credential create --resource-group propertea-aks --identity-name "
@@ -81,6 +89,10 @@ def test_a_fresh_subscription_gets_every_resource(
     assert not list(state_dir.glob(".pg-backup-*"))
     assert all(STORAGE_KEY not in " ".join(a) for a in az_calls())
     assert STORAGE_KEY not in result.output
+    # So did Velero's password, which az printed once (masked from then on).
+    assert not list(state_dir.glob(".velero-*"))
+    assert all(VELERO_PASSWORD not in " ".join(a) for a in az_calls())
+    assert VELERO_PASSWORD not in result.output
     assert "next `inv aks.bootstrap`" in result.output
 
 
@@ -226,3 +238,23 @@ def test_a_missing_age_key_is_named_before_anything_is_stored(
     assert result.returncode == 1
     assert "/nonexistent/keys: no age key to store in Key Vault" in result.output
     assert changes(az_calls()) == []
+
+
+def test_a_principal_without_a_password_stores_nothing(
+    inv_here: InvHere,
+    fake_tools: FakeTools,
+    aks_env: dict[str, str],
+    az_calls: AzCalls,
+    state_dir: Path,
+) -> None:
+    no_password = found(["ad", "sp", "create-for-rbac"], {"appId": "velero-app-id"})
+    fake_tools.scenario([no_password, *FRESH])
+    result = inv_here("aks.up", env=aks_env)
+    assert result.returncode == 1
+    assert "create-for-rbac answered without velero-client-secret; nothing was stored" in (
+        result.output
+    )
+    assert not [
+        a for a in az_calls() if a[:3] == ["keyvault", "secret", "set"] and "velero" in a[6]
+    ]
+    assert not list(state_dir.glob(".velero-*"))

@@ -224,7 +224,7 @@ def _git_params(gen: dict[str, Any], root: Path, where: str) -> list[dict[str, A
             if any(r.match(rel) for r in excluded):
                 continue
             try:
-                content = yamldata.load(path.read_text())
+                content = yamldata.load_fast(path.read_text())
             except YAMLError as exc:
                 raise RenderError(f"{rel}: not valid YAML ({exc}), read by {where}") from None
             items = content if isinstance(content, list) else [content or {}]
@@ -355,7 +355,7 @@ def expand(
             patch = spec.get("templatePatch")
             if patch:
                 try:
-                    patched = yamldata.load(fill(patch))
+                    patched = yamldata.load_fast(fill(patch))
                 except YAMLError as exc:
                     raise RenderError(
                         f"{where}: templatePatch is not YAML once rendered ({exc})"
@@ -382,7 +382,7 @@ def _source(raw: dict[str, Any], root: Path) -> Source:
         directory = root / path
         if (directory / "Chart.yaml").is_file():
             kind = "helm"
-            meta = yamldata.load((directory / "Chart.yaml").read_text()) or {}
+            meta = yamldata.load_fast((directory / "Chart.yaml").read_text()) or {}
             charts = tuple(
                 (str(d.get("name")), str(d.get("version"))) for d in meta.get("dependencies") or []
             )
@@ -433,7 +433,7 @@ def documents(directory: Path, root: Path) -> Iterator[tuple[str, dict[str, Any]
     for path in sorted(directory.rglob("*.y*ml")):
         rel = path.relative_to(root).as_posix()
         try:
-            docs = yamldata.load_all(path.read_text())
+            docs = yamldata.load_all_fast(path.read_text())
         except YAMLError as exc:
             raise RenderError(f"{rel}: not valid YAML ({exc})") from None
         for doc in docs:

@@ -21,10 +21,10 @@ import io
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
+from tasks.core import yamldata
 from tasks.core.yamldata import plain
 from tasks.infra.schematic import installer_image, schematic_id
 from tasks.talos.machineconfig import node_patch
@@ -156,79 +156,8 @@ def dump_docs(docs: list[Any]) -> str:
     return buf.getvalue()
 
 
-_YAML_CORE = "tag:yaml.org,2002:"
-#: Implicitly typed scalars PyYAML and ruamel both build the same way (when they agree on the tag).
-_SAME_VALUE_TAGS = {f"{_YAML_CORE}{t}" for t in ("str", "bool", "null", "float", "int")}
-_DECIMAL = re.compile(r"[-+]?(?:0|[1-9][0-9]*)")
-_DIRECTIVE = re.compile(r"^%", re.MULTILINE)
-
-
-def plain_docs(text: str) -> list[Any] | None:
-    """The documents of ``text`` as plain data, exactly as the round trip reads them, or None.
-
-    libyaml (YAML 1.1) is twenty times faster than ruamel's round trip (YAML 1.2), so where the
-    two could read a value differently (a scalar the resolvers type differently such as ``yes``
-    or ``1e3``, a leading-zero or hex integer, timestamps, merge keys, explicit tags, directives,
-    duplicate keys, which ruamel rejects) or libyaml cannot read the file, this gives None and
-    the caller falls back to the round trip.
-    """
-    import yaml
-
-    if _DIRECTIVE.search(text):
-        return None
-    loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    constructor = yaml.constructor.SafeConstructor()
-    docs = []
-    try:
-        for node in yaml.compose_all(text, Loader=loader):
-            if node is not None and not _same_in_round_trip(node):
-                return None
-            docs.append(None if node is None else constructor.construct_document(node))
-    except (yaml.YAMLError, ValueError, TypeError):
-        return None
-    return docs
-
-
-def _same_in_round_trip(root: Any) -> bool:
-    import yaml
-
-    stack = [root]
-    seen: set[int] = set()
-    while stack:
-        node = stack.pop()
-        if id(node) in seen:  # an alias: already checked
-            continue
-        seen.add(id(node))
-        if isinstance(node, yaml.ScalarNode):
-            wanted = _round_trip_tag(node.value) if not node.style else f"{_YAML_CORE}str"
-            if node.tag != wanted or node.tag not in _SAME_VALUE_TAGS:
-                return False
-            if node.tag == f"{_YAML_CORE}int" and not _DECIMAL.fullmatch(node.value):
-                return False
-        elif isinstance(node, yaml.MappingNode):
-            keys = [k.value for k, _ in node.value if isinstance(k, yaml.ScalarNode)]
-            if len(set(keys)) != len(keys):
-                return False
-            stack += [n for pair in node.value for n in pair]
-        else:
-            stack += node.value
-    return True
-
-
-@lru_cache(maxsize=4096)
-def _round_trip_tag(value: str) -> str:
-    """The tag ruamel's round trip (YAML 1.2) gives a plain scalar."""
-    from ruamel.yaml.nodes import ScalarNode
-
-    tag: str = _resolver().resolve(ScalarNode, value, (True, False))
-    return tag
-
-
-@lru_cache(maxsize=1)
-def _resolver() -> Any:
-    from ruamel.yaml.resolver import VersionedResolver
-
-    return VersionedResolver()
+#: The libyaml first look lives in core.yamldata; tree.plain_docs is its historical name here.
+plain_docs = yamldata.plain_docs
 
 
 def _styled(old: Any, new: Any) -> Any:

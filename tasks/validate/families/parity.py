@@ -133,7 +133,7 @@ def _merged_values(
         if not path.is_file():
             continue  # ignoreMissingValueFiles (a missing one without it is validate's to report)
         try:
-            data = yamldata.load(path.read_text()) or {}
+            data = yamldata.load_fast(path.read_text()) or {}
         except YAMLError as exc:
             raise ParityError(f"{rel}: not valid YAML ({exc})") from None
         if isinstance(data, dict):
@@ -163,7 +163,7 @@ def _with_components(copy_root: Path, src_path: str, components: list[str]) -> N
             break
     else:
         raise ParityError(f"{src_path}: no kustomization file to add {components} to")
-    data = yamldata.load(file.read_text()) or {}
+    data = yamldata.load_fast(file.read_text()) or {}
     listed = list(data.get("components") or [])
     data["components"] = listed + [c for c in components if c not in listed]
     file.write_text(yamldata.dump(data))
@@ -435,27 +435,96 @@ def uncovered_message(d: pc.Difference, report: Report) -> str:
     )
 
 
-def check_parity(ws: Workspace, result: Result) -> None:
-    gitops_path = gitops_path_of(ws)
-    if not (ws.root / gitops_path / pc.CONTRACTS_FILE).is_file():
-        return  # a tree without a second environment has nothing to compare
+#: Bumped when what parity reports for the same inputs changes.
+_CACHE_VERSION = "1"
+#: Verdicts kept (other branches and checkouts sharing the cache); the oldest go first.
+_KEEP = 32
+
+
+def _prune(directory: Path, *, keep: int) -> None:
+    try:
+        entries = sorted(directory.glob("*.json"), key=lambda p: p.stat().st_mtime_ns)
+        for old in entries[:-keep]:
+            old.unlink(missing_ok=True)
+    except OSError:
+        pass  # a cache that cannot be tidied only costs disk
+
+
+def _inputs_key(ws: Workspace, gitops_path: str) -> str:
+    """Everything parity reads: each file under the GitOps tree (path, size, mtime) and the
+    kubectl that renders; a change to any gives a new key (the make rule: cheap, never stale)."""
+    import hashlib
+    import os
+
+    from tasks.validate.toolcache import tool_identity
+
+    digest = hashlib.sha256(f"{_CACHE_VERSION}\0{tool_identity('kubectl')}".encode())
+    top = ws.root / gitops_path
+    for dirpath, dirnames, filenames in os.walk(top):
+        dirnames.sort()
+        for name in sorted(filenames):
+            path = Path(dirpath) / name
+            try:
+                stat = path.stat()
+            except OSError:
+                continue
+            rel = path.relative_to(top).as_posix()
+            digest.update(f"{rel}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
+    return digest.hexdigest()
+
+
+def _findings(ws: Workspace, gitops_path: str) -> tuple[list[list[Any]], list[str]]:
+    """(path, line, check, message, object) of every finding, and the notes."""
     contracts_rel = f"{gitops_path}/{pc.CONTRACTS_FILE}"
     try:
         report = parity(ws)
     except UserError as exc:  # a broken contracts file or tree: one finding, the run goes on
-        result.add(contracts_rel, None, "parity/render", str(exc))
-        return
-    for d in report.uncovered:
-        result.add(d.path, None, "parity/uncovered", uncovered_message(d, report), d.obj)
-    for contract_id, rule in report.stale:
-        result.add(
+        return [[contracts_rel, None, "parity/render", str(exc), ""]], []
+    found: list[list[Any]] = [
+        [d.path, None, "parity/uncovered", uncovered_message(d, report), d.obj]
+        for d in report.uncovered
+    ]
+    found += [
+        [
             contracts_rel,
             None,
             "parity/stale",
             f"contract {contract_id}: rule `{rule}` covers no difference between "
             f"{report.first} and {report.second} any more: remove it",
-        )
-    result.notes += report.notes
+            "",
+        ]
+        for contract_id, rule in report.stale
+    ]
+    return found, list(report.notes)
+
+
+def check_parity(ws: Workspace, result: Result) -> None:
+    """Both environments rendered and compared; an unchanged tree reuses the last verdict
+    (rendering both is most of a warm ``inv validate`` otherwise)."""
+    import json
+
+    from tasks.validate.toolcache import write_atomic
+
+    gitops_path = gitops_path_of(ws)
+    if not (ws.root / gitops_path / pc.CONTRACTS_FILE).is_file():
+        return  # a tree without a second environment has nothing to compare
+    cache_dir = ws.settings.cache_dir
+    cached = cache_dir / "parity" / f"{_inputs_key(ws, gitops_path)}.json" if cache_dir else None
+    verdict: Any = None
+    if cached is not None:
+        try:
+            verdict = json.loads(cached.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            verdict = None
+    if not (isinstance(verdict, dict) and {"findings", "notes"} <= verdict.keys()):
+        findings, notes = _findings(ws, gitops_path)
+        verdict = {"findings": findings, "notes": notes}
+        if cached is not None:
+            write_atomic(cached, json.dumps(verdict))
+            _prune(cached.parent, keep=_KEEP)
+    for path, line, check, message, obj in verdict["findings"]:
+        result.add(path, line, check, message, obj)
+    result.notes += [n for n in verdict["notes"] if n not in result.notes]
 
 
 register_family(

@@ -141,3 +141,30 @@ def test_the_aks_family_checks_the_spec_and_its_names(real_deploy: Path, validat
     result = validate(real_deploy, ["aks"])
     assert problems(result) == [("aks/spec", "deploy/aks/cluster.yaml", "")]
     assert "cluster.node_count: Input should be a valid integer" in result.problems[0].message
+
+
+def test_an_unchanged_tree_reuses_the_verdict_and_an_edit_does_not(
+    real_deploy: Path, validate: Any, tmp_path: Path, monkeypatch: Any
+) -> None:
+    from tasks.validate.families import parity
+
+    cache = tmp_path / "cache"
+    first = validate(real_deploy, ["parity"], cache_dir=cache)
+    assert first.problems == []
+    [entry] = (cache / "parity").glob("*.json")
+    rendered = []
+    real = parity.parity
+    monkeypatch.setattr(parity, "parity", lambda ws: rendered.append(1) or real(ws))
+    again = validate(real_deploy, ["parity"], cache_dir=cache)
+    mine = [n for n in first.notes if "not compared for aks" in n]
+    assert mine and [n for n in again.notes if "not compared for aks" in n] == mine
+    assert (again.problems, rendered) == ([], [])
+    values = real_deploy / "deploy/infrastructure/cilium/values-aks.yaml"
+    values.write_text(values.read_text() + "  hubble:\n    relay:\n      enabled: false\n")
+    edited = validate(real_deploy, ["parity"], cache_dir=cache)
+    assert rendered == [1]
+    assert problems(edited) == [
+        ("parity/uncovered", "deploy/infrastructure/cilium/values-aks.yaml", "")
+    ]
+    assert len(list((cache / "parity").glob("*.json"))) == 2
+    assert entry.exists()

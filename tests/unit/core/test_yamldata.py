@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from tasks.core import yamldata
 
 
@@ -48,3 +50,20 @@ def test_house_dumps_carry_a_header_and_separate_documents() -> None:
         'auto: "off"\nn: "say \\"hi\\""\n'
     )
     assert yamldata.load_all(text) == [{"a": {"b": [1, "x: y"]}}, {"auto": "off", "n": 'say "hi"'}]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "a: 1\nb: [x, y]\n",
+        "a: yes\nb: 010\nc: 0x1F\nd: 1e3\n",  # YAML 1.1 and 1.2 disagree: the exact loader decides
+        "when: 2026-12-04\n",
+        "a: &x {b: 1}\nc: *x\n",
+        "---\na: 1\n---\nb: 2\n",
+        "",
+    ],
+)
+def test_the_fast_loader_reads_what_the_exact_one_reads(text: str) -> None:
+    exact = [yamldata.plain(d) for d in yamldata.load_all(text)]
+    assert yamldata.load_all_fast(text) == exact
+    assert yamldata.load_fast(text) == (exact[0] if exact else None)

@@ -536,7 +536,9 @@ def show_certs(env: Env, *, days: float, as_json: bool, renew: bool) -> None:
         if c.renewed_by == certificates.RENEW and c.status(now, days) != certificates.OK
     ]
     if renew and due:
-        renew_certs(env, {c.source for c in due})
+        # Under --json stdout carries the one JSON document: the renewal's progress goes to stderr.
+        with contextlib.redirect_stdout(sys.stderr) if as_json else contextlib.nullcontext():
+            renew_certs(env, {c.source for c in due})
         refreshed = env.runner.when_executed(lambda: gather_certs(env))
         if refreshed is not None:
             found, missing = refreshed

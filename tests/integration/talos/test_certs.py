@@ -135,3 +135,14 @@ def test_bad_days_is_a_usage_error(ws: Workspace) -> None:
     result = ws.inv("talos.certs", "--days", "soon")
     assert result.returncode == 2
     assert "--days 'soon': expected a number of days." in result.stderr
+
+
+def test_renew_with_json_keeps_stdout_one_document(
+    ws: Workspace, api_server: tuple[str, Issued]
+) -> None:
+    renewing(ws, api_server[0], new_days=365)
+    result = ws.inv("talos.certs", "--renew", "--json")
+    assert result.returncode == 0, result.output
+    rows = {r["name"]: r for r in json.loads(result.stdout)["certificates"]}
+    assert rows["Talos API client (talosconfig)"]["status"] == "ok"  # the renewed one
+    assert "renew the talosconfig client certificate" in result.stderr

@@ -58,14 +58,9 @@ class Env:
 @contextmanager
 def locked(env: Env) -> Iterator[None]:
     """One changing aks task at a time per AKS state directory (a plan takes no lock)."""
-    from tasks.core.lock import cluster_lock_path, hold
-    from tasks.core.runner import plans_only
+    from tasks.core.lock import cluster_held
 
-    if plans_only(env.c):
-        yield
-        return
-    root = env.settings.state.ensure()
-    with hold(cluster_lock_path(root), f"the AKS state {root}"):
+    with cluster_held(env.c, env.settings.state, "the AKS state"):
         yield
 
 

@@ -33,6 +33,8 @@ from tasks.core.runner import plans_only
 if TYPE_CHECKING:
     from invoke.context import Context
 
+    from tasks.core.state import ClusterState
+
 P = ParamSpec("P")
 R = TypeVar("R")
 
@@ -127,13 +129,14 @@ def _no_lock_needed(c: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> bo
 
 
 @contextlib.contextmanager
-def cluster_held(c: Any, state_dir: Path) -> Iterator[None]:
-    """The cluster lock around the part of a task that changes the cluster only when asked
-    (``talos.certs --renew``); nothing to hold under ``--dry``."""
+def cluster_held(c: Any, state: ClusterState, what: str = "the cluster state") -> Iterator[None]:
+    """The cluster lock around a block, for tasks that lock only part of their work
+    (``talos.certs --renew``, the aks tasks); under ``--dry`` nothing is held or created."""
     if plans_only(c):
         yield
         return
-    with hold(cluster_lock_path(state_dir), f"the cluster state {state_dir}"):
+    root = state.ensure()
+    with hold(cluster_lock_path(root), f"{what} {root}"):
         yield
 
 

@@ -148,7 +148,7 @@ def certs(c: Context, renew: bool = False, days: str = "30", json: bool = False)
     from tasks.core.lock import cluster_held
 
     ops.require_talosconfig(env)
-    with cluster_held(c, env.settings.state.ensure()):
+    with cluster_held(c, env.settings.state):
         ops.show_certs(env, days=warn_days, as_json=json, renew=True)
 
 

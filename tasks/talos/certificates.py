@@ -89,8 +89,7 @@ def certs_in(data: bytes, *, name: str, source: str, renewed_by: str) -> list[Ce
 
 def from_talosconfig(config: Mapping[str, Any], context: str, source: str) -> list[Cert]:
     """The client certificate and the Talos CA of ``context`` in a talosconfig."""
-    contexts = config.get("contexts") or {}
-    ctx = contexts.get(context) if isinstance(contexts, Mapping) else None
+    ctx = _mapping(_mapping(config).get("contexts")).get(context)
     if not isinstance(ctx, Mapping):
         raise Unreadable(f"{source}: no context {context!r}")
     return _client_and_ca(
@@ -119,20 +118,27 @@ def _client_and_ca(
     ]
 
 
-def _named(items: Any, name: str) -> Mapping[str, Any]:
-    for item in items or []:
+def _mapping(value: Any) -> Mapping[str, Any]:
+    """``value`` when it is a mapping, else an empty one (a hand-edited file may hold anything)."""
+    return value if isinstance(value, Mapping) else {}
+
+
+def _named(items: Any, name: str, field: str) -> Mapping[str, Any]:
+    """``field`` of the item called ``name`` in a kubeconfig list (contexts, users, clusters)."""
+    for item in items if isinstance(items, list) else []:
         if isinstance(item, Mapping) and item.get("name") == name:
-            return item
+            return _mapping(item.get(field))
     return {}
 
 
 def from_kubeconfig(config: Mapping[str, Any], context: str, source: str) -> list[Cert]:
     """The admin client certificate and the cluster CA of ``context`` in a kubeconfig."""
-    ctx = _named(config.get("contexts"), context).get("context") or {}
+    config = _mapping(config)
+    ctx = _named(config.get("contexts"), context, "context")
     if not ctx:
         raise Unreadable(f"{source}: no context {context!r}")
-    user = _named(config.get("users"), ctx.get("user", "")).get("user") or {}
-    cluster = _named(config.get("clusters"), ctx.get("cluster", "")).get("cluster") or {}
+    user = _named(config.get("users"), ctx.get("user", ""), "user")
+    cluster = _named(config.get("clusters"), ctx.get("cluster", ""), "cluster")
     return _client_and_ca(
         user.get("client-certificate-data"),
         cluster.get("certificate-authority-data"),
@@ -144,17 +150,18 @@ def from_kubeconfig(config: Mapping[str, Any], context: str, source: str) -> lis
 
 def server_of(config: Mapping[str, Any], context: str) -> str | None:
     """The API server URL a kubeconfig context talks to."""
-    ctx = _named(config.get("contexts"), context).get("context") or {}
-    cluster = _named(config.get("clusters"), ctx.get("cluster", "")).get("cluster") or {}
-    server = cluster.get("server")
+    config = _mapping(config)
+    ctx = _named(config.get("contexts"), context, "context")
+    server = _named(config.get("clusters"), ctx.get("cluster", ""), "cluster").get("server")
     return server if isinstance(server, str) else None
 
 
 def from_secret(secret: Mapping[str, Any], *, name: str, renewed_by: str) -> list[Cert]:
     """``tls.crt`` of a Kubernetes TLS secret (``kubectl get secret -o json``)."""
-    meta = secret.get("metadata") or {}
+    secret = _mapping(secret)
+    meta = _mapping(secret.get("metadata"))
     source = f"secret {meta.get('namespace', '?')}/{meta.get('name', '?')}"
-    data = secret.get("data") or {}
+    data = _mapping(secret.get("data"))
     return certs_in(
         _b64(data.get("tls.crt"), f"{source} tls.crt"),
         name=name,
@@ -183,7 +190,7 @@ def from_files(
         try:
             data = yamldata.load(path.read_text())
             found += read(data, context, str(path))
-        except (Unreadable, OSError, ValueError, AttributeError) as exc:
+        except (Unreadable, OSError, ValueError) as exc:
             unread.append(f"{what}: {exc}")
             continue
         if what == "kubeconfig":

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 
@@ -77,3 +78,16 @@ def test_rows_show_date_and_days() -> None:
     assert (name, status, subject, by) == ("x", c.OK, "CN=x", "r")
     assert days in {"44", "45"}
     assert expires == cert[0].not_after.strftime("%Y-%m-%d")
+
+
+@pytest.mark.parametrize("text", ["- a list\n", "just text\n", "contexts: [1, 2]\n", "users: 3\n"])
+def test_credential_files_of_the_wrong_shape_are_unreadable_not_a_crash(
+    tmp_path: Path, text: str
+) -> None:
+    for name in ("talosconfig", "kubeconfig"):
+        (tmp_path / name).write_text(text)
+    found, unread, kube = c.from_files(tmp_path / "talosconfig", tmp_path / "kubeconfig", CTX)
+    assert (found, kube) == ([], None)
+    assert [u.split(":")[0] for u in unread] == ["talosconfig", "kubeconfig"]
+    with pytest.raises(c.Unreadable, match=r"tls\.crt: missing"):
+        c.from_secret({"data": "x"}, name="n", renewed_by="r")

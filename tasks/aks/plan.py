@@ -139,7 +139,13 @@ def _show(spec: AksSpec, noun: str, group: str, name: str) -> Command:
 
 
 def _create(
-    spec: AksSpec, noun: str, group: str, name: str, *extra: str, step: str = ""
+    spec: AksSpec,
+    noun: str,
+    group: str,
+    name: str,
+    *extra: str | Path,
+    step: str = "",
+    timeout: float | None = None,
 ) -> Command:
     return az(
         spec,
@@ -153,6 +159,7 @@ def _create(
         spec.location,
         *extra,
         step=step or f"create {noun} {name}",
+        timeout=timeout,
     )
 
 
@@ -195,16 +202,11 @@ def aks_create(settings: Settings, spec: AksSpec) -> Command:
     Secrets reads Key Vault as a federated managed identity)."""
     c = spec.cluster
     version = ("--kubernetes-version", c.kubernetes_version) if c.kubernetes_version else ()
-    return az(
+    return _create(
         spec,
         "aks",
-        "create",
-        "--resource-group",
         spec.resource_groups.cluster,
-        "--name",
         c.name,
-        "--location",
-        spec.location,
         "--node-count",
         str(c.node_count),
         "--node-vm-size",

@@ -23,13 +23,15 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from subprocess import PIPE, TimeoutExpired
-from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar, cast
 
 from tasks.core.errors import CommandFailed, ToolMissing, UserError
 
 if TYPE_CHECKING:
     from invoke.context import Context
 
+    from tasks.core import operation
+    from tasks.core.operation import Op
     from tasks.core.waits import Clock
 
 T = TypeVar("T")
@@ -332,6 +334,83 @@ class Runner:
             else:
                 results.append(self.run(step))
         return results
+
+    def converge(self, operation: Op[T]) -> T:
+        """Drive an operation (:mod:`tasks.core.operation`): perform each step it yields (or
+        print it under ``--dry``) and send back its answer; the operation's value is returned.
+        An error a step raises is raised inside the operation at that ``yield``."""
+        answer: Any = None
+        error: BaseException | None = None
+        while True:
+            try:
+                step = operation.send(answer) if error is None else operation.throw(error)
+            except StopIteration as done:
+                return cast("T", done.value)
+            try:
+                answer, error = self._perform(step), None
+            except BaseException as exc:  # Ctrl-C too: the operation's `finally` must run
+                answer, error = None, exc
+
+    def _perform(self, step: Step | operation.Step) -> Any:
+        """One step of an operation, done (or printed); its answer."""
+        from tasks.core import operation as op
+
+        match step:
+            case Command():
+                return self.run(step)
+            case WriteFile():
+                return self.write(step)
+            case MakeDir():
+                return self.make_dir(step)
+            case Remove():
+                return self.remove(step)
+            case op.Probe(command):
+                return self.check(command)
+            case op.Capture(command):
+                return self.capture(command)
+            case op.Report(line):
+                return self.report(line)
+            case op.PlanNote(action):
+                return self.when_planning(action)
+            case op.Say(line):
+                return self.say(line)
+            case op.Secret(values):
+                return self.add_secret(*values)
+            case op.Act(line, action):
+                return self.act(line, action)
+            case op.Proof(action):
+                return self.when_executed(action)
+            case op.Wait():
+                return self.wait_until(
+                    step.probe,
+                    timeout=step.timeout,
+                    interval=step.interval,
+                    what=step.what,
+                    look_at=step.look_at,
+                    strict=step.strict,
+                    clock=step.clock,
+                )
+            case op.Confirm(question, yes):
+                return self.confirm(question, yes=yes)
+            case op.Assume(observe, fresh, unobservable):
+                return self.assume_when_planning(observe, fresh=fresh, unobservable=unobservable)
+            case op.Fact(gather):
+                return gather(self)
+            case op.Parallel(operations, noun):
+                return self.in_parallel(
+                    dict(operations), lambda make: self.converge(make()), noun=noun
+                )
+            case op.Within(seconds, what, inner):
+                with self.deadline(seconds, what):
+                    return self.converge(inner)
+            case op.Stream(command, terminal):
+                return self.stream(command, terminal=terminal)
+            case op.Staged(body):
+                with self.staging() as staging:
+                    return self.converge(body(op.Stager(staging)))
+            case op.Stage(stager, target, command_for, mode) if isinstance(stager.handle, Staging):
+                return stager.handle.stage(target, command_for, mode=mode)
+        raise TypeError(f"not a step this runner performs (a Stage outside Staged?): {step!r}")
 
     def make_dir(self, md: MakeDir) -> None:
         if not self._shown(f"# mkdir -p {md.path}"):

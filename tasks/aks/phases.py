@@ -16,6 +16,7 @@ from pathlib import Path
 from tasks.aks import facts, plan
 from tasks.aks.ops import FLOW, Env, credentials
 from tasks.aks.settings import Timeouts
+from tasks.core import operation as op
 from tasks.core import phases as core_phases
 
 
@@ -107,14 +108,16 @@ NAMES = tuple(p.name for p in PHASES)
 
 
 def run(env: Env, *, from_: str | None = None, only: str | None = None) -> None:
-    core_phases.run(
-        PHASES,
-        flow=FLOW,
-        command="inv aks.bootstrap",
-        state=env.settings.state,
-        runner=env.runner,
-        execute=lambda phase: phase.run(env),
-        budget=lambda phase: phase.budget(env.settings.timeouts),
-        from_=from_,
-        only=only,
+    env.runner.converge(
+        core_phases.run(
+            PHASES,
+            flow=FLOW,
+            command="inv aks.bootstrap",
+            state=env.settings.state,
+            # Bridge until the phases are operations: the phase drives the runner itself.
+            execute=lambda phase: op.fact(lambda _: phase.run(env)),
+            budget=lambda phase: phase.budget(env.settings.timeouts),
+            from_=from_,
+            only=only,
+        )
     )

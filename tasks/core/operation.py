@@ -101,15 +101,29 @@ class Proof(Generic[T]):
 
 @dataclass(frozen=True)
 class Wait:
-    """Poll ``probe`` (read-only: returns done, detail) until done or ``timeout``; the answer is
-    whether it finished (``strict`` raises at the deadline). ``--dry`` prints it, answers True."""
+    """Poll ``probe(runner)`` (read-only, like a :class:`Fact`: returns done, detail) until done
+    or ``timeout``; the answer is whether it finished (``strict`` raises at the deadline).
+    ``--dry`` prints the wait and answers True."""
 
-    probe: Callable[[], tuple[bool, str]]
+    probe: Callable[[Runner], tuple[bool, str]]
     timeout: float
     interval: float
     what: str
     look_at: str
     strict: bool = True
+    clock: Clock | None = None
+
+
+@dataclass(frozen=True)
+class UntilOk:
+    """Run ``command`` every ``interval`` until it succeeds, each try capped by what is left of
+    ``timeout`` (see ``waits.until_ok``); answers the successful result."""
+
+    command: Command
+    timeout: float
+    interval: float
+    what: str
+    look_at: str
     clock: Clock | None = None
 
 
@@ -212,6 +226,7 @@ Step = (
     | Act[Any]
     | Proof[Any]
     | Wait
+    | UntilOk
     | Confirm
     | Assume[Any]
     | Fact[Any]
@@ -265,7 +280,7 @@ def proof(action: Callable[[], T]) -> Op[T | None]:
 
 
 def wait(
-    probe: Callable[[], tuple[bool, str]],
+    probe: Callable[[Runner], tuple[bool, str]],
     *,
     timeout: float,
     interval: float,
@@ -276,6 +291,19 @@ def wait(
 ) -> Op[bool]:
     done: bool = yield Wait(probe, timeout, interval, what, look_at, strict, clock)
     return done
+
+
+def until_ok(
+    command: Command,
+    *,
+    timeout: float,
+    interval: float,
+    what: str,
+    look_at: str,
+    clock: Clock | None = None,
+) -> Op[Result]:
+    result: Result = yield UntilOk(command, timeout, interval, what, look_at, clock)
+    return result
 
 
 def assume(observe: Callable[[], T], *, fresh: T, unobservable: type[Exception]) -> Op[T]:

@@ -12,10 +12,11 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Protocol, TypeVar
 
 from tasks.core import console
+from tasks.core import operation as op
 from tasks.core.errors import UserError
 
 if TYPE_CHECKING:
-    from tasks.core.runner import Runner
+    from tasks.core.operation import Op
     from tasks.core.state import ClusterState
 
 
@@ -52,17 +53,16 @@ def run(
     flow: str,
     command: str,
     state: ClusterState,
-    runner: Runner,
-    execute: Callable[[P], bool | None],
+    execute: Callable[[P], Op[bool | None]],
     budget: Callable[[P], float | None],
     from_: str | None = None,
     only: str | None = None,
-) -> None:
-    """Run the chosen phases; ``execute`` returning False leaves a phase unrecorded."""
+) -> Op[None]:
+    """Run the chosen phases; a phase operation answering False leaves it unrecorded."""
     chosen = selected([p.name for p in phases], from_, only)
     forced = set(chosen) if (from_ or only) else set()
     if forced:
-        runner.when_executed(lambda: state.forget(flow, sorted(forced)))
+        yield op.Proof(lambda: state.forget(flow, sorted(forced)))
     total = len(phases)
     unfinished: list[str] = []
     for index, phase in enumerate(phases, 1):
@@ -74,8 +74,7 @@ def run(
             continue
         console.step(f"{label}: {phase.title}")
         try:
-            with runner.deadline(budget(phase), f"phase {phase.name}"):
-                finished = execute(phase)
+            finished = yield from op.within(budget(phase), f"phase {phase.name}", execute(phase))
         except UserError as exc:
             raise UserError(
                 f"{exc.text}\n\nPhase {phase.name} did not finish. Fix the cause and run "
@@ -86,10 +85,8 @@ def run(
         if finished is False:
             unfinished.append(phase.name)
         else:
-            runner.when_executed(functools.partial(state.mark_done, flow, phase.name))
+            yield op.Proof(functools.partial(state.mark_done, flow, phase.name))
     ran = ", ".join(chosen) if (from_ or only) else "all phases"
     left = f" (still to do: {', '.join(unfinished)})" if unfinished else ""
-    runner.when_executed(lambda: console.ok(f"{flow}: {ran} done{left}"))
-    runner.when_planning(
-        lambda: console.info(f"{flow}: {ran} planned (--dry: nothing was changed)")
-    )
+    yield op.Proof(lambda: console.ok(f"{flow}: {ran} done{left}"))
+    yield op.PlanNote(lambda: console.info(f"{flow}: {ran} planned (--dry: nothing was changed)"))

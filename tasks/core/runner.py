@@ -381,14 +381,27 @@ class Runner:
             case op.Proof(action):
                 return self.when_executed(action)
             case op.Wait():
+                probe = step.probe
                 return self.wait_until(
-                    step.probe,
+                    lambda: probe(self),
                     timeout=step.timeout,
                     interval=step.interval,
                     what=step.what,
                     look_at=step.look_at,
                     strict=step.strict,
                     clock=step.clock,
+                )
+            case op.UntilOk(command, timeout, interval, what, look_at, clock):
+                from tasks.core.waits import until_ok
+
+                return until_ok(
+                    self,
+                    command,
+                    timeout=timeout,
+                    interval=interval,
+                    what=what,
+                    look_at=look_at,
+                    clock=clock,
                 )
             case op.Confirm(question, yes):
                 return self.confirm(question, yes=yes)

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from tasks.core import console
+from tasks.core import operation as op
 from tasks.core import phases as core_phases
 from tasks.core.runner import MakeDir, WriteFile
 from tasks.talos import facts, ops, plan, support
@@ -201,16 +202,18 @@ class Flow:
         return core_phases.selected(self.names, from_, only)
 
     def run(self, env: ops.Env, *, from_: str | None = None, only: str | None = None) -> None:
-        core_phases.run(
-            self.phases,
-            flow=self.name,
-            command=self.command,
-            state=env.settings.state,
-            runner=env.runner,
-            execute=lambda phase: phase.run(env),
-            budget=lambda phase: phase.budget(env.settings.timeouts) if phase.budget else None,
-            from_=from_,
-            only=only,
+        env.runner.converge(
+            core_phases.run(
+                self.phases,
+                flow=self.name,
+                command=self.command,
+                state=env.settings.state,
+                # Bridge until the phases are operations: the phase drives the runner itself.
+                execute=lambda phase: op.fact(lambda _: phase.run(env)),
+                budget=lambda phase: phase.budget(env.settings.timeouts) if phase.budget else None,
+                from_=from_,
+                only=only,
+            )
         )
 
 

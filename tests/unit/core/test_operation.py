@@ -186,7 +186,7 @@ def test_a_stage_outside_its_staged_operation_is_refused() -> None:
 def test_a_wait_is_printed_under_dry_and_polls_in_a_real_run() -> None:
     polls: list[int] = []
 
-    def ready() -> tuple[bool, str]:
+    def ready(_: Runner) -> tuple[bool, str]:
         polls.append(1)
         return len(polls) >= 2, f"{len(polls)} of 2 ready"
 
@@ -202,6 +202,18 @@ def test_a_wait_is_printed_under_dry_and_polls_in_a_real_run() -> None:
     r, said = runner(dry=False)
     assert r.converge(waiting()) is True
     assert len(polls) == 2
+
+
+def test_until_ok_retries_a_command_until_it_succeeds() -> None:
+    def healthy() -> op.Op[Result]:
+        result = yield from op.until_ok(
+            cmd("talosctl", "health"), timeout=5, interval=1, what="health", look_at="talosctl"
+        )
+        return result
+
+    r, said = runner(dry=True)
+    assert r.converge(healthy()) == Result(0, "", "", dry=True)
+    assert said == ["$ talosctl health"]
 
 
 def test_commands_answer_results_and_just_answers_without_steps() -> None:

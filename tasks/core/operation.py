@@ -100,6 +100,14 @@ class Proof(Generic[T]):
 
 
 @dataclass(frozen=True)
+class ReadBack(Generic[T]):
+    """A fact read back after the steps before it changed it (the pool just defined, the file
+    just written): gathered by a real run only, like a :class:`Proof`; None under ``--dry``."""
+
+    gather: Callable[[Runner], T]
+
+
+@dataclass(frozen=True)
 class Wait:
     """Poll ``probe(runner)`` (read-only, like a :class:`Fact`: returns done, detail) until done
     or ``timeout``; the answer is whether it finished (``strict`` raises at the deadline).
@@ -225,6 +233,7 @@ Step = (
     | Secret
     | Act[Any]
     | Proof[Any]
+    | ReadBack[Any]
     | Wait
     | UntilOk
     | Confirm
@@ -276,6 +285,11 @@ def act(line: str, action: Callable[[], T]) -> Op[T | None]:
 
 def proof(action: Callable[[], T]) -> Op[T | None]:
     answer: T | None = yield Proof(action)
+    return answer
+
+
+def read_back(gather: Callable[[Runner], T]) -> Op[T | None]:
+    answer: T | None = yield ReadBack(gather)
     return answer
 
 

@@ -380,6 +380,8 @@ class Runner:
                 return self.act(line, action)
             case op.Proof(action):
                 return self.when_executed(action)
+            case op.ReadBack(gather):
+                return self.when_executed(lambda: gather(self))
             case op.Wait():
                 probe = step.probe
                 return self.wait_until(

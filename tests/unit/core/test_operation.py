@@ -144,6 +144,15 @@ def test_parallel_answers_by_name_and_reports_every_failure() -> None:
         r.converge(op.parallel({n: (lambda n=n: one(n)) for n in ("a", "bad")}, noun="node"))
 
 
+def test_a_read_back_is_gathered_by_a_real_run_only() -> None:
+    def defined() -> op.Op[bool | None]:
+        found = yield from op.read_back(lambda r: r.has("definitely-not-a-tool"))
+        return found
+
+    assert runner(dry=True)[0].converge(defined()) is None
+    assert runner(dry=False)[0].converge(defined()) is False
+
+
 def test_facts_and_nested_operations_answer_their_values() -> None:
     def inner() -> op.Op[int]:
         yield op.Say("inner")

@@ -65,7 +65,7 @@ def image(
     from tasks.infra import ops
 
     spec, settings, runner = _setup(c)
-    ops.image(spec, settings, runner, iso=iso, sha256=sha256, offline=offline)
+    runner.converge(ops.image(spec, settings, iso=iso, sha256=sha256, offline=offline))
 
 
 @task(help={"json": "print the checks as JSON instead of a table"})
@@ -103,7 +103,7 @@ def network(c: Context, yes: bool = False) -> None:
     from tasks.infra import ops
 
     spec, settings, runner = _setup(c)
-    ops.converge_network(spec, settings, runner, _facts(runner, spec, settings), yes=yes)
+    runner.converge(ops.converge_network(spec, settings, _facts(runner, spec, settings), yes=yes))
 
 
 @task(
@@ -126,12 +126,15 @@ def up(
     from tasks.infra import ops
 
     spec, settings, runner = _setup(c)
-    found = ops.image(spec, settings, runner, iso=iso, sha256=sha256, offline=offline)
-    facts = ops.converge_pool(spec, settings, runner, _facts(runner, spec, settings))
-    ops.converge_iso_volume(spec, settings, runner, facts, found)
-    ops.converge_network(spec, settings, runner, facts, yes=yes)
-    ops.converge_vms(
-        spec, settings, runner, facts, iso=found, network_planned=True, storage_ready=True
+    runner.converge(
+        ops.up(
+            spec,
+            settings,
+            iso=iso,
+            sha256=sha256,
+            offline=offline,
+            yes=yes,
+        )
     )
 
 
@@ -143,9 +146,13 @@ def vms(c: Context, iso: str | None = None) -> None:
     from tasks.infra.iso import ensure_iso
 
     spec, settings, runner = _setup(c)
-    found = ensure_iso(spec, settings, runner, local=iso, download_missing=False) if iso else None
+    found = (
+        runner.converge(ensure_iso(spec, settings, local=iso, download_missing=False))
+        if iso
+        else None
+    )
     facts = _facts(runner, spec, settings)
-    ops.converge_vms(spec, settings, runner, facts, iso=found, network_planned=False)
+    runner.converge(ops.converge_vms(spec, settings, facts, iso=found, network_planned=False))
 
 
 @task(help={"json": "print the VMs as JSON instead of a table"})
@@ -197,14 +204,10 @@ def status(c: Context, json: bool = False) -> None:
 @cluster_locked
 def start(c: Context) -> None:
     """Start every node VM that is not running."""
-    from tasks.infra.plan import plan_start
+    from tasks.infra import ops
 
     spec, settings, runner = _setup(c)
-    steps = plan_start(spec, settings, _facts(runner, spec, settings))
-    if not steps:
-        console.ok("every VM is running: nothing to do")
-        return
-    runner.execute(steps)
+    runner.converge(ops.start(spec, settings, _facts(runner, spec, settings)))
 
 
 @task(
@@ -220,32 +223,19 @@ def stop(c: Context, timeout: str | None = None, force: bool = False) -> None:
 
     limit = taskhelp.seconds("timeout", timeout, DEFAULT_STOP_TIMEOUT, allow_zero=True)
     spec, settings, runner = _setup(c)
-    ops.stop(spec, settings, runner, _facts(runner, spec, settings), limit=limit, force=force)
+    runner.converge(
+        ops.stop(spec, settings, _facts(runner, spec, settings), limit=limit, force=force)
+    )
 
 
 @task(help={"yes": "do not ask for confirmation (required without a terminal)"})
 @cluster_locked
 def destroy(c: Context, yes: bool = False) -> None:
     """Remove the node VMs, the disk volumes the toolkit made, the network (ISO cache stays)."""
-    from tasks.infra.iso import iso_volume
-    from tasks.infra.plan import plan_destroy
+    from tasks.infra import ops
 
     spec, settings, runner = _setup(c)
-    planned = plan_destroy(spec, settings, _facts(runner, spec, settings), iso=iso_volume(spec))
-    if not planned.steps:
-        console.ok("no VM, disk volume, network or pool of the spec exists: nothing to do")
-        return
-    for disk in planned.kept:
-        console.warn(f"kept (not created by the toolkit, detached only): {disk}")
-    names = ", ".join(n.name for n in spec.nodes)
-    volumes = ", ".join(planned.volumes) or "none"
-    runner.confirm(
-        f"Destroy the VMs {names}, the disk volumes {volumes}, the network "
-        f"{spec.network.name} and the pool {settings.pool} if left empty, at {settings.uri}?",
-        yes=yes,
-    )
-    runner.execute(planned.steps)
-    runner.when_executed(lambda: console.ok("destroyed"))
+    runner.converge(ops.destroy(spec, settings, _facts(runner, spec, settings), yes=yes))
 
 
 @task(help={"stop": "stop the tunnel this task started"})
@@ -255,34 +245,23 @@ def tunnel(c: Context, stop: bool = False) -> None:
 
     spec, settings, runner = _setup(c)
     if stop:
-        ops.stop_tunnel(settings, runner)
+        runner.converge(ops.stop_tunnel(settings))
     else:
-        ops.start_tunnel(spec, settings, runner)
+        runner.converge(ops.start_tunnel(spec, settings))
 
 
 @task(name="console", help={"node": "the node (VM) name from the cluster spec"})
 def console_(c: Context, node: str) -> None:
     """Attach to a node's serial console (virsh console; leave with Ctrl+])."""
     from tasks.core.taskhelp import asked_for_help
-    from tasks.infra.plan import console_command
 
     if asked_for_help(node, "infra", console_):
         return
-    from tasks.infra.facts import reachable, unreachable_error
+    from tasks.infra import ops
 
     spec, settings, runner = _setup(c)
     spec.node(node)
-    # virsh console's own failure says nothing about why; name an absent libvirtd first.
-    ok, detail = runner.when_executed(lambda: reachable(runner, settings.uri)) or (True, "")
-    if not ok:
-        raise unreachable_error(settings.uri, detail)
-    code = runner.stream(console_command(settings, node), terminal=True)
-    if code not in (0, 130):
-        raise UserError(
-            f"virsh console {node} exited with code {code}: is the VM running? "
-            "(`inv infra.status`, `inv infra.start`)",
-            code=code,
-        )
+    runner.converge(ops.attach_console(settings, node))
 
 
 ns = Collection(

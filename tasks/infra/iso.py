@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from tasks.core import operation as op
 from tasks.core.errors import UserError
 from tasks.infra.download import (
     Fetched,
@@ -21,7 +22,7 @@ from tasks.infra.schematic import iso_url, schematic_id
 
 if TYPE_CHECKING:
     from tasks.core.config import ClusterSpec
-    from tasks.core.runner import Runner
+    from tasks.core.operation import Op
     from tasks.infra.settings import InfraSettings
 
 
@@ -47,12 +48,11 @@ def cached_iso_path(spec: ClusterSpec, settings: InfraSettings) -> Path:
 def ensure_iso(
     spec: ClusterSpec,
     settings: InfraSettings,
-    runner: Runner,
     *,
     local: str | None = None,
     sha256: str | None = None,
     download_missing: bool = True,
-) -> Iso:
+) -> Op[Iso]:
     """The ISO for the pinned Talos version and schematic, downloaded only when missing."""
     url = iso_url(spec)
     want = normalize_sha256(sha256) if sha256 else None
@@ -69,7 +69,7 @@ def ensure_iso(
         if expected:
             return Iso(dest, url, "cached", verify(dest, expected))
         digest = sha256_file(dest)
-        runner.when_executed(lambda: record_sha256(dest, digest))
+        yield op.Proof(lambda: record_sha256(dest, digest))
         return Iso(dest, url, "cached", digest)
     if not download_missing:
         raise UserError(
@@ -77,16 +77,21 @@ def ensure_iso(
         )
 
     def fetch() -> Fetched:
-        runner.say(f"downloading {url}\n  -> {dest}")
-        return download(url, dest, expected_sha256=want, progress=_progress(runner))
+        _say(f"downloading {url}\n  -> {dest}")
+        return download(url, dest, expected_sha256=want, progress=_progress(_say))
 
-    fetched = runner.act(f"write {dest}  (download {url})", fetch)
+    fetched = yield from op.act(f"write {dest}  (download {url})", fetch)
     if fetched is None:
         return Iso(dest, url, "planned", want)
     return Iso(fetched.path, url, "downloaded", fetched.sha256)
 
 
-def _progress(runner: Runner) -> Callable[[int, int | None], None]:
+def _say(line: str) -> None:
+    # The URL and the path are no secrets: printed as they are, as the runner would.
+    print(line, flush=True)
+
+
+def _progress(say: Callable[[str], None]) -> Callable[[int, int | None], None]:
     """A progress callback that prints every 10 percent (or every 64 MiB when size is unknown)."""
     last = [-1]
 
@@ -95,6 +100,6 @@ def _progress(runner: Runner) -> Callable[[int, int | None], None]:
         if step != last[0]:
             last[0] = step
             shown = f"{done >> 20} MiB" + (f" of {total >> 20} MiB" if total else "")
-            runner.say(f"  {shown}")
+            say(f"  {shown}")
 
     return report

@@ -1,7 +1,8 @@
-"""What the ``infra`` tasks do: facts in, plans through the runner, progress reported.
+"""What the ``infra`` tasks do, as operations: facts in, steps out, progress reported.
 
-The tasks in ``__init__`` parse options and config; these functions sequence the facts, the pure
-plans of :mod:`tasks.infra.plan` and the runner, and say what happened.
+The tasks in ``__init__`` parse options and config, gather the libvirt facts and converge these
+operations (:mod:`tasks.core.operation`); each one plans through the pure functions of
+:mod:`tasks.infra.plan`, reads what it needs mid-way, and says what happened.
 """
 
 from __future__ import annotations
@@ -12,14 +13,19 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from tasks.core import console
+from tasks.core import operation as op
 from tasks.core.errors import UserError
+from tasks.core.runner import cmd
 from tasks.infra.download import normalize_sha256, sha256_file
 from tasks.infra.factory import confirm_schematic, schematics_url
 from tasks.infra.facts import (
     PROBE_TIMEOUT,
     domain_state,
+    gather,
     gather_pool,
     known_os_variants,
+    reachable,
+    unreachable_error,
     virsh,
     watched_volumes,
 )
@@ -28,11 +34,14 @@ from tasks.infra.plan import (
     OS_VARIANT,
     OS_VARIANT_FALLBACK,
     UPLOAD_TIMEOUT,
+    console_command,
+    plan_destroy,
     plan_iso_volume,
     plan_network,
     plan_pool,
     plan_power_off,
     plan_shutdown,
+    plan_start,
     plan_vms,
     running_nodes,
 )
@@ -40,6 +49,7 @@ from tasks.infra.schematic import installer_image, schematic_id
 
 if TYPE_CHECKING:
     from tasks.core.config import ClusterSpec
+    from tasks.core.operation import Op
     from tasks.core.runner import Runner
     from tasks.infra.facts import LibvirtFacts
     from tasks.infra.settings import InfraSettings
@@ -51,12 +61,11 @@ POLL_SECONDS = 1.0
 def image(
     spec: ClusterSpec,
     settings: InfraSettings,
-    runner: Runner,
     *,
     iso: str | None,
     sha256: str | None,
     offline: bool,
-) -> Iso:
+) -> Op[Iso]:
     """The Image Factory schematic (confirmed online unless ``offline``) and the Talos ISO."""
     # Bad options fail before anything slow (the Image Factory round trip).
     if sha256:
@@ -71,7 +80,7 @@ def image(
     if offline:
         console.info("offline: the schematic ID is not confirmed with the factory")
     else:
-        confirmation = runner.act(
+        confirmation = yield from op.act(
             f"POST {schematics_url(spec.image_factory.url)}  (confirm schematic {sid})",
             lambda: confirm_schematic(spec.image_factory.url, extensions),
         )
@@ -82,8 +91,8 @@ def image(
                 f"{confirmation.problem}; using the locally computed ID "
                 "(pass --offline to skip this check)"
             )
-    found = ensure_iso(
-        spec, settings, runner, local=iso, sha256=sha256, download_missing=not offline
+    found = yield from ensure_iso(
+        spec, settings, local=iso, sha256=sha256, download_missing=not offline
     )
     what = {
         "local": "using the local ISO",
@@ -95,9 +104,30 @@ def image(
     return found
 
 
+def up(
+    spec: ClusterSpec,
+    settings: InfraSettings,
+    *,
+    iso: str | None,
+    sha256: str | None,
+    offline: bool,
+    yes: bool,
+) -> Op[None]:
+    """ISO, pool, network and VMs: create what is missing, leave what exists, report drift."""
+    found = yield from image(spec, settings, iso=iso, sha256=sha256, offline=offline)
+    # Read after the image: bad options and the ISO fail first, without asking libvirt.
+    facts = yield from op.fact(lambda r: gather(r, spec, settings))
+    facts = yield from converge_pool(spec, settings, facts)
+    yield from converge_iso_volume(spec, settings, facts, found)
+    yield from converge_network(spec, settings, facts, yes=yes)
+    yield from converge_vms(
+        spec, settings, facts, iso=found, network_planned=True, storage_ready=True
+    )
+
+
 def converge_network(
-    spec: ClusterSpec, settings: InfraSettings, runner: Runner, facts: LibvirtFacts, *, yes: bool
-) -> None:
+    spec: ClusterSpec, settings: InfraSettings, facts: LibvirtFacts, *, yes: bool
+) -> Op[None]:
     """The network as the spec says; a differing one is replaced only after confirmation."""
     name = spec.network.name
     console.step(f"network {name} ({spec.network.cidr}, bridge {spec.network.bridge})")
@@ -107,21 +137,20 @@ def converge_network(
             f"network {name} exists with a different definition:\n  "
             + "\n  ".join(planned.differences)
         )
-        runner.confirm(
-            f"Replace network {name}? VMs attached to it lose their link until restarted.",
-            yes=yes,
+        yield op.Confirm(
+            f"Replace network {name}? VMs attached to it lose their link until restarted.", yes
         )
         planned = plan_network(spec, settings, facts, replace=True)
     if not planned.steps:
         console.ok(f"network {name} matches the spec: nothing to do")
         return
-    runner.execute(planned.steps)
-    runner.when_executed(lambda: console.ok(f"network {name} defined, started and autostarted"))
+    yield from op.execute(planned.steps)
+    yield op.Proof(lambda: console.ok(f"network {name} defined, started and autostarted"))
 
 
 def converge_pool(
-    spec: ClusterSpec, settings: InfraSettings, runner: Runner, facts: LibvirtFacts
-) -> LibvirtFacts:
+    spec: ClusterSpec, settings: InfraSettings, facts: LibvirtFacts
+) -> Op[LibvirtFacts]:
     """The storage pool defined, started and autostarted; the facts with its volumes."""
     name = settings.pool
     console.step(f"storage pool {name} ({settings.image_dir} at {settings.uri})")
@@ -131,18 +160,17 @@ def converge_pool(
     if not steps:
         console.ok(f"pool {name} is running and autostarted: nothing to do")
         return facts
-    runner.execute(steps)
-
-    def gathered() -> LibvirtFacts:
-        console.ok(f"pool {name} defined, started and autostarted")
-        # A directory adopted as the pool brings its disk files along as volumes.
-        return replace(facts, pool=gather_pool(runner, settings, watched_volumes(spec, settings)))
-
-    return runner.when_executed(gathered) or facts
+    yield from op.execute(steps)
+    yield op.Proof(lambda: console.ok(f"pool {name} defined, started and autostarted"))
+    # A directory adopted as the pool brings its disk files along as volumes.
+    read = yield from op.read_back(
+        lambda r: (gather_pool(r, settings, watched_volumes(spec, settings)),)
+    )
+    return facts if read is None else replace(facts, pool=read[0])
 
 
 def _volume_sha256(runner: Runner, settings: InfraSettings, volume: str) -> str:
-    """Download a volume of the pool to a temporary file and hash it (the file is removed)."""
+    """A fact: download a volume of the pool to a temporary file and hash it (then removed)."""
     with tempfile.TemporaryDirectory(prefix="propertea-iso-") as tmp:
         dest = Path(tmp) / volume
         runner.capture(
@@ -162,11 +190,11 @@ def _volume_sha256(runner: Runner, settings: InfraSettings, volume: str) -> str:
 
 
 def converge_iso_volume(
-    spec: ClusterSpec, settings: InfraSettings, runner: Runner, facts: LibvirtFacts, iso: Iso | None
-) -> str:
+    spec: ClusterSpec, settings: InfraSettings, facts: LibvirtFacts, iso: Iso | None
+) -> Op[str]:
     """The ISO as a volume of the pool, uploaded only when missing or its checksum differs.
 
-    Returns the volume's name. Without ``iso`` an existing volume is used as is, else the cached
+    Answers the volume's name. Without ``iso`` an existing volume is used as is, else the cached
     download is uploaded.
     """
     volume = iso_volume(spec)
@@ -174,26 +202,27 @@ def converge_iso_volume(
     if iso is None and facts.volume(volume) is not None:
         return volume
     local = iso.path if iso else cached_iso_path(spec, settings)
-    if not runner.assume_when_planning(
+    there = yield from op.assume(
         lambda: _require_iso(local, f"nor a volume {label} at {settings.uri}"),
         fresh=False,
         unobservable=NoIso,
-    ):
+    )
+    if not there:
         # Only while planning, before infra.image downloaded it (shown by the same plan).
-        runner.say(f"# upload {local} to the volume {label}")
+        yield op.Say(f"# upload {local} to the volume {label}")
         return volume
     size = local.stat().st_size
     same = False
     capacity = facts.pool.capacities.get(volume) if facts.pool else None
     if capacity == size and facts.volume(volume) is not None:
         want = (iso.sha256 if iso else None) or sha256_file(local)
-        same = _volume_sha256(runner, settings, volume) == want
+        same = (yield from op.fact(lambda r: _volume_sha256(r, settings, volume))) == want
     steps = plan_iso_volume(settings, facts, volume=volume, local=local, size=size, same=same)
     if not steps:
         console.ok(f"ISO volume {label} matches {local.name} (sha256): nothing to do")
         return volume
-    runner.execute(steps)
-    runner.when_executed(lambda: console.ok(f"ISO uploaded to {label}"))
+    yield from op.execute(steps)
+    yield op.Proof(lambda: console.ok(f"ISO uploaded to {label}"))
     return volume
 
 
@@ -213,13 +242,12 @@ def _require_iso(local: Path, elsewhere: str = "") -> bool:
 def converge_vms(
     spec: ClusterSpec,
     settings: InfraSettings,
-    runner: Runner,
     facts: LibvirtFacts,
     *,
     iso: Iso | None,
     network_planned: bool,
     storage_ready: bool = False,
-) -> None:
+) -> Op[None]:
     """Create the missing VMs; existing ones are left alone and their drift reported.
 
     ``network_planned``: the same run defines the network first, so its absence is no error.
@@ -239,13 +267,11 @@ def converge_vms(
         if not storage_ready:
             cached = cached_iso_path(spec, settings)
             if iso is None and facts.volume(volume) is None:
-                runner.assume_when_planning(
-                    lambda: _require_iso(cached), fresh=False, unobservable=NoIso
-                )
-            facts = converge_pool(spec, settings, runner, facts)
-            converge_iso_volume(spec, settings, runner, facts, iso)
+                yield from op.assume(lambda: _require_iso(cached), fresh=False, unobservable=NoIso)
+            facts = yield from converge_pool(spec, settings, facts)
+            yield from converge_iso_volume(spec, settings, facts, iso)
         planned = plan_vms(spec, settings, facts, iso=volume)
-        variants = known_os_variants(runner)
+        variants = yield from op.fact(known_os_variants)
         if variants and OS_VARIANT not in variants:
             planned = plan_vms(spec, settings, facts, iso=volume, os_variant=OS_VARIANT_FALLBACK)
     for line in planned.drift:
@@ -253,41 +279,50 @@ def converge_vms(
     if not planned.steps:
         console.ok("every VM exists: nothing to do")
         return
-    runner.execute(planned.steps)
-    runner.when_executed(lambda: console.ok(f"created {', '.join(planned.created)}"))
+    yield from op.execute(planned.steps)
+    yield op.Proof(lambda: console.ok(f"created {', '.join(planned.created)}"))
+
+
+def start(spec: ClusterSpec, settings: InfraSettings, facts: LibvirtFacts) -> Op[None]:
+    """Start every node VM that is not running."""
+    steps = plan_start(spec, settings, facts)
+    if not steps:
+        console.ok("every VM is running: nothing to do")
+        return
+    yield from op.execute(steps)
 
 
 def stop(
     spec: ClusterSpec,
     settings: InfraSettings,
-    runner: Runner,
     facts: LibvirtFacts,
     *,
     limit: float,
     force: bool,
-) -> None:
+) -> Op[None]:
     """ACPI shutdown of the running VMs, polled up to ``limit`` seconds; ``force`` powers off."""
     names = running_nodes(spec, facts)
     if not names:
         console.ok("no VM is running: nothing to do")
         return
-    runner.execute(plan_shutdown(settings, names))
+    yield from op.execute(plan_shutdown(settings, names))
     remaining = list(names)
 
-    def shut_off() -> tuple[bool, str]:
+    def shut_off(runner: Runner) -> tuple[bool, str]:
         remaining[:] = [n for n in remaining if domain_state(runner, settings.uri, n) != "shut off"]
         return not remaining, ""
 
     # A guest still running at the deadline is reported (or powered off) below.
-    if runner.wait_until(
+    done = yield from op.wait(
         shut_off,
         timeout=limit,
         interval=POLL_SECONDS,
         what=f"{', '.join(names)} to shut off",
         look_at="`inv infra.status`",
         strict=False,
-    ):
-        runner.when_executed(lambda: console.ok(f"shut off: {', '.join(names)}"))
+    )
+    if done:
+        yield op.Proof(lambda: console.ok(f"shut off: {', '.join(names)}"))
         return
     if not force:
         raise UserError(
@@ -296,7 +331,44 @@ def stop(
             "power it off, or look at `inv infra.console NODE`."
         )
     console.warn(f"powering off after {limit:.0f}s: {', '.join(remaining)}")
-    runner.execute(plan_power_off(settings, remaining))
+    yield from op.execute(plan_power_off(settings, remaining))
+
+
+def destroy(
+    spec: ClusterSpec, settings: InfraSettings, facts: LibvirtFacts, *, yes: bool
+) -> Op[None]:
+    """The VMs, the disk volumes the toolkit made and the network removed, after confirmation."""
+    planned = plan_destroy(spec, settings, facts, iso=iso_volume(spec))
+    if not planned.steps:
+        console.ok("no VM, disk volume, network or pool of the spec exists: nothing to do")
+        return
+    for disk in planned.kept:
+        console.warn(f"kept (not created by the toolkit, detached only): {disk}")
+    names = ", ".join(n.name for n in spec.nodes)
+    volumes = ", ".join(planned.volumes) or "none"
+    yield op.Confirm(
+        f"Destroy the VMs {names}, the disk volumes {volumes}, the network "
+        f"{spec.network.name} and the pool {settings.pool} if left empty, at {settings.uri}?",
+        yes,
+    )
+    yield from op.execute(planned.steps)
+    yield op.Proof(lambda: console.ok("destroyed"))
+
+
+def attach_console(settings: InfraSettings, node: str) -> Op[None]:
+    """The node's serial console (virsh console), after naming an absent libvirtd."""
+    # virsh console's own failure says nothing about why; name an absent libvirtd first.
+    answer = yield from op.read_back(lambda r: reachable(r, settings.uri))
+    ok, detail = answer or (True, "")
+    if not ok:
+        raise unreachable_error(settings.uri, detail)
+    code = yield from op.stream(console_command(settings, node), terminal=True)
+    if code not in (0, 130):
+        raise UserError(
+            f"virsh console {node} exited with code {code}: is the VM running? "
+            "(`inv infra.status`, `inv infra.start`)",
+            code=code,
+        )
 
 
 def _tunnel_pid(settings: InfraSettings) -> int | None:
@@ -308,9 +380,8 @@ def _tunnel_pid(settings: InfraSettings) -> int | None:
     return pid if Path(f"/proc/{pid}").exists() else None
 
 
-def start_tunnel(spec: ClusterSpec, settings: InfraSettings, runner: Runner) -> None:
+def start_tunnel(spec: ClusterSpec, settings: InfraSettings) -> Op[None]:
     """``sshuttle --daemon`` to the node subnet through the host of ``qemu+ssh://`` (idempotent)."""
-    from tasks.core.runner import cmd
     from tasks.infra.check import ssh_target
 
     target = ssh_target(settings.uri)
@@ -324,35 +395,29 @@ def start_tunnel(spec: ClusterSpec, settings: InfraSettings, runner: Runner) -> 
     if (pid := _tunnel_pid(settings)) is not None:
         console.ok(f"tunnel to {cidr} via {target} already running (pid {pid}): nothing to do")
         return
-    runner.execute(
-        [
-            cmd(
-                "sshuttle",
-                "--daemon",
-                "--pidfile",
-                str(settings.tunnel_pidfile),
-                "-r",
-                target,
-                cidr,
-                step=f"tunnel {cidr} through {target}",
-                hint="install it with `apt-get install sshuttle`; it asks for sudo to set up the "
-                "local firewall rules",
-            )
-        ]
+    yield cmd(
+        "sshuttle",
+        "--daemon",
+        "--pidfile",
+        str(settings.tunnel_pidfile),
+        "-r",
+        target,
+        cidr,
+        step=f"tunnel {cidr} through {target}",
+        hint="install it with `apt-get install sshuttle`; it asks for sudo to set up the "
+        "local firewall rules",
     )
-    runner.when_executed(
+    yield op.Proof(
         lambda: console.ok(
             f"{cidr} is reachable through {target}; stop with `inv infra.tunnel --stop`"
         )
     )
 
 
-def stop_tunnel(settings: InfraSettings, runner: Runner) -> None:
-    from tasks.core.runner import cmd
-
+def stop_tunnel(settings: InfraSettings) -> Op[None]:
     pid = _tunnel_pid(settings)
     if pid is None:
         console.ok("no tunnel started by the toolkit is running: nothing to do")
         return
-    runner.execute([cmd("kill", str(pid), step="stop the sshuttle tunnel")])
-    runner.when_executed(lambda: console.ok(f"tunnel stopped (pid {pid})"))
+    yield cmd("kill", str(pid), step="stop the sshuttle tunnel")
+    yield op.Proof(lambda: console.ok(f"tunnel stopped (pid {pid})"))

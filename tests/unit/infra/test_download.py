@@ -113,24 +113,24 @@ def test_ensure_iso_downloads_once_then_verifies_the_cached_copy(
     local_spec = _spec_at(spec, served.url)
     settings = _settings(tmp_path)
     runner = Runner(out=lambda _line: None)
-    first = ensure_iso(local_spec, settings, runner)
+    first = runner.converge(ensure_iso(local_spec, settings))
     assert first.source == "downloaded" and first.sha256 == DIGEST
     assert first.path == cached_iso_path(local_spec, settings)
     assert served.behaviour.requests[0]["path"].endswith("/v1.13.9/metal-amd64.iso")
 
-    again = ensure_iso(local_spec, settings, runner)
+    again = runner.converge(ensure_iso(local_spec, settings))
     assert again.source == "cached" and len(served.behaviour.requests) == 1
 
     first.path.write_bytes(PAYLOAD[:-1] + b"x")
     with pytest.raises(UserError, match=rf"SHA-256 is .* expected {DIGEST}.*delete it"):
-        ensure_iso(local_spec, settings, runner)
+        runner.converge(ensure_iso(local_spec, settings))
     assert recorded_sha256(first.path) == DIGEST
 
 
 def test_ensure_iso_under_dry_run_writes_nothing(served: Any, spec: Any, tmp_path: Path) -> None:
     lines: list[str] = []
-    found = ensure_iso(
-        _spec_at(spec, served.url), _settings(tmp_path), Runner(dry=True, out=lines.append)
+    found = Runner(dry=True, out=lines.append).converge(
+        ensure_iso(_spec_at(spec, served.url), _settings(tmp_path))
     )
     assert found.source == "planned"
     sid = found.path.name.split("-")[2]
@@ -143,16 +143,18 @@ def test_local_iso_and_sha256_option(spec: Any, tmp_path: Path) -> None:
     iso = tmp_path / "local.iso"
     iso.write_bytes(PAYLOAD)
     runner = Runner(out=lambda _line: None)
-    found = ensure_iso(spec, _settings(tmp_path), runner, local=str(iso), sha256=DIGEST.upper())
+    found = runner.converge(
+        ensure_iso(spec, _settings(tmp_path), local=str(iso), sha256=DIGEST.upper())
+    )
     assert (found.path, found.source) == (iso, "local")
     with pytest.raises(UserError, match=r"--iso .*nope.iso: no such file"):
-        ensure_iso(spec, _settings(tmp_path), runner, local=str(tmp_path / "nope.iso"))
+        runner.converge(ensure_iso(spec, _settings(tmp_path), local=str(tmp_path / "nope.iso")))
     with pytest.raises(UserError, match="is not a SHA-256 digest"):
-        ensure_iso(spec, _settings(tmp_path), runner, local=str(iso), sha256="abc")
+        runner.converge(ensure_iso(spec, _settings(tmp_path), local=str(iso), sha256="abc"))
     with pytest.raises(UserError, match="SHA-256 is"):
-        ensure_iso(spec, _settings(tmp_path), runner, local=str(iso), sha256="1" * 64)
+        runner.converge(ensure_iso(spec, _settings(tmp_path), local=str(iso), sha256="1" * 64))
     with pytest.raises(UserError, match=r"No Talos ISO at .*run `inv infra.image`"):
-        ensure_iso(spec, _settings(tmp_path), runner, download_missing=False)
+        runner.converge(ensure_iso(spec, _settings(tmp_path), download_missing=False))
 
 
 def test_a_download_directory_that_cannot_be_created_is_named(served: Any, tmp_path: Path) -> None:

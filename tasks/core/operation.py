@@ -28,10 +28,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-from tasks.core.runner import Command, MakeDir, Plan, Remove, Result, WriteFile
+from tasks.core.steps import Command, MakeDir, Plan, Remove, WriteFile
 
 if TYPE_CHECKING:
-    from tasks.core.runner import Runner
+    from tasks.core.runner import Result, Runner
     from tasks.core.waits import Clock
 
 T = TypeVar("T")

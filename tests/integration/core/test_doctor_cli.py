@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tasks.core.checks import OK
+from tasks.core.checks import MISMATCH, OK
 from tests.conftest import Inv, InvHere
 from tests.fakes import FakeTools
 
@@ -48,6 +48,25 @@ def test_doctor_json_reports_fake_versions(inv: Inv, fake_tools: FakeTools) -> N
     assert status["cilium"] == (OK, "0.20.1")
 
 
+def test_doctor_for_aks_reads_az_and_its_pin(inv: Inv, fake_tools: FakeTools) -> None:
+    fake_tools.scenario(
+        [
+            {
+                "tool": "az",
+                "match": ["version"],
+                "stdout": '{"azure-cli": "2.90.1", "extensions": {}}',
+            },
+            {"tool": "helm", "stdout": "v3.21.4+g123\n"},
+            {"tool": "kubectl", "stdout": "Client Version: v1.36.3\n"},
+        ]
+    )
+    result = inv("doctor", "--for", "aks", "--json")
+    status = {c["name"]: (c["status"], c["found"]) for c in json.loads(result.stdout)["checks"]}
+    assert status["az"] == (MISMATCH, "2.90.1"), status
+    assert status["kubectl"] == (OK, "1.36.3")
+    assert "talosctl" not in status and result.returncode == 1
+
+
 def test_doctor_exits_non_zero_naming_what_is_missing(inv: Inv, fake_tools: FakeTools) -> None:
     fake_tools.scenario([{"tool": "talosctl", "stdout": "Tag: v1.12.0\n"}])
     result = inv("doctor", "--for", "cluster")
@@ -59,7 +78,7 @@ def test_doctor_exits_non_zero_naming_what_is_missing(inv: Inv, fake_tools: Fake
 def test_doctor_rejects_unknown_purpose(inv: Inv) -> None:
     result = inv("doctor", "--for", "everything")
     assert result.returncode == 2
-    assert "choose one of infra, cluster, release, all" in result.stderr
+    assert "choose one of infra, cluster, release, aks, all" in result.stderr
 
 
 def test_doctor_warns_a_month_before_a_credential_expires(

@@ -7,7 +7,6 @@ Invoke config ``images.registry`` (``INVOKE_IMAGES_REGISTRY``), default ``ghcr.i
 
 from __future__ import annotations
 
-import functools
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -19,12 +18,10 @@ from tasks.core import console
 from tasks.core.errors import UserError
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
-
     from invoke.context import Context
 
     from tasks.core.runner import Runner
-    from tasks.images.plan import ImageTags, Registry, WebBuild
+    from tasks.images.plan import ImageTags, Registry
     from tasks.release.components import Component
 
 
@@ -129,49 +126,14 @@ def tags(
             print(f"    {key}={value}")
 
 
-def _build_web(runner: Runner, spec: WebBuild, *, push: bool) -> None:
-    """Through the container engine's API (docker-py), not the docker CLI: the plan shows the
-    CLI line each call equals, marked as such."""
-    from tasks.images import engine
-
-    def through_engine(call: Callable[[Any, WebBuild], None]) -> Callable[[], None]:
-        def run() -> None:
-            import requests
-            from docker.errors import DockerException
-
-            try:
-                call(engine.client().api, spec)
-            except (DockerException, requests.exceptions.ConnectionError) as exc:
-                raise UserError(
-                    f"container engine error while building {spec.component}: {exc}\n"
-                    "Check DOCKER_HOST and that the engine is running."
-                ) from None
-
-        return run
-
-    build = spec.build_display()
-    runner.act(f"engine API build, as `{build.display()}`", through_engine(engine.build))
-    if push:
-        pushes = "; ".join(f"`{step.display()}`" for step in spec.push_display())
-        runner.act(f"engine API push, as {pushes}", through_engine(engine.push))
-
-
 def _build(c: Context, names: list[str] | None, version: str | None, *, push: bool) -> None:
     from tasks.core.runner import Runner
-    from tasks.images.plan import dotnet_publish, web_build
+    from tasks.images import ops
 
     components = _chosen(names, version)
     runner = Runner.from_context(c)
-    registry = _registry(c)
-    root = _root()
-    for x in components:
-        meta = _meta(runner, x, version)
-        if x.kind == "dotnet":
-            runner.run(dotnet_publish(root, x, registry, meta, push=push))
-        else:
-            _build_web(runner, web_build(root, x, registry, meta), push=push)
-        done = f"{'pushed' if push else 'built'} {registry.ref(x.image)}: {', '.join(meta.tags)}"
-        runner.when_executed(functools.partial(console.ok, done))
+    metas = {x.name: _meta(runner, x, version) for x in components}
+    runner.converge(ops.build(_root(), components, metas, _registry(c), push=push))
 
 
 _BUILD_HELP = {
@@ -235,7 +197,8 @@ def matrix(c: Context, release_outputs: str | None = None, since: str | None = N
 )
 def promote(c: Context, component: str | None = None, version: str | None = None) -> None:
     """Set the image tag in deploy/services/<component>/kustomization.yaml (comments kept)."""
-    from tasks.core.runner import Runner, WriteFile
+    from tasks.core.runner import Runner
+    from tasks.images import ops
     from tasks.images import overlay as pr
     from tasks.images.plan import normalize_version
 
@@ -250,14 +213,8 @@ def promote(c: Context, component: str | None = None, version: str | None = None
             f"{path.relative_to(root)}: missing; the service's Kustomize overlay pins its image "
             "there (deploy/CONVENTIONS.md)."
         )
-    image = _registry(c).ref(target.image)
-    text = path.read_text()
-    if pr.current_tag(text, path, image) == tag:
-        console.ok(f"{target.name} already at {tag}: nothing to do")
-        return
     runner = Runner.from_context(c)
-    runner.write(WriteFile(path, pr.set_tag(text, path, image, tag), step=f"promote {target.name}"))
-    runner.when_executed(lambda: console.ok(f"{path.relative_to(root)}: {image} -> {tag}"))
+    runner.converge(ops.promote(root, path, target.name, _registry(c).ref(target.image), tag))
 
 
 ns = Collection("images", list_, tags, build, push, matrix, promote)

@@ -251,7 +251,7 @@ def bootstrap(
     if not infra:
         raise UserError(f"No application renders from {layer_prefix}*: check {bootstrap}.")
     roots = root_application_files(root, bootstrap)
-    secrets_ops.bootstrap(runner, kube.kubectl(), key_file)
+    runner.converge(secrets_ops.bootstrap(kube.kubectl(), key_file))
     for path in roots:
         runner.run(plan.apply_file(kube, path.relative_to(root)))
     say(f"waiting for the {layer_prefix.rstrip('/')} layer ({len(infra)} applications)")

@@ -103,8 +103,8 @@ def decrypt(c: Context, path: str, in_place: bool = False) -> None:
     [relpath] = ops.selected(root, [path])
     runner = Runner.from_context(c)
     if in_place:
-        ops.write_whole(
-            runner, root, relpath, lambda out: plan.decrypt_file(root, relpath, output=out)
+        runner.converge(
+            ops.write_whole(root, relpath, lambda out: plan.decrypt_file(root, relpath, output=out))
         )
         console.warn(f"{relpath} is plaintext now: run inv secrets.encrypt before committing")
         return
@@ -185,7 +185,7 @@ def bootstrap(c: Context) -> None:
     from tasks.secrets import ops
 
     runner = Runner.from_context(c)
-    ops.bootstrap(runner, kube.resolve(c, runner).kubectl(), _key_file())
+    runner.converge(ops.bootstrap(kube.resolve(c, runner).kubectl(), _key_file()))
     runner.report("secret argocd/helm-secrets-private-keys: applied")
 
 

@@ -15,7 +15,9 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from tasks.core import operation as op
 from tasks.core.errors import UserError
+from tasks.core.operation import Op
 from tasks.core.runner import MASK, Command, MakeDir, Runner, WriteFile
 from tasks.secrets import plan, sopsconfig
 from tasks.secrets.keys import identities, key_file_problems
@@ -244,7 +246,7 @@ def init(
     for kept in find_templates(root / "deploy"):
         if kept not in pending:
             relpath = rel(root, output_path(kept))
-            if not _whole_sops_file(runner, root, relpath):
+            if not whole_sops_file(runner, root, relpath):
                 raise UserError(
                     f"{relpath} exists but is not a whole sops file (an interrupted write, or "
                     "edited by hand?), so it is not kept. Restore it from git "
@@ -260,7 +262,7 @@ def init(
         def encrypt_to(out: str, target: str = target, plaintext: str = plaintext) -> Command:
             return plan.encrypt_new(root, target, plaintext, output=out)
 
-        write_encrypted(runner, root, target, encrypt_to)
+        runner.converge(write_encrypted(root, target, encrypt_to))
         runner.report(f"{target}: created from {template.path.name} and encrypted")
     if not pending:
         say("secret files: nothing to create")
@@ -269,43 +271,46 @@ def init(
 # -- encrypt / decrypt ---------------------------------------------------------------------
 
 
-def write_encrypted(
-    runner: Runner, root: Path, relpath: str, encrypt: Callable[[str], Command]
-) -> None:
+def write_encrypted(root: Path, relpath: str, encrypt: Callable[[str], Command]) -> Op[None]:
     """Run ``encrypt(output)`` into a temporary file beside ``relpath``, prove the result
     decrypts, then rename it over ``relpath``: a full disk, a killed sops or output that does
     not decrypt leaves the previous file (or none) in place, never a truncated one.
     """
 
-    def prove(tmp_rel: str) -> None:
+    def prove(runner: Runner, tmp_rel: str) -> None:
         proof = runner.check(plan.decrypts(root, tmp_rel))
-        if not proof.ok and not _whole_sops_file(runner, root, tmp_rel):
+        if not proof.ok and not whole_sops_file(runner, root, tmp_rel):
             raise UserError(
                 f"{relpath}: sops wrote output that does not decrypt, so it was not used "
                 f"(the previous file is untouched):\n{proof.stderr.strip()}"
             )
 
-    write_whole(runner, root, relpath, encrypt, prove=prove, mode=0o644)
+    yield from write_whole(root, relpath, encrypt, prove=prove, mode=0o644)
 
 
 def write_whole(
-    runner: Runner,
     root: Path,
     relpath: str,
     produce: Callable[[str], Command],
     *,
-    prove: Callable[[str], None] | None = None,
+    prove: Callable[[Runner, str], None] | None = None,
     mode: int | None = None,
-) -> None:
-    """Run ``produce(output)`` into a temporary file beside ``relpath``, ``prove`` it, then
-    rename it over ``relpath`` (the runner's staging)."""
-    with runner.staging() as staging:
-        out = staging.stage(root / relpath, lambda tmp: produce(rel(root, tmp)), mode=mode)
+) -> Op[None]:
+    """Run ``produce(output)`` into a temporary file beside ``relpath``, ``prove`` it (read-only
+    probes of the runner, read back by a real run), then rename it over ``relpath`` (the
+    runner's staging)."""
+
+    def body(stager: op.Stager) -> Op[None]:
+        out = yield from stager.stage(
+            root / relpath, lambda tmp: produce(rel(root, tmp)), mode=mode
+        )
         if prove is not None:
-            runner.when_executed(lambda: prove(rel(root, out)))
+            yield from op.read_back(lambda runner: prove(runner, rel(root, out)))
+
+    yield from op.staged(body)
 
 
-def _whole_sops_file(runner: Runner, root: Path, relpath: str) -> bool:
+def whole_sops_file(runner: Runner, root: Path, relpath: str) -> bool:
     """Complete sops output we hold no key for (recipients chosen by config): it parses and
     carries sops metadata, so nothing was cut off."""
     status = runner.check(plan.filestatus(root, relpath))
@@ -367,7 +372,7 @@ def encrypt(runner: Runner, root: Path, paths: list[str], say: Callable[[str], N
         def encrypt_to(out: str, relpath: str = relpath) -> Command:
             return plan.encrypt_file(root, relpath, output=out)
 
-        write_encrypted(runner, root, relpath, encrypt_to)
+        runner.converge(write_encrypted(root, relpath, encrypt_to))
         runner.report(f"{relpath}: encrypted")
     if not todo:
         say("every matched file is already encrypted: nothing to do")
@@ -579,7 +584,7 @@ def _read_key(key_file: Path) -> str | None:
     return key_file.read_text()
 
 
-def bootstrap(runner: Runner, kubectl: tuple[str, ...], key_file: Path) -> None:
+def bootstrap(kubectl: tuple[str, ...], key_file: Path) -> Op[None]:
     """The helm-secrets key Secret in argocd, applied from stdin; the key is masked throughout."""
     apply = Command(
         (*kubectl, "apply", "--filename", "-"),
@@ -587,17 +592,13 @@ def bootstrap(runner: Runner, kubectl: tuple[str, ...], key_file: Path) -> None:
         timeout=60,
         hint="does the argocd namespace exist? inv gitops.install",
     )
-    content = runner.assume_when_planning(
-        lambda: _read_key(key_file), fresh=None, unobservable=NoKey
-    )
+    content = yield from op.assume(lambda: _read_key(key_file), fresh=None, unobservable=NoKey)
     if content is None:  # planned before secrets.init made the key
-        runner.say(f"$ {plan.secret_manifest(key_file).display()}  # once secrets.init ran")
-        runner.run(apply)
+        yield op.Say(f"$ {plan.secret_manifest(key_file).display()}  # once secrets.init ran")
+        yield from op.run(apply)
         return
-    runner.add_secret(
-        content.strip(),
-        base64.b64encode(content.encode()).decode(),
-        *identities(content),
+    yield op.Secret(
+        (content.strip(), base64.b64encode(content.encode()).decode(), *identities(content))
     )
-    manifest = runner.capture(plan.secret_manifest(key_file))
-    runner.run(replace(apply, stdin=manifest))
+    manifest = yield from op.capture(plan.secret_manifest(key_file))
+    yield from op.run(replace(apply, stdin=manifest))

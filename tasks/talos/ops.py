@@ -109,11 +109,10 @@ def secrets(env: Env) -> None:
     env.runner.make_dir(MakeDir(s.secrets_file.parent, step="the secrets bundle"))
     env.runner.execute(steps)
     root = Path.cwd()
-    secrets_ops.write_encrypted(
-        env.runner,
-        root,
-        str(s.secrets_file),
-        lambda out: plan.encrypt_secrets(s, root, output=out),
+    env.runner.converge(
+        secrets_ops.write_encrypted(
+            root, str(s.secrets_file), lambda out: plan.encrypt_secrets(s, root, output=out)
+        )
     )
 
     def encrypted() -> None:

@@ -58,16 +58,16 @@ def init(c: Context, values_file: str | None = None, yes: bool = False) -> None:
     runner = Runner.from_context(c)
     values = load_values_file(Path(values_file)) if values_file else {}
     ask = (lambda label: getpass.getpass(f"{label}: ")) if sys.stdin.isatty() else None
-    ops.init(
-        runner,
-        root,
-        _key_file(),
-        configured=_list(load_section(c, "secrets", SecretsConfig).age_recipients),
-        values=values,
-        env=dict(os.environ),
-        ask=ask,
-        say=runner.say,
-        confirm=lambda question: runner.confirm(question, yes=yes),
+    runner.converge(
+        ops.init(
+            root,
+            _key_file(),
+            configured=_list(load_section(c, "secrets", SecretsConfig).age_recipients),
+            values=values,
+            env=dict(os.environ),
+            ask=ask,
+            yes=yes,
+        )
     )
 
 
@@ -80,8 +80,7 @@ def encrypt(c: Context, path: list[str] | None = None) -> None:
     """Encrypt in place the secret files that are plaintext (idempotent)."""
     from tasks.secrets import ops
 
-    runner = Runner.from_context(c)
-    ops.encrypt(runner, ops.repo_root(), list(path or []), runner.say)
+    Runner.from_context(c).converge(ops.encrypt(ops.repo_root(), list(path or [])))
 
 
 @task(
@@ -166,15 +165,8 @@ def rotate(
     verified, then all renamed into place, then .sops.yaml; a re-run finishes an interrupted one."""
     from tasks.secrets import ops
 
-    runner = Runner.from_context(c)
-    ops.rotate(
-        runner,
-        ops.repo_root(),
-        _key_file(),
-        add=_list(add),
-        remove=_list(remove),
-        confirm=lambda question: runner.confirm(question, yes=yes),
-        say=runner.say,
+    Runner.from_context(c).converge(
+        ops.rotate(ops.repo_root(), _key_file(), add=_list(add), remove=_list(remove), yes=yes)
     )
 
 

@@ -1,12 +1,15 @@
-"""What each secrets task does, given a runner, the repository root and the key file.
+"""What each secrets task does: operations (:mod:`tasks.core.operation`) the tasks converge.
 
 Facts first (which files the rules match, what their SOPS metadata names, which keys this
 machine holds), then only the steps that differ; plans come from :mod:`tasks.secrets.plan`.
+The read-only checks (:func:`check`, :func:`whole_sops_file`, :func:`verify_rotation`) stay
+functions of the runner: they only probe, and operations read them as facts or read-backs.
 """
 
 from __future__ import annotations
 
 import base64
+import functools
 import json
 import os
 import tempfile
@@ -128,40 +131,40 @@ def sops_config_step(root: Path, recipients: Iterable[str]) -> WriteFile | None:
 # -- keys ----------------------------------------------------------------------------------
 
 
-def ensure_key(runner: Runner, key_file: Path, root: Path) -> bool:
+def ensure_key(key_file: Path, root: Path) -> Op[bool]:
     """Create the age key when missing (never overwritten). True when it was created."""
     if key_file.exists():
-        return False
+        return (yield from op.just(False))
     if key_file.resolve().is_relative_to(root):
         raise UserError(
             f"The age key file {key_file} would be inside the repository: point "
             "SOPS_AGE_KEY_FILE somewhere else (default ~/.config/sops/age/keys.txt)."
         )
-    runner.make_dir(
-        MakeDir(
-            key_file.parent,
-            mode=0o700,
-            step="the age key",
-            hint="point SOPS_AGE_KEY_FILE at a file in a directory you can write",
-        )
+    yield MakeDir(
+        key_file.parent,
+        mode=0o700,
+        step="the age key",
+        hint="point SOPS_AGE_KEY_FILE at a file in a directory you can write",
     )
-    runner.run(plan.keygen(key_file))
-    runner.when_executed(lambda: key_file.chmod(0o600))
+    yield from op.run(plan.keygen(key_file))
+    yield from op.proof(lambda: key_file.chmod(0o600))
     return True
 
 
-def local_recipients(runner: Runner, key_file: Path) -> list[str]:
-    return sopsconfig.normalize(runner.capture(plan.public_keys(key_file)).split())
+def local_recipients(key_file: Path) -> Op[list[str]]:
+    out = yield from op.capture(plan.public_keys(key_file))
+    return sopsconfig.normalize(out.split())
 
 
-def held_identities(runner: Runner, key_file: Path) -> dict[str, str]:
+def held_identities(key_file: Path) -> Op[dict[str, str]]:
     """recipient -> identity for every identity in the key file (each masked from now on)."""
     if not key_file.exists():
-        return {}
+        return (yield from op.just({}))
     held: dict[str, str] = {}
     for identity in identities(key_file.read_text()):
-        runner.add_secret(identity)
-        held[runner.capture(plan.public_key_of(identity)).strip()] = identity
+        yield op.Secret((identity,))
+        recipient = yield from op.capture(plan.public_key_of(identity))
+        held[recipient.strip()] = identity
     return held
 
 
@@ -169,7 +172,6 @@ def held_identities(runner: Runner, key_file: Path) -> dict[str, str]:
 
 
 def init(
-    runner: Runner,
     root: Path,
     key_file: Path,
     *,
@@ -177,9 +179,11 @@ def init(
     values: dict[str, str],
     env: dict[str, str],
     ask: Callable[[str], str] | None,
-    say: Callable[[str], None],
-    confirm: Callable[[str], None] | None = None,
-) -> None:
+    yes: bool = False,
+) -> Op[None]:
+    """The age key, ``.sops.yaml`` and every missing secret file from its template, encrypted.
+
+    ``yes`` rewrites a hand-edited ``.sops.yaml`` without asking (the diff is shown first)."""
     # Every value is known before anything is written, so a missing one leaves no trace.
     from tasks.core.paths import irregularity
 
@@ -195,15 +199,15 @@ def init(
     loaded = [Template.load(t) for t in pending]
     labels = list(dict.fromkeys(label for t in loaded for label in t.prompts))
     # Asked only when something will be encrypted: --dry shows the plan without asking.
-    asked = runner.when_executed(lambda: answer_prompts(labels, values=values, env=env, ask=ask))
+    asked = yield from op.proof(lambda: answer_prompts(labels, values=values, env=env, ask=ask))
     answers = asked or {
         label: values.get(label) or env.get(env_name(label)) or MASK for label in labels
     }
-    runner.add_secret(*answers.values())
-    if ensure_key(runner, key_file, root):
-        runner.report(f"age key: {key_file} (created)")
+    yield op.Secret(tuple(answers.values()))
+    if (yield from ensure_key(key_file, root)):
+        yield op.Report(f"age key: {key_file} (created)")
     else:
-        say(f"age key: {key_file} (exists, kept)")
+        yield op.Say(f"age key: {key_file} (exists, kept)")
     _, existing = read_sops_config(root)
     configured = sopsconfig.normalize(configured)
     if existing and configured and configured != existing:
@@ -214,12 +218,16 @@ def init(
     if not key_file.exists():  # only while planning: a real run has just created it
         recipients = existing or configured
         if not recipients:
-            say("# write .sops.yaml (recipient: the public key of the new age key)")
+            yield op.Say("# write .sops.yaml (recipient: the public key of the new age key)")
     else:
-        recipients = existing or configured or local_recipients(runner, key_file)
-        mine = local_recipients(runner, key_file)
+        recipients = existing or configured
+        if not recipients:
+            recipients = yield from local_recipients(key_file)
+        mine = yield from local_recipients(key_file)
         if not set(mine) & set(recipients):
-            say(f"warning: the local key ({', '.join(mine)}) is not a recipient: it cannot decrypt")
+            yield op.Say(
+                f"warning: the local key ({', '.join(mine)}) is not a recipient: it cannot decrypt"
+            )
     if recipients:
         step = sops_config_step(root, recipients)
         current, _ = read_sops_config(root)
@@ -234,38 +242,41 @@ def init(
                 ".sops.yaml (yours)",
                 ".sops.yaml (generated)",
             )
-            say("".join(diff).rstrip("\n"))
-            if confirm is None:
-                raise UserError(".sops.yaml was edited by hand; not rewriting it.")
-            confirm(".sops.yaml was edited by hand: replace it with the generated one above?")
+            yield op.Say("".join(diff).rstrip("\n"))
+            yield op.Confirm(
+                ".sops.yaml was edited by hand: replace it with the generated one above?", yes
+            )
         if step is None:
-            say(".sops.yaml: up to date")
+            yield op.Say(".sops.yaml: up to date")
         else:
-            runner.write(step)
-            runner.report(f".sops.yaml: written for {', '.join(recipients)}")
+            yield step
+            yield op.Report(f".sops.yaml: written for {', '.join(recipients)}")
     for kept in find_templates(root / "deploy"):
         if kept not in pending:
             relpath = rel(root, output_path(kept))
-            if not whole_sops_file(runner, root, relpath):
+            whole = yield from op.fact(
+                functools.partial(whole_sops_file, root=root, relpath=relpath)
+            )
+            if not whole:
                 raise UserError(
                     f"{relpath} exists but is not a whole sops file (an interrupted write, or "
                     "edited by hand?), so it is not kept. Restore it from git "
                     f"(git checkout -- {relpath}) or move it aside and run inv secrets.init "
                     f"again to recreate it from {kept.name}."
                 )
-            say(f"{relpath}: exists, kept (edit: inv secrets.edit)")
+            yield op.Say(f"{relpath}: exists, kept (edit: inv secrets.edit)")
     for template in loaded:
         plaintext, filled = template.render(answers)
-        runner.add_secret(*filled)
+        yield op.Secret(tuple(filled))
         target = rel(root, output_path(template.path))
 
         def encrypt_to(out: str, target: str = target, plaintext: str = plaintext) -> Command:
             return plan.encrypt_new(root, target, plaintext, output=out)
 
-        runner.converge(write_encrypted(root, target, encrypt_to))
-        runner.report(f"{target}: created from {template.path.name} and encrypted")
+        yield from write_encrypted(root, target, encrypt_to)
+        yield op.Report(f"{target}: created from {template.path.name} and encrypted")
     if not pending:
-        say("secret files: nothing to create")
+        yield op.Say("secret files: nothing to create")
 
 
 # -- encrypt / decrypt ---------------------------------------------------------------------
@@ -324,8 +335,8 @@ def whole_sops_file(runner: Runner, root: Path, relpath: str) -> bool:
         return False
 
 
-def is_encrypted(runner: Runner, root: Path, relpath: str) -> bool:
-    result = runner.check(plan.filestatus(root, relpath))
+def is_encrypted(root: Path, relpath: str) -> Op[bool]:
+    result = yield from op.probe(plan.filestatus(root, relpath))
     if not result.observed:
         return sops_metadata(root / relpath) is not None
     if not result.ok:
@@ -360,22 +371,27 @@ def require_recipients(root: Path) -> list[str]:
     return recipients
 
 
-def encrypt(runner: Runner, root: Path, paths: list[str], say: Callable[[str], None]) -> None:
+def encrypt(root: Path, paths: list[str]) -> Op[None]:
     require_recipients(root)
     chosen = selected(root, paths)
     if not chosen:
-        say("no secret file under deploy/ yet (inv secrets.init creates them): nothing to do")
+        yield op.Say(
+            "no secret file under deploy/ yet (inv secrets.init creates them): nothing to do"
+        )
         return
-    todo = [p for p in chosen if not is_encrypted(runner, root, p)]
+    todo = []
+    for relpath in chosen:
+        if not (yield from is_encrypted(root, relpath)):
+            todo.append(relpath)
     for relpath in todo:
 
         def encrypt_to(out: str, relpath: str = relpath) -> Command:
             return plan.encrypt_file(root, relpath, output=out)
 
-        runner.converge(write_encrypted(root, relpath, encrypt_to))
-        runner.report(f"{relpath}: encrypted")
+        yield from write_encrypted(root, relpath, encrypt_to)
+        yield op.Report(f"{relpath}: encrypted")
     if not todo:
-        say("every matched file is already encrypted: nothing to do")
+        yield op.Say("every matched file is already encrypted: nothing to do")
 
 
 # -- check ---------------------------------------------------------------------------------
@@ -455,16 +471,8 @@ def plaintext_findings(runner: Runner, root: Path) -> list[Finding]:
 # -- rotate --------------------------------------------------------------------------------
 
 
-def rotate(
-    runner: Runner,
-    root: Path,
-    key_file: Path,
-    *,
-    add: list[str],
-    remove: list[str],
-    confirm: Callable[[str], None],
-    say: Callable[[str], None],
-) -> None:
+def rotate(root: Path, key_file: Path, *, add: list[str], remove: list[str], yes: bool) -> Op[None]:
+    """Change the recipients; ``yes`` removes one without asking."""
     current = require_recipients(root)
     add, remove = sopsconfig.normalize(add), sopsconfig.normalize(remove)
     unknown = [r for r in remove if r not in current]
@@ -473,16 +481,17 @@ def rotate(
     new = sorted((set(current) | set(add)) - set(remove))
     if not new:
         raise UserError("Refusing to remove every recipient: nobody could decrypt the secrets.")
-    held = held_identities(runner, key_file)
+    held = yield from held_identities(key_file)
     if not set(held) & set(current):
         raise UserError(
             f"The key file {key_file} holds none of the current recipients' keys, so the files "
             "cannot be re-encrypted here. Run this on a machine with one of: " + ", ".join(current)
         )
     if remove:
-        confirm(
+        yield op.Confirm(
             f"Remove {', '.join(remove)} from every secret file? Its holder loses access to "
-            "future versions (the data keys are rotated too)."
+            "future versions (the data keys are rotated too).",
+            yes,
         )
     # A file already at the new set is done: that is what makes a re-run after an interrupted
     # rotation finish the rest instead of starting over.
@@ -492,32 +501,39 @@ def rotate(
         if sops_metadata(root / f) is not None and file_recipients(root / f) != new
     ]
     if not files:
-        say(f"every secret file is encrypted for {', '.join(new)}: nothing to do")
+        yield op.Say(f"every secret file is encrypted for {', '.join(new)}: nothing to do")
         return
+    removed_held = {r: held[r] for r in remove if r in held}
+
     # Every file re-encrypted beside itself and proven before any is replaced; .sops.yaml
     # last, so an interrupted run leaves the old recipient list, under which a re-run
     # finishes the remaining files.
-    with runner.staging() as staging:
-        staged = {
-            relpath: staging.stage(root / relpath, _rotate_into(root, relpath, new))
-            for relpath in files
-        }
-        runner.when_executed(
-            lambda: verify_rotation(
-                runner,
+    def body(stager: op.Stager) -> Op[None]:
+        staged: dict[str, Path] = {}
+        for relpath in files:
+            staged[relpath] = yield from stager.stage(
+                root / relpath, _rotate_into(root, relpath, new)
+            )
+        yield from op.read_back(
+            functools.partial(
+                verify_rotation,
                 root=root,
                 files=staged,
                 recipients=new,
-                removed_held={r: held[r] for r in remove if r in held},
+                removed_held=removed_held,
                 can_decrypt=bool(set(held) & set(new)),
             )
         )
+
+    yield from op.staged(body)
     step = sops_config_step(root, new)
     if step is not None:
-        runner.write(step)
-    runner.report(f"recipients: {', '.join(new)}; {len(files)} file(s) re-encrypted and verified")
+        yield step
+    yield op.Report(f"recipients: {', '.join(new)}; {len(files)} file(s) re-encrypted and verified")
     if not set(held) & set(new):
-        say(f"warning: {key_file} holds none of the new recipients: this machine cannot decrypt")
+        yield op.Say(
+            f"warning: {key_file} holds none of the new recipients: this machine cannot decrypt"
+        )
 
 
 def _rotate_into(root: Path, relpath: str, new: list[str]) -> Callable[[Path], Command]:

@@ -331,15 +331,15 @@ def test_configured_recipients_win_over_the_local_key(secrets_repo: SecretsRepo)
         runner = Runner(out=lines.append)
 
         def run_init(configured: list[str]) -> None:
-            ops.init(
-                runner,
-                repo.root,
-                repo.key_file,
-                configured=configured,
-                values={},
-                env=repo.prompt_env(),
-                ask=None,
-                say=lines.append,
+            runner.converge(
+                ops.init(
+                    repo.root,
+                    repo.key_file,
+                    configured=configured,
+                    values={},
+                    env=repo.prompt_env(),
+                    ask=None,
+                )
             )
 
         run_init([team])

@@ -72,14 +72,14 @@ def _argocd(env: Env) -> None:
 
     local = config.load(env.c)
     s = env.settings
-    gitops_ops.install(
-        env.runner,
-        Kube(s.kubeconfig, s.state.root),
-        version=local.versions.argocd_chart,
-        files=gitops_ops.values_files(Path.cwd(), local.gitops.path, "aks"),
-        chart=None,
-        timeout=s.timeouts.helm,
-        say=env.runner.say,
+    env.runner.converge(
+        gitops_ops.install(
+            Kube(s.kubeconfig, s.state.root),
+            version=local.versions.argocd_chart,
+            files=gitops_ops.values_files(Path.cwd(), local.gitops.path, "aks"),
+            chart=None,
+            timeout=s.timeouts.helm,
+        )
     )
 
 

@@ -62,14 +62,15 @@ def install(
     spec = config.load(c)
     files = ops.values_files(Path.cwd(), spec.gitops.path, env or ops.DEFAULT_ENV)
     runner = Runner.from_context(c)
-    ops.install(
-        runner,
-        kube.resolve(c, runner),
-        version=spec.versions.argocd_chart,
-        files=files,
-        chart=chart,
-        timeout=seconds,
-        say=runner.say,
+    access = runner.converge(kube.resolve(c))
+    runner.converge(
+        ops.install(
+            access,
+            version=spec.versions.argocd_chart,
+            files=files,
+            chart=chart,
+            timeout=seconds,
+        )
     )
 
 
@@ -95,16 +96,17 @@ def bootstrap(
     root = Path.cwd()
     clusters = ops.clusters(root, spec.gitops.path, env)
     runner = Runner.from_context(c)
-    ops.bootstrap(
-        runner,
-        kube.resolve(c, runner),
-        root=root,
-        gitops_path=spec.gitops.path,
-        key_file=default_key_file(),
-        clusters=clusters,
-        timeout=wait_for,
-        interval=poll,
-        say=runner.say,
+    access = runner.converge(kube.resolve(c))
+    runner.converge(
+        ops.bootstrap(
+            access,
+            root=root,
+            gitops_path=spec.gitops.path,
+            key_file=default_key_file(),
+            clusters=clusters,
+            timeout=wait_for,
+            interval=poll,
+        )
     )
 
 
@@ -114,7 +116,7 @@ def status(c: Context, json: bool = False) -> None:
     from tasks.gitops import kube, ops
 
     runner = Runner.from_context(c)
-    rows = ops.statuses(runner, kube.resolve(c, runner))
+    rows = runner.converge(ops.statuses(runner.converge(kube.resolve(c))))
     if json:
         console.print_json([r.as_dict() for r in rows])
         return
@@ -137,16 +139,14 @@ def status(c: Context, json: bool = False) -> None:
 def sync(c: Context, app: str, prune: bool = False, timeout: str | None = None) -> None:
     """Sync one application now (argocd app sync --core)."""
     from tasks.core.taskhelp import asked_for_help
-    from tasks.gitops import kube, ops, plan
+    from tasks.gitops import kube, ops
 
     if asked_for_help(app, "gitops", sync):
         return
     seconds = taskhelp.seconds("timeout", timeout, 300)
     runner = Runner.from_context(c)
-    access = kube.resolve(c, runner)
-    ops.prepare_argocd(runner, access)
-    runner.run(plan.sync(access, app, prune=prune, timeout=seconds))
-    runner.report(f"{app}: synced")
+    access = runner.converge(kube.resolve(c))
+    runner.converge(ops.sync(access, app, prune=prune, timeout=seconds))
 
 
 @task(
@@ -158,19 +158,12 @@ def sync(c: Context, app: str, prune: bool = False, timeout: str | None = None) 
 )
 def wait(c: Context, app: list[str] | None = None, timeout: str | None = None) -> None:
     """Wait until applications are Synced and Healthy (argocd app wait --core)."""
-    from tasks.gitops import kube, ops, plan
+    from tasks.gitops import kube, ops
 
     seconds = taskhelp.seconds("timeout", timeout, 600)
     runner = Runner.from_context(c)
-    access = kube.resolve(c, runner)
-    names = ops.names_or_all(runner, access, list(app or []))
-    if not names:
-        # Only while planning: a real run without applications stopped in names_or_all.
-        runner.say("# no application in the cluster yet: nothing to wait for")
-        return
-    ops.prepare_argocd(runner, access)
-    runner.run(plan.wait(access, names, seconds))
-    runner.report(f"{len(names)} application(s) Synced and Healthy")
+    access = runner.converge(kube.resolve(c))
+    runner.converge(ops.wait(access, list(app or []), seconds))
 
 
 @task(help={"app": "one application (default: every application)"})
@@ -179,13 +172,8 @@ def diff(c: Context, app: str | None = None) -> None:
     from tasks.gitops import kube, ops
 
     runner = Runner.from_context(c)
-    access = kube.resolve(c, runner)
-    names = ops.names_or_all(runner, access, [app] if app else [])
-    ops.prepare_argocd(runner, access)
-    drifted = ops.diff(runner, access, names, runner.say)
-    if drifted:
-        raise UserError(f"drift in {len(drifted)} application(s): {', '.join(drifted)}", code=1)
-    runner.report(f"no drift in {len(names)} application(s)")
+    access = runner.converge(kube.resolve(c))
+    runner.converge(ops.drift(access, [app] if app else []))
 
 
 @task(
@@ -196,21 +184,12 @@ def diff(c: Context, app: str | None = None) -> None:
 )
 def ui(c: Context, port: str | None = None, show: bool = False) -> None:
     """Port-forward the Argo CD UI and print the initial admin password (masked)."""
-    from tasks.gitops import kube, ops, plan
+    from tasks.gitops import kube, ops
 
     local_port = _port(port)
     runner = Runner.from_context(c)
-    access = kube.resolve(c, runner)
-    found = ops.initial_password(runner, access)
-    if found.observed:
-        # Printed directly: the runner would mask the password that --show asks for.
-        print(ops.password_line(found.password, show=show), flush=True)
-    else:  # planning, before the cluster (or kubectl) exists
-        runner.say(f"# user admin: the password is read from {plan.INITIAL_ADMIN_SECRET} when run")
-    runner.say(f"Argo CD UI on http://localhost:{local_port} (Ctrl-C to stop)")
-    code = runner.stream(plan.port_forward(access, local_port))
-    if code not in (0, 130):
-        raise UserError(f"kubectl port-forward exited with {code}.", code=code)
+    access = runner.converge(kube.resolve(c))
+    runner.converge(ops.ui(access, local_port, show=show))
 
 
 @task(

@@ -14,8 +14,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from tasks.core import operation as op
 from tasks.core.errors import UserError
-from tasks.core.runner import Runner, WriteFile
+from tasks.core.operation import Op
+from tasks.core.runner import WriteFile
 
 if TYPE_CHECKING:
     from invoke.context import Context
@@ -49,18 +51,18 @@ class NoKubeconfig(UserError):
     """No kubeconfig for the cluster yet."""
 
 
-def resolve(c: Context, runner: Runner) -> Kube:
+def resolve(c: Context) -> Op[Kube]:
     from tasks.core import config
     from tasks.core.state import ClusterState
 
     spec = config.load(c)
     state = ClusterState.for_cluster(c, spec.cluster.name)
     if state.kubeconfig.exists():
-        return Kube(state.kubeconfig, state.root)
+        return (yield from op.just(Kube(state.kubeconfig, state.root)))
     env = os.environ.get("KUBECONFIG", "").split(os.pathsep)[0]
     fallback = Path(env).expanduser() if env else Path.home() / ".kube" / "config"
     if fallback.exists():
-        return Kube(fallback, state.root)
+        return (yield from op.just(Kube(fallback, state.root)))
 
     def missing() -> Kube:
         raise NoKubeconfig(
@@ -69,9 +71,8 @@ def resolve(c: Context, runner: Runner) -> Kube:
         )
 
     # Planning for a fresh world: the kubeconfig the talos tasks will write.
-    return runner.assume_when_planning(
-        missing, fresh=Kube(state.kubeconfig, state.root), unobservable=NoKubeconfig
-    )
+    fresh = Kube(state.kubeconfig, state.root)
+    return (yield from op.assume(missing, fresh=fresh, unobservable=NoKubeconfig))
 
 
 def overlay_for(kube: Kube, kubeconfig_text: str) -> WriteFile:

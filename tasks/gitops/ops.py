@@ -1,15 +1,17 @@
-"""What each gitops task does, given a runner and the cluster access (:class:`Kube`)."""
+"""What each gitops task does: operations (:mod:`tasks.core.operation`) on the cluster access
+(:class:`Kube`) that the tasks converge."""
 
 from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from tasks.core import operation as op
 from tasks.core.errors import CommandFailed, UserError
+from tasks.core.operation import Op
 from tasks.core.runner import MASK, Runner, tail
 from tasks.core.waits import Clock
 from tasks.deploytree import appset
@@ -65,23 +67,16 @@ def dump_values(values: dict[str, Any]) -> str:
 
 
 def install(
-    runner: Runner,
-    kube: Kube,
-    *,
-    version: str,
-    files: list[Path],
-    chart: str | None,
-    timeout: float,
-    say: Callable[[str], None],
-) -> None:
+    kube: Kube, *, version: str, files: list[Path], chart: str | None, timeout: float
+) -> Op[None]:
     inputs = facts.install_inputs(files)
     if chart is None and inputs.wrapper_version and inputs.wrapper_version != version:
-        say(
+        yield op.Say(
             f"warning: versions.argocd_chart is {version} but {files[0].parent}/Chart.yaml pins "
             f"argo-cd {inputs.wrapper_version}: Argo CD will move itself to that version once it "
             "syncs (inv gitops.generate brings them in step)"
         )
-    listed = runner.check(plan.helm_release(kube))
+    listed = yield from op.probe(plan.helm_release(kube))
     if listed.observed and not listed.ok:
         raise CommandFailed(
             f"helm cannot list the releases in argocd (exit {listed.returncode}):\n"
@@ -92,12 +87,14 @@ def install(
     release = facts.parse_helm_list(listed.stdout, plan.RELEASE)
     same_chart = chart is not None or (release is not None and release.chart_version == version)
     if release is not None and release.status == "deployed" and same_chart:
-        current = facts.parse_helm_values(runner.capture(plan.helm_values(kube)))
+        current = facts.parse_helm_values((yield from op.capture(plan.helm_values(kube))))
         if current == inputs.values:
-            say(f"Argo CD (argo-cd {release.chart_version}) has these values: nothing to do")
+            yield op.Say(
+                f"Argo CD (argo-cd {release.chart_version}) has these values: nothing to do"
+            )
             return
     wrapped = " (the argo-cd part of the wrapper chart's values)" if inputs.wrapper_version else ""
-    say(f"values on stdin from {', '.join(str(f) for f in files)}{wrapped}")
+    yield op.Say(f"values on stdin from {', '.join(str(f) for f in files)}{wrapped}")
     steps = []
     if chart is None:
         steps.append(plan.repo_add(inputs.repo_url or plan.DEFAULT_REPO_URL))
@@ -107,59 +104,60 @@ def install(
             kube, chart_ref, None if chart else version, dump_values(inputs.values), timeout
         )
     )
-    runner.execute(steps)
+    yield from op.execute(steps)
     what = "upgraded" if release else "installed"
-    runner.when_executed(
-        lambda: say(f"Argo CD {what} (release {plan.RELEASE}, namespace argocd) and ready")
-    )
+    yield op.Report(f"Argo CD {what} (release {plan.RELEASE}, namespace argocd) and ready")
 
 
 # -- argocd --core ---------------------------------------------------------------------------
 
 
-def prepare_argocd(runner: Runner, kube: Kube) -> None:
+def prepare_argocd(kube: Kube) -> Op[None]:
     """Write the overlay kubeconfig ``argocd --core`` reads its namespace from."""
     if not kube.kubeconfig.exists():  # only while planning (kube.resolve): nothing to read yet
-        runner.say(f"# write {kube.overlay}")
+        yield op.Say(f"# write {kube.overlay}")
         return
     try:
         text = kube.kubeconfig.read_text()
     except OSError as exc:
         raise UserError(f"{kube.kubeconfig}: cannot read the kubeconfig ({exc.strerror})") from None
-    runner.write(overlay_for(kube, text))
+    yield overlay_for(kube, text)
 
 
 # -- status and waiting ----------------------------------------------------------------------
 
 
-def statuses(runner: Runner, kube: Kube, timeout: float = 30.0) -> list[facts.AppStatus]:
-    listing = plan.list_applications(kube, timeout)
+def read_statuses(runner: Runner, kube: Kube, timeout: float = 30.0) -> list[facts.AppStatus]:
+    """The applications as the cluster lists them (a read-only fact of the runner)."""
+    return facts.parse_applications(runner.capture(plan.list_applications(kube, timeout)))
+
+
+def statuses(kube: Kube, timeout: float = 30.0) -> Op[list[facts.AppStatus]]:
     if not kube.kubeconfig.exists():
         # Only while planning before the cluster exists (kube.resolve): no application yet.
-        runner.say(f"$ {listing.display()}")
+        yield op.Say(f"$ {plan.list_applications(kube, timeout).display()}")
         return []
-    return facts.parse_applications(runner.capture(listing))
+    return (yield from op.fact(lambda runner: read_statuses(runner, kube, timeout)))
 
 
 def wait_until_ready(
-    runner: Runner,
     kube: Kube,
     names: list[str],
     *,
     timeout: float,
     interval: float,
-    say: Callable[[str], None],
     clock: Clock | None = None,
-) -> None:
+) -> Op[None]:
     """Poll until every named application exists, Synced and Healthy; bounded by ``timeout``."""
     clock = clock or Clock()
     deadline = clock.now() + timeout
     last: dict[str, str] = {}
 
-    def probe() -> tuple[bool, str]:
+    def probe(runner: Runner) -> tuple[bool, str]:
         remaining = max(0.0, deadline - clock.now())
         try:
-            found = {s.name: s for s in statuses(runner, kube, max(2.0, min(30.0, remaining)))}
+            listed = read_statuses(runner, kube, max(2.0, min(30.0, remaining)))
+            found = {s.name: s for s in listed}
             error = ""
         except CommandFailed as exc:
             found, error = {}, exc.text
@@ -172,13 +170,13 @@ def wait_until_ready(
                     f"{name} ({text}{': ' + state.message if state and state.message else ''})"
                 )
             if not error and last.get(name) != text:
-                say(f"  {name}: {text}")
+                runner.say(f"  {name}: {text}")  # progress, printed as it is seen
                 last[name] = text
         if error:
             pending.append(f"could not read them: {error}")
         return not pending, "\n".join(pending)
 
-    runner.wait_until(
+    yield from op.wait(
         probe,
         timeout=timeout,
         interval=interval,
@@ -188,10 +186,10 @@ def wait_until_ready(
     )
 
 
-def names_or_all(runner: Runner, kube: Kube, apps: list[str]) -> list[str]:
+def names_or_all(kube: Kube, apps: list[str]) -> Op[list[str]]:
     if apps:
-        return apps
-    names = [s.name for s in statuses(runner, kube)]
+        return (yield from op.just(apps))
+    names = [s.name for s in (yield from statuses(kube))]
     if not names:
 
         def none_yet() -> list[str]:
@@ -199,12 +197,32 @@ def names_or_all(runner: Runner, kube: Kube, apps: list[str]) -> list[str]:
                 "No Argo CD applications in the cluster yet: run inv gitops.bootstrap."
             )
 
-        return runner.assume_when_planning(none_yet, fresh=[], unobservable=NoApplications)
+        fresh: list[str] = []  # planning before anything is deployed
+        return (yield from op.assume(none_yet, fresh=fresh, unobservable=NoApplications))
     return names
 
 
 class NoApplications(UserError):
     """The cluster has no Argo CD Application yet."""
+
+
+def sync(kube: Kube, app: str, *, prune: bool, timeout: float) -> Op[None]:
+    """Sync one application now (``argocd app sync --core``)."""
+    yield from prepare_argocd(kube)
+    yield from op.run(plan.sync(kube, app, prune=prune, timeout=timeout))
+    yield op.Report(f"{app}: synced")
+
+
+def wait(kube: Kube, apps: list[str], timeout: float) -> Op[None]:
+    """Wait for the named applications (default: every one) with ``argocd app wait --core``."""
+    names = yield from names_or_all(kube, apps)
+    if not names:
+        # Only while planning: a real run without applications stopped in names_or_all.
+        yield op.Say("# no application in the cluster yet: nothing to wait for")
+        return
+    yield from prepare_argocd(kube)
+    yield from op.run(plan.wait(kube, names, timeout))
+    yield op.Report(f"{len(names)} application(s) Synced and Healthy")
 
 
 # -- bootstrap -------------------------------------------------------------------------------
@@ -230,7 +248,6 @@ def layer_apps(apps: list[appset.App], prefix: str) -> list[str]:
 
 
 def bootstrap(
-    runner: Runner,
     kube: Kube,
     *,
     root: Path,
@@ -239,9 +256,8 @@ def bootstrap(
     clusters: list[appset.Cluster],
     timeout: float,
     interval: float,
-    say: Callable[[str], None],
     clock: Clock | None = None,
-) -> None:
+) -> Op[None]:
     from tasks.secrets import ops as secrets_ops
 
     # Facts first: a tree that does not render, or has no root, stops before any change.
@@ -251,38 +267,51 @@ def bootstrap(
     if not infra:
         raise UserError(f"No application renders from {layer_prefix}*: check {bootstrap}.")
     roots = root_application_files(root, bootstrap)
-    runner.converge(secrets_ops.bootstrap(kube.kubectl(), key_file))
+    yield from secrets_ops.bootstrap(kube.kubectl(), key_file)
     for path in roots:
-        runner.run(plan.apply_file(kube, path.relative_to(root)))
-    say(f"waiting for the {layer_prefix.rstrip('/')} layer ({len(infra)} applications)")
-    wait_until_ready(runner, kube, infra, timeout=timeout, interval=interval, say=say, clock=clock)
-    runner.when_executed(
-        lambda: say(f"{layer_prefix.rstrip('/')}: every application Synced and Healthy")
-    )
+        yield from op.run(plan.apply_file(kube, path.relative_to(root)))
+    yield op.Say(f"waiting for the {layer_prefix.rstrip('/')} layer ({len(infra)} applications)")
+    yield from wait_until_ready(kube, infra, timeout=timeout, interval=interval, clock=clock)
+    yield op.Report(f"{layer_prefix.rstrip('/')}: every application Synced and Healthy")
 
 
 # -- diff and ui -----------------------------------------------------------------------------
 
 
-def diff(runner: Runner, kube: Kube, apps: list[str], say: Callable[[str], None]) -> list[str]:
+def diff(kube: Kube, apps: list[str]) -> Op[list[str]]:
     """The applications that drift from git (their diffs printed)."""
     drifted = []
     for app in apps:
-        result = runner.check(plan.diff(kube, app))
+        result = yield from op.probe(plan.diff(kube, app))
         if not result.observed or result.returncode == 0:
             continue
         if result.returncode == 1:
             drifted.append(app)
-            say(f"--- {app}: drift")
-            say(result.stdout.rstrip())
+            yield op.Say(f"--- {app}: drift")
+            yield op.Say(result.stdout.rstrip())
             continue
+        detail = yield from _masked(tail(result.stderr or result.stdout))
         raise CommandFailed(
-            f"argocd app diff {app} failed (exit {result.returncode}):\n"
-            f"{runner.mask(tail(result.stderr or result.stdout))}",
+            f"argocd app diff {app} failed (exit {result.returncode}):\n{detail}",
             returncode=result.returncode,
-            stderr=runner.mask(result.stderr),
+            stderr=(yield from _masked(result.stderr)),
         )
     return drifted
+
+
+def _masked(text: str) -> Op[str]:
+    """``text`` masked like everything the runner prints (an error is printed outside it)."""
+    return (yield from op.fact(lambda runner: runner.mask(text)))
+
+
+def drift(kube: Kube, apps: list[str]) -> Op[None]:
+    """``gitops.diff``: every drift printed; exit 1 when anything drifts."""
+    names = yield from names_or_all(kube, apps)
+    yield from prepare_argocd(kube)
+    drifted = yield from diff(kube, names)
+    if drifted:
+        raise UserError(f"drift in {len(drifted)} application(s): {', '.join(drifted)}", code=1)
+    yield op.Report(f"no drift in {len(names)} application(s)")
 
 
 @dataclass(frozen=True)
@@ -294,11 +323,11 @@ class InitialPassword:
     observed: bool = True
 
 
-def initial_password(runner: Runner, kube: Kube) -> InitialPassword:
+def initial_password(kube: Kube) -> Op[InitialPassword]:
     """The initial admin password, registered for masking."""
     if not kube.kubeconfig.exists():  # only while planning (kube.resolve): no cluster yet
-        return InitialPassword(None, observed=False)
-    result = runner.check(plan.initial_password(kube))
+        return (yield from op.just(InitialPassword(None, observed=False)))
+    result = yield from op.probe(plan.initial_password(kube))
     if not result.observed:
         return InitialPassword(None, observed=False)
     if not result.ok or not result.stdout.strip():
@@ -307,7 +336,7 @@ def initial_password(runner: Runner, kube: Kube) -> InitialPassword:
         password = base64.b64decode(result.stdout.strip(), validate=True).decode()
     except (binascii.Error, UnicodeDecodeError):
         raise UserError("The initial admin Secret holds no base64 password.") from None
-    runner.add_secret(password)
+    yield op.Secret((password,))
     return InitialPassword(password)
 
 
@@ -320,3 +349,19 @@ def password_line(password: str | None, *, show: bool) -> str:
     return f"user admin, password {password if show else MASK}" + (
         "" if show else " (inv gitops.ui --show to print it)"
     )
+
+
+def ui(kube: Kube, port: int, *, show: bool) -> Op[None]:
+    """The initial admin password (masked unless ``show``), then the UI port-forwarded."""
+    found = yield from initial_password(kube)
+    if found.observed:
+        # Printed directly: the runner would mask the password that --show asks for.
+        print(password_line(found.password, show=show), flush=True)
+    else:  # planning, before the cluster (or kubectl) exists
+        yield op.Say(
+            f"# user admin: the password is read from {plan.INITIAL_ADMIN_SECRET} when run"
+        )
+    yield op.Say(f"Argo CD UI on http://localhost:{port} (Ctrl-C to stop)")
+    code = yield from op.stream(plan.port_forward(kube, port))
+    if code not in (0, 130):
+        raise UserError(f"kubectl port-forward exited with {code}.", code=code)

@@ -15,6 +15,7 @@ from tasks.core.errors import ConfigError, UserError
 if TYPE_CHECKING:
     from invoke.context import Context
 
+    from tasks.core.operation import Op
     from tasks.deploytree.tree import FileChange
 
 
@@ -120,20 +121,26 @@ def _report_drift(changes: list[FileChange]) -> None:
 
 
 def _apply(c: Context, changes: list[FileChange], nothing: str) -> None:
-    from tasks.core.runner import Remove, Runner, WriteFile
+    from tasks.core.runner import Runner
 
-    runner = Runner.from_context(c)
+    Runner.from_context(c).converge(apply_changes(_root_of(c), changes, nothing))
+
+
+def apply_changes(root: Path, changes: list[FileChange], nothing: str) -> Op[None]:
+    """Each changed file written (or removed) and reported; ``nothing`` when none differ."""
+    from tasks.core import operation as op
+    from tasks.core.runner import Remove, WriteFile
+
     if not changes:
-        runner.say(nothing)
+        yield op.Say(nothing)
         return
-    root = _root_of(c)
     for change in changes:
         path = root / change.path
         if change.after is None:
-            runner.remove(Remove(path, step=change.describe()))
+            yield Remove(path, step=change.describe())
         else:
-            runner.write(WriteFile(path, change.after, step=change.describe()))
-        runner.report(change.describe())
+            yield WriteFile(path, change.after, step=change.describe())
+        yield op.Report(change.describe())
 
 
 def _root_of(c: Context) -> Path:

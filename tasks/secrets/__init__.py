@@ -177,7 +177,8 @@ def bootstrap(c: Context) -> None:
     from tasks.secrets import ops
 
     runner = Runner.from_context(c)
-    runner.converge(ops.bootstrap(kube.resolve(c, runner).kubectl(), _key_file()))
+    access = runner.converge(kube.resolve(c))
+    runner.converge(ops.bootstrap(access.kubectl(), _key_file()))
     runner.report("secret argocd/helm-secrets-private-keys: applied")
 
 

@@ -30,14 +30,14 @@ def deployed(version: str) -> str:
 
 
 def install(cluster: Cluster, **kwargs: Any) -> None:
-    ops.install(
-        cluster.runner(),
-        cluster.kube,
-        version=kwargs.pop("version", "9.4.0"),
-        files=VALUES,
-        chart=kwargs.pop("chart", None),
-        timeout=kwargs.pop("timeout", 600.0),
-        say=cluster.lines.append,
+    cluster.runner().converge(
+        ops.install(
+            cluster.kube,
+            version=kwargs.pop("version", "9.4.0"),
+            files=VALUES,
+            chart=kwargs.pop("chart", None),
+            timeout=kwargs.pop("timeout", 600.0),
+        )
     )
 
 
@@ -126,17 +126,17 @@ def _infra_names() -> list[str]:
 
 def bootstrap(cluster: Cluster, key_file: Path, *, timeout: float, clock: Any = None) -> None:
     values = facts.install_inputs(VALUES).values
-    ops.bootstrap(
-        cluster.runner(),
-        cluster.kube,
-        root=REPO,
-        gitops_path="deploy",
-        key_file=key_file,
-        clusters=appset.clusters_from_values(values),
-        timeout=timeout,
-        interval=0,
-        say=cluster.lines.append,
-        clock=clock,
+    cluster.runner().converge(
+        ops.bootstrap(
+            cluster.kube,
+            root=REPO,
+            gitops_path="deploy",
+            key_file=key_file,
+            clusters=appset.clusters_from_values(values),
+            timeout=timeout,
+            interval=0,
+            clock=clock,
+        )
     )
 
 
@@ -241,7 +241,7 @@ def test_sync_uses_argocd_core_in_the_argocd_namespace(cluster: Cluster) -> None
     from tasks.gitops import plan
 
     runner = cluster.runner()
-    ops.prepare_argocd(runner, cluster.kube)
+    runner.converge(ops.prepare_argocd(cluster.kube))
     runner.run(plan.sync(cluster.kube, "cilium", prune=True, timeout=300))
     [call] = cluster.fake.calls("argocd")
     assert call["argv"] == ["app", "sync", "cilium", "--prune", "--timeout", "300", "--core"]
@@ -293,7 +293,7 @@ def test_diff_error_is_not_drift(cluster: Cluster) -> None:
         [rule("argocd", "app", "diff", exit=2, stderr="failed to get application")]
     )
     with pytest.raises(CommandFailed, match="argocd app diff a failed \\(exit 2\\)"):
-        ops.diff(cluster.runner(), cluster.kube, ["a"], cluster.lines.append)
+        cluster.runner().converge(ops.diff(cluster.kube, ["a"]))
 
 
 def test_wait_names_every_application(cluster: Cluster, inv: Inv) -> None:

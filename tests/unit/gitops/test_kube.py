@@ -37,7 +37,7 @@ def test_the_state_dir_kubeconfig_comes_first(
     other = tmp_path / "other"
     other.write_text("{}")
     monkeypatch.setenv("KUBECONFIG", str(other))
-    kube = resolve(context(tmp_path), Runner())
+    kube = Runner().converge(resolve(context(tmp_path)))
     assert kube.kubeconfig == state_kubeconfig
     assert kube.kubectl("get", "pods") == (
         "kubectl",
@@ -54,16 +54,16 @@ def test_then_kubeconfig_from_the_environment(
     other = tmp_path / "other"
     other.write_text("{}")
     monkeypatch.setenv("KUBECONFIG", f"{other}:/nonexistent")
-    assert resolve(context(tmp_path), Runner()).kubeconfig == other
+    assert Runner().converge(resolve(context(tmp_path))).kubeconfig == other
 
 
 def test_no_kubeconfig_says_how_to_get_one(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("KUBECONFIG", str(tmp_path / "missing"))
     with pytest.raises(UserError, match=r"No kubeconfig for propertea-local.*inv talos.bootstrap"):
-        resolve(context(tmp_path), Runner())
+        Runner().converge(resolve(context(tmp_path)))
     # --dry plans for a fresh world: the kubeconfig the talos tasks will write.
     assert (
-        resolve(context(tmp_path, dry=True), Runner(dry=True)).kubeconfig
+        Runner(dry=True).converge(resolve(context(tmp_path, dry=True))).kubeconfig
         == tmp_path / "propertea-local" / "kubeconfig"
     )
 

@@ -1,14 +1,20 @@
-"""Pure parsers of what helm and kubectl print about Argo CD, and the install's inputs."""
+"""Pure parsers of what helm and kubectl print about Argo CD, the install's inputs, and the
+one read-only probe of the cluster the operations read mid-way (:func:`read_statuses`)."""
 
 from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tasks.core.errors import UserError
 from tasks.deploytree.appset import SYNC_WAVE, merge_maps
+from tasks.gitops import plan
+
+if TYPE_CHECKING:
+    from tasks.core.runner import Runner
+    from tasks.gitops.kube import Kube
 
 #: The argocd component, relative to gitops.path.
 ARGOCD_COMPONENT = Path("infrastructure/argocd")
@@ -140,3 +146,8 @@ def install_inputs(values_files: list[Path]) -> InstallInputs:
                 version = str(dep.get("version")) if dep.get("version") else None
                 break
     return InstallInputs(values=merged, repo_url=repo_url, wrapper_version=version)
+
+
+def read_statuses(runner: Runner, kube: Kube, timeout: float = 30.0) -> list[AppStatus]:
+    """The applications as the cluster lists them (a read-only probe of the runner)."""
+    return parse_applications(runner.capture(plan.list_applications(kube, timeout)))

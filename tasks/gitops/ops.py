@@ -7,16 +7,19 @@ import base64
 import binascii
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tasks.core import operation as op
 from tasks.core.errors import CommandFailed, UserError
 from tasks.core.operation import Op
-from tasks.core.runner import MASK, Runner, tail
+from tasks.core.steps import MASK, tail
 from tasks.core.waits import Clock
 from tasks.deploytree import appset
 from tasks.gitops import facts, plan
 from tasks.gitops.kube import Kube, overlay_for
+
+if TYPE_CHECKING:
+    from tasks.core.runner import Runner
 
 
 def bootstrap_dir(gitops_path: str) -> Path:
@@ -127,17 +130,12 @@ def prepare_argocd(kube: Kube) -> Op[None]:
 # -- status and waiting ----------------------------------------------------------------------
 
 
-def read_statuses(runner: Runner, kube: Kube, timeout: float = 30.0) -> list[facts.AppStatus]:
-    """The applications as the cluster lists them (a read-only fact of the runner)."""
-    return facts.parse_applications(runner.capture(plan.list_applications(kube, timeout)))
-
-
 def statuses(kube: Kube, timeout: float = 30.0) -> Op[list[facts.AppStatus]]:
     if not kube.kubeconfig.exists():
         # Only while planning before the cluster exists (kube.resolve): no application yet.
         yield op.Say(f"$ {plan.list_applications(kube, timeout).display()}")
         return []
-    return (yield from op.fact(lambda runner: read_statuses(runner, kube, timeout)))
+    return (yield from op.fact(lambda runner: facts.read_statuses(runner, kube, timeout)))
 
 
 def wait_until_ready(
@@ -156,7 +154,7 @@ def wait_until_ready(
     def probe(runner: Runner) -> tuple[bool, str]:
         remaining = max(0.0, deadline - clock.now())
         try:
-            listed = read_statuses(runner, kube, max(2.0, min(30.0, remaining)))
+            listed = facts.read_statuses(runner, kube, max(2.0, min(30.0, remaining)))
             found = {s.name: s for s in listed}
             error = ""
         except CommandFailed as exc:

@@ -134,10 +134,10 @@ def check(c: Context, json: bool = False) -> None:
     """Every secret file encrypted for .sops.yaml's recipients; no plaintext secret in deploy/."""
     from dataclasses import asdict
 
-    from tasks.secrets import ops
+    from tasks.secrets import facts, ops
 
     root = ops.repo_root()
-    findings = ops.check(Runner.from_context(c), root, _key_file())
+    findings = facts.check(Runner.from_context(c), root, _key_file())
     if json:
         console.print_json({"ok": not findings, "findings": [asdict(f) for f in findings]})
     else:

@@ -1,9 +1,8 @@
 """What each secrets task does: operations (:mod:`tasks.core.operation`) the tasks converge.
 
-Facts first (which files the rules match, what their SOPS metadata names, which keys this
-machine holds), then only the steps that differ; plans come from :mod:`tasks.secrets.plan`.
-The read-only checks (:func:`check`, :func:`whole_sops_file`, :func:`verify_rotation`) stay
-functions of the runner: they only probe, and operations read them as facts or read-backs.
+Facts first (:mod:`tasks.secrets.facts`: which files the rules match, what their SOPS metadata
+names, which keys this machine holds), then only the steps that differ; plans come from
+:mod:`tasks.secrets.plan`.
 """
 
 from __future__ import annotations
@@ -11,19 +10,18 @@ from __future__ import annotations
 import base64
 import functools
 import json
-import os
-import tempfile
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Iterable
+from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from tasks.core import operation as op
 from tasks.core.errors import UserError
 from tasks.core.operation import Op
-from tasks.core.runner import MASK, Command, MakeDir, Runner, WriteFile
-from tasks.secrets import plan, sopsconfig
-from tasks.secrets.keys import identities, key_file_problems
+from tasks.core.steps import MASK, Command, MakeDir, WriteFile
+from tasks.secrets import facts, plan, sopsconfig
+from tasks.secrets.facts import file_recipients, managed_files, read_sops_config, rel, sops_metadata
+from tasks.secrets.keys import identities
 from tasks.secrets.templates import (
     Template,
     answer_prompts,
@@ -32,16 +30,8 @@ from tasks.secrets.templates import (
     output_path,
 )
 
-
-@dataclass(frozen=True)
-class Finding:
-    path: str
-    line: int | None
-    message: str
-
-    def __str__(self) -> str:
-        where = f"{self.path}:{self.line}" if self.line else self.path
-        return f"{where}: {self.message}"
+if TYPE_CHECKING:
+    from tasks.core.runner import Runner
 
 
 def repo_root(cwd: Path | None = None) -> Path:
@@ -51,63 +41,6 @@ def repo_root(cwd: Path | None = None) -> Path:
             f"No deploy/ directory in {root}: run the secrets tasks from the repository root."
         )
     return root
-
-
-def rel(root: Path, path: Path) -> str:
-    return (path if not path.is_absolute() else path.relative_to(root)).as_posix()
-
-
-def managed_files(root: Path) -> list[str]:
-    """Repository-relative paths under deploy/ that a creation rule matches.
-
-    A symlink or FIFO such a rule matches is refused: rewriting it would rewrite its target.
-    """
-    from tasks.core.paths import irregularity
-
-    deploy = root / "deploy"
-    found = []
-    for path in sorted(deploy.rglob("*")):
-        relpath = rel(root, path)
-        if sopsconfig.rule_for(relpath) is None:
-            continue
-        why = irregularity(path)
-        if why == "a directory":
-            continue
-        if why is not None:
-            raise UserError(
-                f"{relpath} is {why}; the secrets tasks read and rewrite regular files only "
-                "(replace it with the file itself)."
-            )
-        found.append(relpath)
-    return found
-
-
-def sops_metadata(path: Path) -> dict[str, Any] | None:
-    """The ``sops`` section of an encrypted YAML file, None for plaintext or unreadable."""
-    from ruamel.yaml.error import YAMLError
-
-    from tasks.core import yamldata
-
-    try:
-        data = yamldata.load(path.read_text())
-    except (YAMLError, OSError, UnicodeDecodeError):
-        return None
-    meta = data.get("sops") if isinstance(data, dict) else None
-    return meta if isinstance(meta, dict) and "mac" in meta else None
-
-
-def file_recipients(path: Path) -> list[str]:
-    meta = sops_metadata(path) or {}
-    return sorted({str(a.get("recipient")) for a in meta.get("age") or [] if isinstance(a, dict)})
-
-
-def read_sops_config(root: Path) -> tuple[str | None, list[str]]:
-    """The current ``.sops.yaml`` text (None when absent) and its recipients."""
-    path = root / sopsconfig.SOPS_CONFIG
-    if not path.exists():
-        return None, []
-    text = path.read_text()
-    return text, sopsconfig.recipients_in(text, path)
 
 
 def _hand_edited(text: str) -> bool:
@@ -255,7 +188,7 @@ def init(
         if kept not in pending:
             relpath = rel(root, output_path(kept))
             whole = yield from op.fact(
-                functools.partial(whole_sops_file, root=root, relpath=relpath)
+                functools.partial(facts.whole_sops_file, root=root, relpath=relpath)
             )
             if not whole:
                 raise UserError(
@@ -288,14 +221,7 @@ def write_encrypted(root: Path, relpath: str, encrypt: Callable[[str], Command])
     not decrypt leaves the previous file (or none) in place, never a truncated one.
     """
 
-    def prove(runner: Runner, tmp_rel: str) -> None:
-        proof = runner.check(plan.decrypts(root, tmp_rel))
-        if not proof.ok and not whole_sops_file(runner, root, tmp_rel):
-            raise UserError(
-                f"{relpath}: sops wrote output that does not decrypt, so it was not used "
-                f"(the previous file is untouched):\n{proof.stderr.strip()}"
-            )
-
+    prove = functools.partial(facts.prove_decrypts, root=root, relpath=relpath)
     yield from write_whole(root, relpath, encrypt, prove=prove, mode=0o644)
 
 
@@ -319,20 +245,6 @@ def write_whole(
             yield from op.read_back(lambda runner: prove(runner, rel(root, out)))
 
     yield from op.staged(body)
-
-
-def whole_sops_file(runner: Runner, root: Path, relpath: str) -> bool:
-    """Complete sops output we hold no key for (recipients chosen by config): it parses and
-    carries sops metadata, so nothing was cut off."""
-    status = runner.check(plan.filestatus(root, relpath))
-    if not status.observed:  # sops itself is missing while planning: nothing to judge
-        return True
-    if not status.ok:
-        return False
-    try:
-        return bool(json.loads(status.stdout).get("encrypted"))
-    except ValueError:
-        return False
 
 
 def is_encrypted(root: Path, relpath: str) -> Op[bool]:
@@ -394,80 +306,6 @@ def encrypt(root: Path, paths: list[str]) -> Op[None]:
         yield op.Say("every matched file is already encrypted: nothing to do")
 
 
-# -- check ---------------------------------------------------------------------------------
-
-
-def check(runner: Runner, root: Path, key_file: Path, *, scan: bool = True) -> list[Finding]:
-    """Every problem ``inv secrets.check`` reports.
-
-    ``scan=False`` leaves out the plaintext scan of deploy/ (``inv validate`` has its own
-    ``secrets`` family for that and runs this check as the ``sops`` family).
-    """
-    findings: list[Finding] = []
-    config_path = sopsconfig.SOPS_CONFIG.as_posix()
-    try:
-        text, recipients = read_sops_config(root)
-    except UserError as exc:
-        return [Finding(config_path, None, exc.text)]
-    if text is None:
-        findings.append(Finding(config_path, None, "missing: run inv secrets.init"))
-    elif text != sopsconfig.render(recipients):
-        findings.append(
-            Finding(
-                config_path,
-                None,
-                "differs from what the toolkit generates for its recipients (edited by hand, "
-                "or rules changed): regenerate with inv secrets.init",
-            )
-        )
-    have_key = key_file.exists()
-    for relpath in managed_files(root):
-        result = runner.check(plan.filestatus(root, relpath))
-        if not result.observed:
-            continue
-        if not result.ok:
-            findings.append(Finding(relpath, None, f"sops cannot read it: {result.stderr.strip()}"))
-            continue
-        if not json.loads(result.stdout).get("encrypted"):
-            findings.append(
-                Finding(relpath, None, "plaintext secret file: encrypt it with inv secrets.encrypt")
-            )
-            continue
-        found = file_recipients(root / relpath)
-        if found != recipients:
-            findings.append(
-                Finding(
-                    relpath,
-                    None,
-                    f"encrypted for {', '.join(found) or 'no age recipient'} but .sops.yaml names "
-                    f"{', '.join(recipients) or 'none'}: run inv secrets.rotate",
-                )
-            )
-        if have_key and not runner.check(plan.decrypts(root, relpath)).ok:
-            findings.append(
-                Finding(relpath, None, f"does not decrypt with the local key {key_file}")
-            )
-    if scan:
-        findings += plaintext_findings(runner, root)
-    if have_key:
-        findings += [Finding(str(key_file), None, p) for p in key_file_problems(key_file, root)]
-    return findings
-
-
-def plaintext_findings(runner: Runner, root: Path) -> list[Finding]:
-    """Plaintext Secrets and secret-looking values in deploy/: the validator's ``secrets`` family
-    (one heuristic, with its allow-lists), not a second scan."""
-    from tasks.validate.engine import Workspace, run
-
-    result = run(Workspace(None, root=root, runner=runner), ["secrets"])
-    return [
-        Finding(p.path, p.line, f"{p.obj + ': ' if p.obj else ''}[{p.check}] {p.message}")
-        for p in result.problems
-        # Unencrypted secret files are the sops status check's finding above.
-        if p.check.startswith("secrets/") and p.check != "secrets/unencrypted-file"
-    ]
-
-
 # -- rotate --------------------------------------------------------------------------------
 
 
@@ -516,7 +354,7 @@ def rotate(root: Path, key_file: Path, *, add: list[str], remove: list[str], yes
             )
         yield from op.read_back(
             functools.partial(
-                verify_rotation,
+                facts.verify_rotation,
                 root=root,
                 files=staged,
                 recipients=new,
@@ -543,48 +381,6 @@ def _rotate_into(root: Path, relpath: str, new: list[str]) -> Callable[[Path], C
     add = [r for r in new if r not in have]
     remove = [r for r in have if r not in new]
     return lambda out: plan.rotate(root, relpath, add=add, remove=remove, output=rel(root, out))
-
-
-def verify_rotation(
-    runner: Runner,
-    *,
-    root: Path,
-    files: Mapping[str, Path],
-    recipients: list[str],
-    removed_held: dict[str, str],
-    can_decrypt: bool,
-) -> None:
-    """Each file (relpath -> the file to check) names exactly ``recipients``, decrypts here (when
-    a held key is among them), and none of its age stanzas opens with a removed identity this
-    machine holds.
-
-    The negative check goes to age itself, one stanza at a time, so no other key source SOPS
-    might consult (SOPS_AGE_KEY, SSH keys) can blur it.
-    """
-    problems: list[str] = []
-    with tempfile.TemporaryDirectory(prefix="propertea-rotate-") as tmp:
-        removed_files: list[Path] = []
-        for n, identity in enumerate(removed_held.values()):
-            path = Path(tmp) / f"removed-{n}.txt"
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(fd, "w") as fh:
-                fh.write(identity + "\n")
-            removed_files.append(path)
-        for relpath, candidate in files.items():
-            found = file_recipients(candidate)
-            if found != recipients:
-                problems.append(f"{relpath}: recipients are {', '.join(found) or 'none'}")
-            if can_decrypt and not runner.check(plan.decrypts(root, rel(root, candidate))).ok:
-                problems.append(f"{relpath}: does not decrypt with the new recipient set")
-            stanzas = [str(a["enc"]) for a in (sops_metadata(candidate) or {}).get("age") or []]
-            for path in removed_files:
-                if any(runner.check(plan.age_opens(path, enc)).ok for enc in stanzas):
-                    problems.append(f"{relpath}: a removed key still opens its data key")
-    if problems:
-        raise UserError(
-            "Rotation could not be verified, so no file was changed:\n"
-            + "\n".join(f"  {p}" for p in problems)
-        )
 
 
 # -- bootstrap -----------------------------------------------------------------------------

@@ -18,13 +18,13 @@ if TYPE_CHECKING:
 
 def check_sops(ws: Workspace, result: Result) -> None:
     from tasks.core.errors import ToolMissing
-    from tasks.secrets import ops
+    from tasks.secrets import facts
     from tasks.secrets.keys import default_key_file
 
     if not (ws.root / "deploy").is_dir():
         return
     try:
-        findings = ops.check(ws.runner, ws.root, default_key_file(), scan=False)
+        findings = facts.check(ws.runner, ws.root, default_key_file(), scan=False)
     except ToolMissing as exc:
         result.notes.append(f"sops family skipped: {exc.text}")
         return

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from tasks.secrets import sopsconfig
-from tasks.secrets.ops import file_recipients
+from tasks.secrets.facts import file_recipients
 from tests.integration.secrets.conftest import SecretsRepo
 from tests.integration.secrets.test_secrets_flow import new_key, public_key, secret_files, sops
 

@@ -12,8 +12,8 @@ import pytest
 from ruamel.yaml import YAML
 
 from tasks.secrets import sopsconfig
+from tasks.secrets.facts import file_recipients
 from tasks.secrets.keys import identities
-from tasks.secrets.ops import file_recipients
 from tasks.secrets.templates import find_templates, output_path
 from tests.conftest import Inv
 from tests.fakes import environment
@@ -294,7 +294,7 @@ def test_verification_catches_a_removed_key_that_still_opens_a_file(
 ) -> None:
     from tasks.core.errors import UserError
     from tasks.core.runner import Runner
-    from tasks.secrets import ops
+    from tasks.secrets import facts
 
     repo = ready_repo
     me = public_key(repo, repo.key_file)
@@ -302,11 +302,11 @@ def test_verification_catches_a_removed_key_that_still_opens_a_file(
     files = {p.relative_to(repo.root).as_posix(): p for p in secret_files(repo)}
     with environment({**repo.env, "SOPS_AGE_KEY_FILE": str(repo.key_file)}):
         runner = Runner()
-        ops.verify_rotation(
+        facts.verify_rotation(
             runner, root=repo.root, files=files, recipients=[me], removed_held={}, can_decrypt=True
         )
         with pytest.raises(UserError) as err:
-            ops.verify_rotation(
+            facts.verify_rotation(
                 runner,
                 root=repo.root,
                 files=files,

@@ -94,23 +94,13 @@ def encrypt(c: Context, path: list[str] | None = None) -> None:
 def decrypt(c: Context, path: str, in_place: bool = False) -> None:
     """Print a secret file's plaintext (or decrypt it in place with --in-place)."""
     from tasks.core.taskhelp import asked_for_help
-    from tasks.secrets import ops, plan
+    from tasks.secrets import ops
 
     if asked_for_help(path, "secrets", decrypt):
         return
     root = ops.repo_root()
     [relpath] = ops.selected(root, [path])
-    runner = Runner.from_context(c)
-    if in_place:
-        runner.converge(
-            ops.write_whole(root, relpath, lambda out: plan.decrypt_file(root, relpath, output=out))
-        )
-        console.warn(f"{relpath} is plaintext now: run inv secrets.encrypt before committing")
-        return
-    # Straight to the terminal: the plaintext never passes through this process.
-    code = runner.stream(plan.decrypt_to_stdout(root, relpath), terminal=True)
-    if code:
-        raise UserError(f"sops could not decrypt {relpath} (exit {code}).", code=code)
+    Runner.from_context(c).converge(ops.decrypt(root, relpath, in_place=in_place))
 
 
 @task(help={"path": "the encrypted file to open in $EDITOR (via sops edit)"})
@@ -118,15 +108,13 @@ def decrypt(c: Context, path: str, in_place: bool = False) -> None:
 def edit(c: Context, path: str) -> None:
     """Edit a secret file in $EDITOR; sops re-encrypts it on save."""
     from tasks.core.taskhelp import asked_for_help
-    from tasks.secrets import ops, plan
+    from tasks.secrets import ops
 
     if asked_for_help(path, "secrets", edit):
         return
     root = ops.repo_root()
     [relpath] = ops.selected(root, [path])
-    code = Runner.from_context(c).stream(plan.edit(root, relpath), terminal=True)
-    if code:
-        raise UserError(f"sops edit {relpath} failed (exit {code}).", code=code)
+    Runner.from_context(c).converge(ops.edit(root, relpath))
 
 
 @task(help={"json": "print the findings as JSON"})

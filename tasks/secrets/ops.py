@@ -15,6 +15,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from tasks.core import console
 from tasks.core import operation as op
 from tasks.core.errors import UserError
 from tasks.core.operation import Op
@@ -304,6 +305,27 @@ def encrypt(root: Path, paths: list[str]) -> Op[None]:
         yield op.Report(f"{relpath}: encrypted")
     if not todo:
         yield op.Say("every matched file is already encrypted: nothing to do")
+
+
+def decrypt(root: Path, relpath: str, *, in_place: bool) -> Op[None]:
+    """Print the plaintext, or write it over the file (``in_place``)."""
+    if in_place:
+        yield from write_whole(
+            root, relpath, lambda out: plan.decrypt_file(root, relpath, output=out)
+        )
+        console.warn(f"{relpath} is plaintext now: run inv secrets.encrypt before committing")
+        return
+    # Straight to the terminal: the plaintext never passes through this process.
+    code = yield from op.stream(plan.decrypt_to_stdout(root, relpath), terminal=True)
+    if code:
+        raise UserError(f"sops could not decrypt {relpath} (exit {code}).", code=code)
+
+
+def edit(root: Path, relpath: str) -> Op[None]:
+    """``sops edit`` in $EDITOR; sops re-encrypts on save."""
+    code = yield from op.stream(plan.edit(root, relpath), terminal=True)
+    if code:
+        raise UserError(f"sops edit {relpath} failed (exit {code}).", code=code)
 
 
 # -- rotate --------------------------------------------------------------------------------

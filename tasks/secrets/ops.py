@@ -221,7 +221,6 @@ def write_encrypted(root: Path, relpath: str, encrypt: Callable[[str], Command])
     decrypts, then rename it over ``relpath``: a full disk, a killed sops or output that does
     not decrypt leaves the previous file (or none) in place, never a truncated one.
     """
-
     prove = functools.partial(facts.prove_decrypts, root=root, relpath=relpath)
     yield from write_whole(root, relpath, encrypt, prove=prove, mode=0o644)
 

@@ -38,7 +38,7 @@ def up(c: Context) -> None:
 
     env = _env(c)
     with ops.locked(env):
-        ops.up(env)
+        env.runner.converge(ops.up(env))
 
 
 @task(help={})
@@ -46,7 +46,8 @@ def credentials(c: Context) -> None:
     """Write the cluster's kubeconfig into the state dir (az aks get-credentials)."""
     from tasks.aks import ops
 
-    ops.credentials(_env(c))
+    env = _env(c)
+    env.runner.converge(ops.credentials(env))
 
 
 @task(
@@ -71,7 +72,7 @@ def bootstrap(c: Context, from_: str | None = None, only: str | None = None) -> 
 
     env = _env(c)
     with ops.locked(env):
-        phases.run(env, from_=from_, only=only)
+        env.runner.converge(phases.run(env, from_=from_, only=only))
 
 
 @task(help={"json": "print the resources as JSON"})
@@ -80,7 +81,8 @@ def status(c: Context, json: bool = False) -> None:
     from tasks.aks import ops
     from tasks.core import console
 
-    rows = ops.status_rows(_env(c))
+    env = _env(c)
+    rows = env.runner.converge(ops.status_rows(env.spec))
     if json:
         console.print_json([{"kind": k, "name": n, "state": s} for k, n, s in rows])
         return
@@ -100,7 +102,7 @@ def destroy(c: Context, yes: bool = False, network: bool = False, backups: bool 
 
     env = _env(c)
     with ops.locked(env):
-        ops.destroy(env, yes=yes, network=network, backups=backups)
+        env.runner.converge(ops.destroy(env, yes=yes, network=network, backups=backups))
 
 
 ns = Collection("aks", up, credentials, bootstrap, status, destroy)

@@ -1,4 +1,4 @@
-"""Read-only facts about the Azure side: what a ``show`` said, parsed (pure parsers + probes).
+"""Read-only facts about the Azure side: what a ``show`` said, parsed (pure parsers + ``show``).
 
 A resource is *there* (its JSON), *missing* (az's not-found answers: exit code 3, or an error
 naming ``...NotFound``), or the probe failed for another reason (not logged in, no permission),
@@ -13,11 +13,15 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from tasks.core import operation as op
 from tasks.core.errors import UserError
 from tasks.core.runner import tail
 
 if TYPE_CHECKING:
-    from tasks.core.runner import Command, Result, Runner
+    from collections.abc import Callable
+
+    from tasks.core.operation import Op
+    from tasks.core.runner import Command, Result
 
 #: az exits 3 when a resource does not exist (azure-cli's ResourceNotFoundError); older
 #: commands exit 1 with the service's error code in the message.
@@ -66,19 +70,24 @@ def parse(stdout: str, what: str) -> Any:
         raise UserError(f"{what}: az printed something that is not JSON: {tail(text, 3)}") from None
 
 
-def probe(runner: Runner, command: Command) -> Fact:
+def read(command: Command, result: Result) -> Fact:
+    """What a ``show`` said: its JSON, missing (az's not-found answers), or nothing observed.
+    Any other failure is not a fact: see :func:`show`."""
+    if not result.observed or not_found(result):
+        return Fact(None, observed=result.observed)
+    return Fact(parse(result.stdout, command.step), observed=True)
+
+
+def show(command: Command) -> Op[Fact]:
     """Run a ``show``; missing is a fact, any other failure an error naming the command."""
-    result = runner.check(command)
-    if not result.observed:
-        return Fact(None, observed=False)
-    if result.ok:
-        return Fact(parse(result.stdout, command.step), observed=True)
-    if not_found(result):
-        return Fact(None, observed=True)
-    raise UserError(
-        f"{command.step}: `{runner.mask(command.display())}` exited with "
-        f"{result.returncode}:\n{tail(runner.mask(result.stderr))}\n{LOGIN_HINT}"
-    )
+    result = yield from op.probe(command)
+    if result.observed and not result.ok and not not_found(result):
+        mask: Callable[[str], str] = yield from op.fact(lambda runner: runner.mask)
+        raise UserError(
+            f"{command.step}: `{mask(command.display())}` exited with "
+            f"{result.returncode}:\n{tail(mask(result.stderr))}\n{LOGIN_HINT}"
+        )
+    return read(command, result)
 
 
 def feature_state(fact: Fact) -> str:

@@ -4,7 +4,8 @@ The order mirrors ``talos.bootstrap``: the API server's address for Cilium (no K
 the Gateway API CRDs before Cilium (its Gateway controller starts only when they exist), Cilium
 (nodes stay NotReady on a BYO-CNI cluster until it runs), External Secrets Operator with the
 workload identity, the AKS-only objects (Key Vault store, helm-secrets key, backup credentials),
-Argo CD with the ``aks`` label, then the root Application. The runner is core.phases's.
+Argo CD with the ``aks`` label, then the root Application. Each phase is an operation that
+core.phases runs within its budget.
 """
 
 from __future__ import annotations
@@ -16,75 +17,70 @@ from pathlib import Path
 from tasks.aks import facts, plan
 from tasks.aks.ops import FLOW, Env, credentials
 from tasks.aks.settings import Timeouts
-from tasks.core import operation as op
 from tasks.core import phases as core_phases
+from tasks.core.errors import UserError
+from tasks.core.operation import Op
 
 
 @dataclass(frozen=True)
 class Phase:
     name: str
     title: str
-    run: Callable[[Env], None]
+    run: Callable[[Env], Op[None]]
     budget: Callable[[Timeouts], float]
 
 
-def _api_server(env: Env) -> None:
-    found = facts.probe(env.runner, plan.aks_show(env.spec))
+def _api_server(env: Env) -> Op[None]:
+    found = yield from facts.show(plan.aks_show(env.spec))
     fqdn = found.get("fqdn", default=facts.placeholder("API server FQDN"))
-    env.runner.run(
-        plan.apply_stdin(
-            env.settings,
-            plan.api_server_configmap(fqdn),
-            "ConfigMap kube-system/aks-api-server (Cilium's k8sServiceHostRef)",
-        )
+    yield plan.apply_stdin(
+        env.settings,
+        plan.api_server_configmap(fqdn),
+        "ConfigMap kube-system/aks-api-server (Cilium's k8sServiceHostRef)",
     )
 
 
-def _gateway_api_crds(env: Env) -> None:
-    env.runner.run(plan.gateway_api_crds(env.settings))
+def _gateway_api_crds(env: Env) -> Op[None]:
+    yield plan.gateway_api_crds(env.settings)
 
 
-def _cilium(env: Env) -> None:
-    env.runner.run(plan.cilium_install(env.settings))
+def _cilium(env: Env) -> Op[None]:
+    yield plan.cilium_install(env.settings)
 
 
-def _external_secrets(env: Env) -> None:
-    identity = facts.probe(env.runner, plan.identity_show(env.spec))
+def _external_secrets(env: Env) -> Op[None]:
+    identity = yield from facts.show(plan.identity_show(env.spec))
     if identity.observed and not identity.exists:
-        from tasks.core.errors import UserError
-
         raise UserError(
             f"The managed identity {env.spec.external_secrets.identity} does not exist: run "
             "`inv aks.up` first."
         )
     client_id = identity.get("clientId", default=facts.placeholder("client ID"))
-    env.runner.run(plan.eso_install(env.settings, env.spec, client_id))
+    yield plan.eso_install(env.settings, env.spec, client_id)
 
 
-def _aks_bootstrap(env: Env) -> None:
-    env.runner.run(plan.aks_bootstrap(env.settings))
+def _aks_bootstrap(env: Env) -> Op[None]:
+    yield plan.aks_bootstrap(env.settings)
 
 
-def _argocd(env: Env) -> None:
+def _argocd(env: Env) -> Op[None]:
     from tasks.core import config
     from tasks.gitops import ops as gitops_ops
     from tasks.gitops.kube import Kube
 
     local = config.load(env.c)
     s = env.settings
-    env.runner.converge(
-        gitops_ops.install(
-            Kube(s.kubeconfig, s.state.root),
-            version=local.versions.argocd_chart,
-            files=gitops_ops.values_files(Path.cwd(), local.gitops.path, "aks"),
-            chart=None,
-            timeout=s.timeouts.helm,
-        )
+    yield from gitops_ops.install(
+        Kube(s.kubeconfig, s.state.root),
+        version=local.versions.argocd_chart,
+        files=gitops_ops.values_files(Path.cwd(), local.gitops.path, "aks"),
+        chart=None,
+        timeout=s.timeouts.helm,
     )
 
 
-def _root(env: Env) -> None:
-    env.runner.run(plan.root_application(env.settings))
+def _root(env: Env) -> Op[None]:
+    yield plan.root_application(env.settings)
 
 
 PHASES: tuple[Phase, ...] = (
@@ -107,17 +103,14 @@ PHASES: tuple[Phase, ...] = (
 NAMES = tuple(p.name for p in PHASES)
 
 
-def run(env: Env, *, from_: str | None = None, only: str | None = None) -> None:
-    env.runner.converge(
-        core_phases.run(
-            PHASES,
-            flow=FLOW,
-            command="inv aks.bootstrap",
-            state=env.settings.state,
-            # Bridge until the phases are operations: the phase drives the runner itself.
-            execute=lambda phase: op.fact(lambda _: phase.run(env)),
-            budget=lambda phase: phase.budget(env.settings.timeouts),
-            from_=from_,
-            only=only,
-        )
+def run(env: Env, *, from_: str | None = None, only: str | None = None) -> Op[None]:
+    return core_phases.run(
+        PHASES,
+        flow=FLOW,
+        command="inv aks.bootstrap",
+        state=env.settings.state,
+        execute=lambda phase: phase.run(env),
+        budget=lambda phase: phase.budget(env.settings.timeouts),
+        from_=from_,
+        only=only,
     )

@@ -15,13 +15,14 @@ from typing import TYPE_CHECKING, Any
 
 from tasks.core import operation as op
 from tasks.core.errors import UserError
-from tasks.core.runner import tail
+from tasks.core.steps import tail
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
     from tasks.core.operation import Op
-    from tasks.core.runner import Command, Result
+    from tasks.core.runner import Result
+    from tasks.core.steps import Command
 
 #: az exits 3 when a resource does not exist (azure-cli's ResourceNotFoundError); older
 #: commands exit 1 with the service's error code in the message.

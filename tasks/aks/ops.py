@@ -14,7 +14,8 @@ from tasks.aks.facts import Fact, placeholder
 from tasks.core import console
 from tasks.core import operation as op
 from tasks.core.errors import ConfigError, UserError
-from tasks.core.runner import Command, MakeDir, Remove, Runner, WriteFile
+from tasks.core.runner import Runner
+from tasks.core.steps import Command, MakeDir, Remove, WriteFile
 
 if TYPE_CHECKING:
     from invoke.context import Context

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from tasks.core.runner import Command, cmd
+from tasks.core.steps import Command, cmd
 
 if TYPE_CHECKING:
     from tasks.aks.settings import Settings

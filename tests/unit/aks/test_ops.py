@@ -15,8 +15,9 @@ from tasks.aks import facts, ops, phases, plan
 from tasks.aks.settings import Settings, Timeouts
 from tasks.core import operation as op
 from tasks.core.errors import CommandFailed, UserError
-from tasks.core.runner import Command, MakeDir, Remove, Result, Runner, WriteFile
+from tasks.core.runner import Result, Runner
 from tasks.core.state import ClusterState
+from tasks.core.steps import Command, MakeDir, Remove, WriteFile
 from tests.unit.aks.test_az_flags import SPEC
 
 NOT_FOUND = Result(3, "", "ERROR: (ResourceNotFound) not found.\n")

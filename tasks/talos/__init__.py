@@ -45,7 +45,8 @@ def secrets(c: Context) -> None:
     """Generate the Talos secrets bundle once; commit it sops-encrypted (never plaintext)."""
     from tasks.talos import ops
 
-    ops.secrets(_env(c))
+    env = _env(c)
+    env.runner.converge(ops.secrets(env))
 
 
 @task(help={})
@@ -54,7 +55,8 @@ def config(c: Context) -> None:
     """Generate per-node machine configs into the state dir (committed patches + spec)."""
     from tasks.talos import ops
 
-    ops.config(_env(c))
+    env = _env(c)
+    env.runner.converge(ops.config(env))
 
 
 @task(help={"node": NODE_HELP.format("every node")})
@@ -64,7 +66,7 @@ def apply(c: Context, node: str | None = None) -> None:
     from tasks.talos import ops
 
     env = _env(c)
-    ops.apply(env, env.nodes(node))
+    env.runner.converge(ops.apply(env, env.nodes(node)))
 
 
 @task(
@@ -92,7 +94,8 @@ def health(c: Context) -> None:
     """Check cluster health (talosctl health: etcd, control plane, nodes, Kubernetes)."""
     from tasks.talos import ops
 
-    ops.health(_env(c))
+    env = _env(c)
+    env.runner.converge(ops.health(env))
 
 
 @task(
@@ -109,7 +112,8 @@ def preflight(c: Context, offline: bool = False) -> None:
     """
     from tasks.talos import ops, support
 
-    ops.preflight(_env(c), support.Purpose.CHECK, offline=offline)
+    env = _env(c)
+    env.runner.converge(ops.preflight(env, support.Purpose.CHECK, offline=offline))
 
 
 @task(help={})
@@ -118,7 +122,8 @@ def snapshot(c: Context) -> None:
     """Take an etcd snapshot into <state>/backups (0600, keeps talos.snapshot_keep)."""
     from tasks.talos import ops
 
-    ops.snapshot(_env(c))
+    env = _env(c)
+    env.runner.converge(ops.snapshot(env))
 
 
 @task(
@@ -143,13 +148,13 @@ def certs(c: Context, renew: bool = False, days: str = "30", json: bool = False)
         raise UserError(f"--days {days!r}: expected a number of days.", code=2) from None
     env = _env(c)
     if not renew:
-        ops.show_certs(env, days=warn_days, as_json=json, renew=False)
+        env.runner.converge(ops.show_certs(env, days=warn_days, as_json=json, renew=False))
         return
     from tasks.core.lock import cluster_held
 
-    ops.require_talosconfig(env)
+    env.runner.converge(ops.require_talosconfig(env))
     with cluster_held(c, env.settings.state):
-        ops.show_certs(env, days=warn_days, as_json=json, renew=True)
+        env.runner.converge(ops.show_certs(env, days=warn_days, as_json=json, renew=True))
 
 
 @task(
@@ -173,7 +178,8 @@ def verify(
     """
     from tasks.talos import ops
 
-    ops.verify(_env(c), as_json=json, junit=junit, telemetry=telemetry)
+    env = _env(c)
+    env.runner.converge(ops.verify(env, as_json=json, junit=junit, telemetry=telemetry))
 
 
 @task(
@@ -210,7 +216,7 @@ def upgrade(c: Context, node: str | None = None, force: bool = False) -> None:
     from tasks.talos import ops
 
     env = _env(c)
-    ops.upgrade(env, env.nodes(node), force=force)
+    env.runner.converge(ops.upgrade(env, env.nodes(node), force=force))
 
 
 @task(name="upgrade-k8s", help={"preview": "only show what would change (talosctl --dry-run)"})
@@ -219,7 +225,8 @@ def upgrade_k8s(c: Context, preview: bool = False) -> None:
     """Upgrade Kubernetes to the version pinned in the cluster spec."""
     from tasks.talos import ops
 
-    ops.upgrade_k8s(_env(c), preview=preview)
+    env = _env(c)
+    env.runner.converge(ops.upgrade_k8s(env, preview=preview))
 
 
 @task(
@@ -234,7 +241,7 @@ def reset(c: Context, yes: bool = False, node: str | None = None) -> None:
     from tasks.talos import ops
 
     env = _env(c)
-    ops.reset(env, env.nodes(node), yes=yes)
+    env.runner.converge(ops.reset(env, env.nodes(node), yes=yes))
 
 
 @task(help={"path": "kubeconfig file to merge into (default: talos.kubeconfig or the state dir)"})
@@ -243,7 +250,8 @@ def kubeconfig(c: Context, path: str | None = None) -> None:
     """Fetch the admin kubeconfig, merged, with a context named after the cluster."""
     from tasks.talos import ops
 
-    ops.kubeconfig(_env(c), path)
+    env = _env(c)
+    env.runner.converge(ops.kubeconfig(env, path))
 
 
 @task(help={"node": NODE_HELP.format("every node")})
@@ -253,7 +261,9 @@ def dashboard(c: Context, node: str | None = None) -> None:
 
     env = _env(c)
     nodes = env.nodes(node)
-    ops.passthrough(env, plan.dashboard(env.settings, env.spec, nodes), terminal=True)
+    env.runner.converge(
+        ops.passthrough(env, plan.dashboard(env.settings, env.spec, nodes), terminal=True)
+    )
 
 
 @task(
@@ -282,9 +292,13 @@ def logs(  # noqa: PLR0917 (Invoke maps positional parameters to options)
     lines = _lines(tail)
     env = _env(c)
     target = env.one_node(node)
-    ops.passthrough(
-        env,
-        plan.logs(env.settings, target, service, kubernetes=kubernetes, follow=follow, tail=lines),
+    env.runner.converge(
+        ops.passthrough(
+            env,
+            plan.logs(
+                env.settings, target, service, kubernetes=kubernetes, follow=follow, tail=lines
+            ),
+        )
     )
 
 
@@ -301,7 +315,9 @@ def dmesg(c: Context, node: str | None = None, follow: bool = False, tail: bool 
 
     env = _env(c)
     target = env.one_node(node)
-    ops.passthrough(env, plan.dmesg(env.settings, target, follow=follow, tail=tail))
+    env.runner.converge(
+        ops.passthrough(env, plan.dmesg(env.settings, target, follow=follow, tail=tail))
+    )
 
 
 @task(
@@ -316,7 +332,9 @@ def stats(c: Context, node: str | None = None, kubernetes: bool = False) -> None
 
     env = _env(c)
     target = env.one_node(node)
-    ops.passthrough(env, plan.stats(env.settings, target, kubernetes=kubernetes))
+    env.runner.converge(
+        ops.passthrough(env, plan.stats(env.settings, target, kubernetes=kubernetes))
+    )
 
 
 ns = Collection(

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from tasks.core.errors import ConfigError, UserError
 from tasks.core.runner import Runner, tail
+from tasks.talos import certificates as certs
 from tasks.talos import plan
 from tasks.talos.settings import PATCH_NAMES, Settings
 
@@ -238,3 +239,62 @@ def kubernetes_version(runner: Runner, settings: Settings) -> str | None:
     except (ValueError, KeyError, TypeError):
         return None
     return str(version).removeprefix("v") if isinstance(version, str) else None
+
+
+# -- certificates ------------------------------------------------------------------------------
+
+#: The TLS secrets Cilium's chart keeps for Hubble (hubble.tls.auto renews them, not us).
+HUBBLE_SECRETS = {
+    "hubble-server-certs": "Hubble server",
+    "hubble-relay-client-certs": "Hubble Relay client",
+}
+RENEWED_BY_CILIUM = "Cilium's chart (hubble.tls.auto)"
+
+
+def certificates(
+    runner: Runner, settings: Settings, cluster: str
+) -> tuple[list[certs.Cert], list[str]]:
+    """Every certificate the toolkit depends on, and why any could not be read."""
+    s = settings
+    found, missing, kube = certs.from_files(s.talosconfig, s.kubeconfig, cluster)
+    server = certs.server_of(kube, cluster) if kube is not None else None
+    if server:
+        try:
+            pem = tls_certificate(server, s.timeouts.command)
+            found.extend(
+                certs.certs_in(
+                    pem, name="Kubernetes API server", source=server, renewed_by="Talos (automatic)"
+                )
+            )
+        except (OSError, certs.Unreadable) as exc:
+            missing.append(f"Kubernetes API server {server}: {exc}")
+    if kube is not None:
+        for secret, label in HUBBLE_SECRETS.items():
+            result = runner.check(plan.hubble_secret(s, secret, s.timeouts.command))
+            if not result.observed:
+                continue
+            if not result.ok:
+                missing.append(f"{label} ({secret}): {tail(result.stderr or result.stdout, 1)}")
+                continue
+            try:
+                found.extend(
+                    certs.from_secret(
+                        json.loads(result.stdout), name=label, renewed_by=RENEWED_BY_CILIUM
+                    )
+                )
+            except (ValueError, certs.Unreadable) as exc:
+                missing.append(f"{label} ({secret}): {exc}")
+    return found, missing
+
+
+def tls_certificate(url: str, timeout: float) -> bytes:
+    """The leaf certificate a TLS server presents (read without verifying it: only its dates
+    matter here)."""
+    import ssl
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    if not parts.hostname:
+        raise certs.Unreadable(f"{url}: no host")
+    pem = ssl.get_server_certificate((parts.hostname, parts.port or 443), timeout=min(timeout, 10))
+    return pem.encode()

@@ -6,6 +6,7 @@ Tasks in ``__init__`` only parse options; the bootstrap phases reuse these funct
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import re
 import sys
@@ -16,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from tasks.core import console, waits
+from tasks.core import operation as op
 from tasks.core.errors import CommandFailed, ConfigError, UserError
 from tasks.core.runner import Command, MakeDir, Remove, Runner, WriteFile, tail
 from tasks.secrets import ops as secrets_ops
@@ -27,13 +29,16 @@ if TYPE_CHECKING:
     from invoke.context import Context
 
     from tasks.core.config import ClusterSpec, Node
+    from tasks.core.operation import Op
 
 T = TypeVar("T")
 
 
 @dataclass(frozen=True)
 class Env:
-    """Everything a task needs: the spec, the settings and the runner of this invocation."""
+    """Everything a task needs: the spec, the settings and the runner of this invocation (the
+    runner is the task layer's: the operations here never touch it, ``runner.converge`` drives
+    them)."""
 
     c: Context
     spec: ClusterSpec
@@ -47,17 +52,15 @@ class Env:
         spec = config.load(c)
         return cls(c, spec, Settings.from_context(c, spec), Runner.from_context(c))
 
-    def ensure_state(self) -> None:
+    def ensure_state(self) -> Op[None]:
         """The state dir, private to the operator (it holds credentials)."""
-        self.runner.make_dir(
-            MakeDir(
-                self.settings.state.root,
-                mode=0o700,
-                step="the state directory",
-                hint="set state.dir in invoke.yaml or INVOKE_STATE_DIR to a writable directory",
-            )
+        yield MakeDir(
+            self.settings.state.root,
+            mode=0o700,
+            step="the state directory",
+            hint="set state.dir in invoke.yaml or INVOKE_STATE_DIR to a writable directory",
         )
-        self.runner.when_executed(lambda: self.settings.state.root.chmod(0o700))
+        yield op.Proof(lambda: self.settings.state.root.chmod(0o700))
 
     def nodes(self, name: str | None) -> list[Node]:
         return [self.spec.node(name)] if name else list(self.spec.nodes)
@@ -66,33 +69,33 @@ class Env:
         return self.spec.node(name) if name else plan.first_control_plane(self.spec)
 
 
-def until_ok(env: Env, command: Command, *, timeout: float, what: str, look_at: str) -> None:
+def until_ok(env: Env, command: Command, *, timeout: float, what: str, look_at: str) -> Op[None]:
     """Retry ``command`` every poll interval (talos.poll_interval) until it succeeds."""
-    waits.until_ok(
-        env.runner,
-        command,
-        timeout=timeout,
-        interval=env.settings.poll_interval,
-        what=what,
-        look_at=look_at,
+    yield from op.until_ok(
+        command, timeout=timeout, interval=env.settings.poll_interval, what=what, look_at=look_at
     )
 
 
-def in_parallel(env: Env, nodes: Sequence[Node], work: Callable[[Node], T]) -> dict[str, T]:
-    """Run ``work`` for every node at once; every node is attempted, failures reported together."""
-    return env.runner.in_parallel({node.name: node for node in nodes}, work, noun="node")
+def in_parallel(nodes: Sequence[Node], work: Callable[[Node], Op[T]]) -> Op[dict[str, T]]:
+    """``work`` for every node at once; every node is attempted, failures reported together."""
+    return (
+        yield from op.parallel(
+            {node.name: functools.partial(work, node) for node in nodes}, noun="node"
+        )
+    )
 
 
 # -- secrets ---------------------------------------------------------------------------------
 
 
-def secrets(env: Env) -> None:
+def secrets(env: Env) -> Op[None]:
     """Generate the secrets bundle once and commit it sops-encrypted; never overwrite it."""
     s = env.settings
     state = facts.bundle_state(s.secrets_file)
     if state is facts.Bundle.ENCRYPTED:
         console.ok(f"{s.secrets_file} exists (sops-encrypted): nothing to do.")
         return
+        yield  # pragma: no cover - an operation, also when there is nothing to do
     if state is facts.Bundle.PLAINTEXT:
         raise UserError(facts.plaintext_message(s.secrets_file))
     if not SOPS_CONFIG.is_file():
@@ -105,14 +108,12 @@ def secrets(env: Env) -> None:
         console.info(f"reusing the bundle generated earlier at {s.generated_secrets}")
     else:
         steps.append(plan.gen_secrets(s, env.spec))
-    env.ensure_state()
-    env.runner.make_dir(MakeDir(s.secrets_file.parent, step="the secrets bundle"))
-    env.runner.execute(steps)
+    yield from env.ensure_state()
+    yield MakeDir(s.secrets_file.parent, step="the secrets bundle")
+    yield from op.execute(steps)
     root = Path.cwd()
-    env.runner.converge(
-        secrets_ops.write_encrypted(
-            root, str(s.secrets_file), lambda out: plan.encrypt_secrets(s, root, output=out)
-        )
+    yield from secrets_ops.write_encrypted(
+        root, str(s.secrets_file), lambda out: plan.encrypt_secrets(s, root, output=out)
     )
 
     def encrypted() -> None:
@@ -123,9 +124,9 @@ def secrets(env: Env) -> None:
                 "Check the creation rules in .sops.yaml."
             )
 
-    env.runner.when_executed(encrypted)
-    env.runner.remove(Remove(s.generated_secrets, step="the plaintext bundle, now encrypted"))
-    env.runner.report(f"wrote {s.secrets_file} (sops-encrypted): commit it.")
+    yield op.Proof(encrypted)
+    yield Remove(s.generated_secrets, step="the plaintext bundle, now encrypted")
+    yield op.Report(f"wrote {s.secrets_file} (sops-encrypted): commit it.")
 
 
 # -- machine configs -------------------------------------------------------------------------
@@ -211,32 +212,30 @@ def _bundle_values(text: str) -> list[str]:
     return out
 
 
-def config(env: Env) -> None:
+def config(env: Env) -> Op[None]:
     from tasks.infra.schematic import installer_image
 
-    s, runner = env.settings, env.runner
+    s = env.settings
     facts.require_patches(s)
     # Planned before talos.secrets made it (the same plan shows that first).
-    runner.assume_when_planning(
+    yield from op.assume(
         lambda: facts.require_encrypted_bundle(s), fresh=None, unobservable=facts.NoBundle
     )
     node_patches(env)  # each committed patch is what the spec says, before anything runs
-    env.ensure_state()
+    yield from env.ensure_state()
     # A run killed between decrypt and clean-up leaves the plaintext bundle: never reuse it.
-    runner.remove(Remove(s.decrypted_secrets, step="a stale decrypted bundle"))
-    decrypted = runner.run(plan.decrypt_secrets(s, Path.cwd()))
-    runner.add_secret(*_bundle_values(decrypted.stdout))
+    yield Remove(s.decrypted_secrets, step="a stale decrypted bundle")
+    decrypted = yield from op.run(plan.decrypt_secrets(s, Path.cwd()))
+    yield op.Secret(tuple(_bundle_values(decrypted.stdout)))
     try:
-        runner.write(
-            WriteFile(s.decrypted_secrets, decrypted.stdout, secret=True, step="secrets bundle")
-        )
-        runner.run(plan.gen_config(s, env.spec, installer_image(env.spec)))
+        yield WriteFile(s.decrypted_secrets, decrypted.stdout, secret=True, step="secrets bundle")
+        yield from op.run(plan.gen_config(s, env.spec, installer_image(env.spec)))
     finally:
-        runner.remove(Remove(s.decrypted_secrets, step="the decrypted bundle"))
+        yield Remove(s.decrypted_secrets, step="the decrypted bundle")
     for node in env.spec.nodes:
-        runner.execute(plan.node_config_plan(s, node))
-    runner.execute(plan.talosconfig_defaults(s, env.spec))
-    runner.when_executed(
+        yield from op.execute(plan.node_config_plan(s, node))
+    yield from op.execute(plan.talosconfig_defaults(s, env.spec))
+    yield op.Proof(
         lambda: console.ok(
             f"machine configs in {s.config_dir / 'nodes'}; talosconfig: {s.talosconfig}"
         )
@@ -252,20 +251,20 @@ def _require(missing: list[str], what: str, how: str) -> None:
         raise NotConfigured(f"No {what} at {', '.join(missing)}: run {how} first.")
 
 
-def require_config(env: Env, nodes: Sequence[Node]) -> None:
+def require_config(env: Env, nodes: Sequence[Node]) -> Op[None]:
     """The nodes' machine configs (planned before talos.config wrote them: assumed)."""
     paths = [env.settings.node_config(n) for n in nodes]
     missing = [str(p) for p in paths if not p.is_file()]
-    env.runner.assume_when_planning(
+    yield from op.assume(
         lambda: _require(missing, "machine config", "`inv talos.config`"),
         fresh=None,
         unobservable=NotConfigured,
     )
 
 
-def require_talosconfig(env: Env) -> None:
+def require_talosconfig(env: Env) -> Op[None]:
     missing = [] if env.settings.talosconfig.is_file() else [str(env.settings.talosconfig)]
-    env.runner.assume_when_planning(
+    yield from op.assume(
         lambda: _require(missing, "talosconfig", "`inv talos.config` (or `inv talos.bootstrap`)"),
         fresh=None,
         unobservable=NotConfigured,
@@ -275,27 +274,70 @@ def require_talosconfig(env: Env) -> None:
 # -- nodes -----------------------------------------------------------------------------------
 
 
-def mode_of(env: Env, node: Node) -> facts.NodeMode:
+class _Unreachable(Exception):
+    """No node answered: a fact a real run keeps and ``--dry`` replaces with a fresh node."""
+
+
+def mode_of(env: Env, node: Node) -> Op[facts.NodeMode]:
     """The node's mode; under --dry an unreachable node is assumed fresh (maintenance)."""
-    found = facts.node_mode(env.runner, env.settings, node)
-    return env.runner.assume(
-        unobserved=found.mode is facts.Mode.UNREACHABLE,
-        observed=found,
-        fresh=facts.NodeMode(facts.Mode.MAINTENANCE, facts.ASSUMED),
-    )
+    found = yield from op.fact(lambda runner: facts.node_mode(runner, env.settings, node))
+
+    def observe() -> facts.NodeMode:
+        if found.mode is facts.Mode.UNREACHABLE:
+            raise _Unreachable
+        return found
+
+    try:
+        return (
+            yield from op.assume(
+                observe,
+                fresh=facts.NodeMode(facts.Mode.MAINTENANCE, facts.ASSUMED),
+                unobservable=_Unreachable,
+            )
+        )
+    except _Unreachable:  # a real run: the node did not answer
+        return found
 
 
-def wait_for_nodes(env: Env, nodes: Sequence[Node]) -> dict[str, facts.Mode]:
+def poll(
+    attempt: Callable[[], Op[tuple[bool, str]]],
+    *,
+    timeout: float,
+    interval: float,
+    what: str,
+    look_at: str,
+    clock: waits.Clock | None = None,
+) -> Op[None]:
+    """:func:`waits.until` for an attempt that is an operation (it may run a command, e.g.
+    apply-config once the node answers): the first miss is said, the last try is at the
+    deadline, which raises :class:`waits.TimedOut` with that try's detail."""
+    clock = clock or waits.Clock()
+    deadline = clock.now() + timeout
+    attempts = 0
+    while True:
+        attempts += 1
+        done, detail = yield from attempt()
+        if done:
+            return
+        left = deadline - clock.now()
+        if left <= 0:
+            raise waits.TimedOut(waits.timeout_message(what, timeout, attempts, detail, look_at))
+        if attempts == 1:
+            console.info(f"    waiting for {what} (up to {timeout:g}s)")
+        clock.sleep(min(interval, left))
+
+
+def wait_for_nodes(env: Env, nodes: Sequence[Node]) -> Op[dict[str, facts.Mode]]:
     """Wait until every node answers on the Talos API, in maintenance mode or configured."""
     s = env.settings
     modes: dict[str, facts.Mode] = {}
     last: dict[str, str] = {}
 
-    def probe() -> tuple[bool, str]:
+    def probe() -> Op[tuple[bool, str]]:
         for node in nodes:
             if node.name in modes:
                 continue
-            found = mode_of(env, node)
+            found = yield from mode_of(env, node)
             if found.mode is facts.Mode.UNREACHABLE:
                 last[node.name] = found.detail
                 continue
@@ -309,33 +351,32 @@ def wait_for_nodes(env: Env, nodes: Sequence[Node]) -> dict[str, facts.Mode]:
         return not pending, detail
 
     names = ", ".join(n.name for n in nodes)
-    waits.until(
+    yield from poll(
         probe,
         timeout=s.timeouts.maintenance,
         interval=s.poll_interval,
         what=f"the Talos API of {names} (port 50000)",
         look_at=plan.LOOK_AT_MAINTENANCE,
-        say=console.info,
     )
     return modes
 
 
-def apply(env: Env, nodes: Sequence[Node]) -> dict[str, facts.Mode]:
+def apply(env: Env, nodes: Sequence[Node]) -> Op[dict[str, facts.Mode]]:
     """apply-config to every node at once: insecure in maintenance mode, authenticated after."""
     s = env.settings
-    require_config(env, nodes)
+    yield from require_config(env, nodes)
 
-    def one(node: Node) -> facts.Mode:
+    def one(node: Node) -> Op[facts.Mode]:
         applied: list[facts.Mode] = []
 
-        def attempt() -> tuple[bool, str]:
-            found = mode_of(env, node)
+        def attempt() -> Op[tuple[bool, str]]:
+            found = yield from mode_of(env, node)
             mode = found.mode
             if mode is facts.Mode.UNREACHABLE:
                 return False, found.detail or "no answer on the Talos API"
             command = plan.apply_config(s, node, insecure=mode is facts.Mode.MAINTENANCE)
             try:
-                env.runner.run(command)
+                yield from op.run(command)
             except CommandFailed as exc:
                 if not any(re.search(p, exc.stderr) for p in plan.TRANSIENT):
                     raise
@@ -343,41 +384,42 @@ def apply(env: Env, nodes: Sequence[Node]) -> dict[str, facts.Mode]:
             applied.append(mode)
             return True, ""
 
-        waits.until(
+        yield from poll(
             attempt,
             timeout=s.timeouts.apply,
             interval=s.poll_interval,
             what=f"{node.name} ({node.ip}) to accept its machine config",
             look_at=plan.LOOK_AT_NODE.replace("NODE", node.name),
-            say=console.info,
         )
         how = "insecure, maintenance mode" if applied[0] is facts.Mode.MAINTENANCE else "mTLS"
         console.info(f"{node.name}: config applied ({how})")
         return applied[0]
 
-    return in_parallel(env, nodes, one)
+    return (yield from in_parallel(nodes, one))
 
 
 # -- day 2 -----------------------------------------------------------------------------------
 
 
-def preflight(env: Env, purpose: support.Purpose, *, offline: bool = False) -> support.Versions:
+def preflight(env: Env, purpose: support.Purpose, *, offline: bool = False) -> Op[support.Versions]:
     """Check every version pair (support table in :mod:`tasks.talos.support`); print the
     table; stop on a pair that would break this operation. Offline, or before a talosconfig
     exists, only the spec's own pins are compared (the pinned talosctl stands in for the
     installed one)."""
-    s, spec, runner = env.settings, env.spec, env.runner
+    s, spec = env.settings, env.spec
     tools = spec.versions.tools
     running: dict[str, str] = {}
     kubernetes = client = None
     live = not offline and s.talosconfig.is_file()
     if live:
-        client = facts.client_version(runner, s)
+        client = yield from op.fact(lambda runner: facts.client_version(runner, s))
         for node in spec.nodes:
-            found = facts.talos_version(runner, s, node)
+            found = yield from op.fact(
+                functools.partial(facts.talos_version, settings=s, node=node)
+            )
             if found:
                 running[node.name] = found
-        kubernetes = facts.kubernetes_version(runner, s)
+        kubernetes = yield from op.fact(lambda runner: facts.kubernetes_version(runner, s))
     versions = support.Versions(
         talos=spec.versions.talos,
         kubernetes=spec.versions.kubernetes,
@@ -399,7 +441,7 @@ def preflight(env: Env, purpose: support.Purpose, *, offline: bool = False) -> s
         if f.level is support.Level.WARN and f.fix:
             console.warn(f"{f.pair}: {f.fix}")
     if live and not running:
-        runner.when_executed(
+        yield op.Proof(
             lambda: console.warn(
                 "no node answered `talosctl version`: the running versions were not checked"
             )
@@ -412,45 +454,53 @@ def preflight(env: Env, purpose: support.Purpose, *, offline: bool = False) -> s
     return versions
 
 
-def passthrough(env: Env, command: Command, look_at: str = "", *, terminal: bool = False) -> None:
+def passthrough(
+    env: Env, command: Command, look_at: str = "", *, terminal: bool = False
+) -> Op[None]:
     """talosctl's output shown as it comes (masked), or the terminal itself for a TUI; a
     non-zero exit becomes the task's exit code."""
-    require_talosconfig(env)
-    code = env.runner.stream(command, terminal=terminal)
+    yield from require_talosconfig(env)
+    code = yield from op.stream(command, terminal=terminal)
     if code != 0:
         what = command.step or " ".join(command.argv[:2])
         extra = f"\n  look at: {look_at}" if look_at else ""
         raise UserError(f"{what}: {command.tool} exited with code {code}.{extra}", code=code)
 
 
-def health(env: Env) -> None:
-    passthrough(
+def health(env: Env) -> Op[None]:
+    yield from passthrough(
         env, plan.health(env.settings, env.spec, env.settings.timeouts.health), plan.LOOK_AT_HEALTH
     )
 
 
-def snapshot(env: Env, *, talos: str | None = None, kubernetes: str | None = None) -> Path:
+def snapshot(env: Env, *, talos: str | None = None, kubernetes: str | None = None) -> Op[Path]:
     """``talosctl etcd snapshot`` into <state>/backups, named with the time and the versions the
     cluster runs, 0600 and whole (a temporary file renamed when the snapshot is complete); then
     only the newest ``talos.snapshot_keep`` are kept."""
-    s, spec, runner = env.settings, env.spec, env.runner
-    require_talosconfig(env)
+    s, spec = env.settings, env.spec
+    yield from require_talosconfig(env)
     if talos is None:
-        talos = facts.talos_version(runner, s, plan.first_control_plane(spec))
+        cp = plan.first_control_plane(spec)
+        talos = yield from op.fact(lambda runner: facts.talos_version(runner, s, cp))
     if kubernetes is None:
-        kubernetes = facts.kubernetes_version(runner, s)
-    env.ensure_state()
-    runner.make_dir(MakeDir(s.backups, mode=0o700, step="the etcd backups"))
+        kubernetes = yield from op.fact(lambda runner: facts.kubernetes_version(runner, s))
+    yield from env.ensure_state()
+    yield MakeDir(s.backups, mode=0o700, step="the etcd backups")
     target = s.backups / snapshots.name_for(datetime.now(UTC), talos=talos, kubernetes=kubernetes)
     console.step(f"etcd snapshot to {target}")
-    with runner.staging() as staged:
-        written = staged.stage(target, lambda out: plan.etcd_snapshot(s, spec, out), mode=0o600)
-        runner.when_executed(lambda: _require_snapshot(written))
+
+    def whole(stager: op.Stager) -> Op[None]:
+        written = yield from stager.stage(
+            target, lambda out: plan.etcd_snapshot(s, spec, out), mode=0o600
+        )
+        yield op.Proof(lambda: _require_snapshot(written))
+
+    yield from op.staged(whole)
     # The new snapshot is one of the kept ones (under --dry it was not taken, so not listed).
     earlier = snapshots.found_in(p for p in listing(s.backups) if p != target)
     for old in snapshots.to_prune(earlier, s.snapshot_keep - 1):
-        runner.remove(Remove(old.path, step=f"prune {old.path.name} (talos.snapshot_keep)"))
-    runner.when_executed(
+        yield Remove(old.path, step=f"prune {old.path.name} (talos.snapshot_keep)")
+    yield op.Proof(
         lambda: console.ok(f"etcd snapshot {target.name} ({target.stat().st_size} bytes)")
     )
     return target
@@ -469,65 +519,11 @@ def listing(directory: Path) -> list[Path]:
     return list(directory.iterdir()) if directory.is_dir() else []
 
 
-#: The TLS secrets Cilium's chart keeps for Hubble (hubble.tls.auto renews them, not us).
-HUBBLE_SECRETS = {
-    "hubble-server-certs": "Hubble server",
-    "hubble-relay-client-certs": "Hubble Relay client",
-}
-RENEWED_BY_CILIUM = "Cilium's chart (hubble.tls.auto)"
-
-
-def gather_certs(env: Env) -> tuple[list[certificates.Cert], list[str]]:
-    """Every certificate the toolkit depends on, and why any could not be read."""
-    s, name = env.settings, env.spec.cluster.name
-    found, missing, kube = certificates.from_files(s.talosconfig, s.kubeconfig, name)
-    server = certificates.server_of(kube, name) if kube is not None else None
-    if server:
-        try:
-            pem = tls_certificate(server, s.timeouts.command)
-            found.extend(
-                certificates.certs_in(
-                    pem, name="Kubernetes API server", source=server, renewed_by="Talos (automatic)"
-                )
-            )
-        except (OSError, certificates.Unreadable) as exc:
-            missing.append(f"Kubernetes API server {server}: {exc}")
-    if kube is not None:
-        for secret, label in HUBBLE_SECRETS.items():
-            result = env.runner.check(plan.hubble_secret(s, secret, s.timeouts.command))
-            if not result.observed:
-                continue
-            if not result.ok:
-                missing.append(f"{label} ({secret}): {tail(result.stderr or result.stdout, 1)}")
-                continue
-            try:
-                found.extend(
-                    certificates.from_secret(
-                        json.loads(result.stdout), name=label, renewed_by=RENEWED_BY_CILIUM
-                    )
-                )
-            except (ValueError, certificates.Unreadable) as exc:
-                missing.append(f"{label} ({secret}): {exc}")
-    return found, missing
-
-
-def tls_certificate(url: str, timeout: float) -> bytes:
-    """The leaf certificate a TLS server presents (read without verifying it: only its dates
-    matter here)."""
-    import ssl
-    from urllib.parse import urlsplit
-
-    parts = urlsplit(url)
-    if not parts.hostname:
-        raise certificates.Unreadable(f"{url}: no host")
-    pem = ssl.get_server_certificate((parts.hostname, parts.port or 443), timeout=min(timeout, 10))
-    return pem.encode()
-
-
-def show_certs(env: Env, *, days: float, as_json: bool, renew: bool) -> None:
+def show_certs(env: Env, *, days: float, as_json: bool, renew: bool) -> Op[None]:
     """The expiry table (or JSON); with ``renew``, toolkit-owned certificates due within
     ``days`` are issued again, each proven before it replaces the old file."""
-    found, missing = gather_certs(env)
+    s, name = env.settings, env.spec.cluster.name
+    found, missing = yield from op.fact(lambda runner: facts.certificates(runner, s, name))
     now = certificates.now()
     due = [
         c
@@ -537,8 +533,11 @@ def show_certs(env: Env, *, days: float, as_json: bool, renew: bool) -> None:
     if renew and due:
         # Under --json stdout carries the one JSON document: the renewal's progress goes to stderr.
         with contextlib.redirect_stdout(sys.stderr) if as_json else contextlib.nullcontext():
-            renew_certs(env, {c.source for c in due})
-        refreshed = env.runner.when_executed(lambda: gather_certs(env))
+            yield from renew_certs(env, {c.source for c in due})
+        # Read again what a real run renewed (nothing changed under --dry).
+        refreshed = yield from op.fact(
+            lambda runner: runner.when_executed(lambda: facts.certificates(runner, s, name))
+        )
         if refreshed is not None:
             found, missing = refreshed
     if as_json:
@@ -579,19 +578,22 @@ def show_certs(env: Env, *, days: float, as_json: bool, renew: bool) -> None:
         )
 
 
-def renew_certs(env: Env, sources: set[str]) -> None:
-    s, spec, runner = env.settings, env.spec, env.runner
+def renew_certs(env: Env, sources: set[str]) -> Op[None]:
+    s, spec = env.settings, env.spec
+
+    def talosconfig(stager: op.Stager) -> Op[None]:
+        fresh = yield from stager.stage(
+            s.talosconfig, lambda out: plan.talosconfig_new(s, spec, out), mode=0o600
+        )
+        yield op.Proof(lambda: _prove_renewed(env, fresh, "talosconfig"))
+
     if str(s.talosconfig) in sources:
         console.step("renew the talosconfig client certificate")
-        with runner.staging() as staged:
-            fresh = staged.stage(
-                s.talosconfig, lambda out: plan.talosconfig_new(s, spec, out), mode=0o600
-            )
-            runner.when_executed(lambda: _prove_renewed(env, fresh, "talosconfig"))
+        yield from op.staged(talosconfig)
     if str(s.kubeconfig) in sources:
         console.step("renew the admin kubeconfig")
-        runner.run(plan.fetch_kubeconfig(s, spec))
-        runner.when_executed(lambda: _prove_renewed(env, s.kubeconfig, "kubeconfig"))
+        yield from op.run(plan.fetch_kubeconfig(s, spec))
+        yield op.Proof(lambda: _prove_renewed(env, s.kubeconfig, "kubeconfig"))
 
 
 def _prove_renewed(env: Env, path: Path, what: str) -> None:
@@ -625,14 +627,16 @@ VERIFY_LISTS: tuple[tuple[str, str, str | None], ...] = (
 )
 
 
-def _verify_outcomes(env: Env, *, telemetry: bool) -> list[Any]:
+def _verify_outcomes(env: Env, *, telemetry: bool) -> Op[list[Any]]:
     from tasks.talos import verification as v
 
-    s, runner = env.settings, env.runner
+    s = env.settings
     lists: dict[str, list[Any]] = {}
     unread: list[v.Outcome] = []
     for field, kinds, namespace in VERIFY_LISTS:
-        result = runner.check(plan.kubectl_list(s, kinds, s.timeouts.command, namespace=namespace))
+        result = yield from op.probe(
+            plan.kubectl_list(s, kinds, s.timeouts.command, namespace=namespace)
+        )
         items: list[Any] = []
         if result.observed and result.ok:
             try:
@@ -647,24 +651,24 @@ def _verify_outcomes(env: Env, *, telemetry: bool) -> list[Any]:
     if address:
         outcomes.insert(4, gateway_answers(address, port, s.timeouts.command))
     if telemetry:
-        outcomes += telemetry_round_trip(env)
+        outcomes += yield from telemetry_round_trip(env)
     outcomes += unread
     return outcomes
 
 
-def verify(env: Env, *, as_json: bool, junit: str | None, telemetry: bool = True) -> None:
+def verify(env: Env, *, as_json: bool, junit: str | None, telemetry: bool = True) -> Op[None]:
     """Check that the platform works (:mod:`tasks.talos.verification`); exit 1 if one fails."""
     from tasks.talos import verification as v
 
-    s, runner = env.settings, env.runner
+    s = env.settings
     facts.require_file(s.kubeconfig, "kubeconfig", "talos.kubeconfig")
     # Under --json stdout carries the one JSON document: progress goes to stderr meanwhile.
     with contextlib.redirect_stdout(sys.stderr) if as_json else contextlib.nullcontext():
-        outcomes = _verify_outcomes(env, telemetry=telemetry)
+        outcomes = yield from _verify_outcomes(env, telemetry=telemetry)
     passed = sum(o.ok for o in outcomes)
-    runner.when_planning(lambda: console.info("--dry: the lists above were read; nothing changed"))
+    yield op.PlanNote(lambda: console.info("--dry: the lists above were read; nothing changed"))
     if junit:
-        runner.write(WriteFile(Path(junit), v.junit(outcomes), mode=0o644, step="JUnit report"))
+        yield WriteFile(Path(junit), v.junit(outcomes), mode=0o644, step="JUnit report")
     if as_json:
         console.print_json(
             {
@@ -685,13 +689,13 @@ def verify(env: Env, *, as_json: bool, junit: str | None, telemetry: bool = True
         console.ok(f"all {len(outcomes)} checks passed")
 
 
-def telemetry_round_trip(env: Env) -> list[Any]:
+def telemetry_round_trip(env: Env) -> Op[list[Any]]:
     """A trace, a log and a metric sent to an OTel Collector pod, each looked for in its backend
     (:mod:`tasks.talos.verification`); one outcome per signal."""
     from tasks.talos import verification as v
 
-    s, runner = env.settings, env.runner
-    listed = runner.check(
+    s = env.settings
+    listed = yield from op.probe(
         plan.kubectl_list(
             s, "pods", s.timeouts.command, namespace=v.OBSERVABILITY, selector=v.COLLECTOR_SELECTOR
         )
@@ -710,7 +714,7 @@ def telemetry_round_trip(env: Env) -> list[Any]:
     sent: dict[str, str] = {}
     for signal, body in v.payloads(probe).items():
         try:
-            runner.run(plan.raw_post(s, v.collector_path(pod, signal), json.dumps(body), 30))
+            yield from op.run(plan.raw_post(s, v.collector_path(pod, signal), json.dumps(body), 30))
         except UserError as exc:
             sent[signal] = f"the collector refused it: {tail(exc.text, 1)}"
     outcomes = []
@@ -720,13 +724,13 @@ def telemetry_round_trip(env: Env) -> list[Any]:
             outcomes.append(v.Outcome(name, False, sent[signal]))
             continue
 
-        def look(signal: str = signal, path: str = path) -> tuple[bool, str]:
+        def look(runner: Runner, signal: str = signal, path: str = path) -> tuple[bool, str]:
             answer = runner.check(plan.raw_get(s, path, 30))
             if answer.ok and v.found(signal, answer.stdout):
                 return True, "found"
             return False, "not there yet" if answer.ok else tail(answer.stderr, 1) or "no answer"
 
-        arrived = runner.wait_until(
+        arrived = yield from op.wait(
             look,
             timeout=s.timeouts.command,
             interval=s.poll_interval,
@@ -760,15 +764,15 @@ def gateway_answers(address: str, port: int, timeout: float) -> Any:
         return Outcome(name, False, f"{address}:{port}: {exc.strerror or exc}")
 
 
-def upgrade(env: Env, nodes: Sequence[Node], *, force: bool) -> None:
+def upgrade(env: Env, nodes: Sequence[Node], *, force: bool) -> Op[None]:
     """Gated rolling upgrade to the pinned version with the schematic's factory installer:
     version preflight, etcd snapshot, then one node at a time (control planes first), each
     followed by a health gate; the first failure stops the roll with how to resume."""
     from tasks.infra.schematic import installer_image
 
-    s, spec, runner = env.settings, env.spec, env.runner
-    require_talosconfig(env)
-    found = preflight(env, support.Purpose.UPGRADE)
+    s, spec = env.settings, env.spec
+    yield from require_talosconfig(env)
+    found = yield from preflight(env, support.Purpose.UPGRADE)
     target = spec.versions.talos
     ordered = [n for n in spec.control_planes if n in nodes] + [
         n for n in spec.workers if n in nodes
@@ -787,15 +791,15 @@ def upgrade(env: Env, nodes: Sequence[Node], *, force: bool) -> None:
         console.ok(f"every node runs Talos v{target}: nothing to do.")
         return
     cp = plan.first_control_plane(spec)
-    taken = snapshot(
+    taken = yield from snapshot(
         env, talos=found.running_talos.get(cp.name), kubernetes=found.running_kubernetes
     )
     image = installer_image(spec)
     for index, node in enumerate(pending, 1):
         console.step(f"[{index}/{len(pending)}] upgrade {node.name} to {image}")
         try:
-            runner.run(plan.upgrade_node(s, node, image, s.timeouts.upgrade))
-            until_ok(
+            yield from op.run(plan.upgrade_node(s, node, image, s.timeouts.upgrade))
+            yield from until_ok(
                 env,
                 plan.health(s, spec, s.timeouts.health),
                 timeout=s.timeouts.health,
@@ -813,60 +817,61 @@ def upgrade(env: Env, nodes: Sequence[Node], *, force: bool) -> None:
                 code=exc.code,
             ) from None
     names = ", ".join(n.name for n in pending)
-    runner.report(f"upgraded {names} to v{target}; snapshot {taken}")
+    yield op.Report(f"upgraded {names} to v{target}; snapshot {taken}")
 
 
-def upgrade_k8s(env: Env, *, preview: bool) -> None:
+def upgrade_k8s(env: Env, *, preview: bool) -> Op[None]:
     """Preflight (every node's Talos must support the target Kubernetes, one minor at a time),
     an etcd snapshot unless only previewing, talosctl's own node-by-node upgrade, then the
     cluster's health as the final gate."""
-    require_talosconfig(env)
-    found = preflight(env, support.Purpose.UPGRADE_K8S)
+    yield from require_talosconfig(env)
+    found = yield from preflight(env, support.Purpose.UPGRADE_K8S)
     if not preview:
         cp = plan.first_control_plane(env.spec)
-        snapshot(env, talos=found.running_talos.get(cp.name), kubernetes=found.running_kubernetes)
-    passthrough(env, plan.upgrade_k8s(env.settings, env.spec, preview=preview), plan.LOOK_AT_API)
+        yield from snapshot(
+            env, talos=found.running_talos.get(cp.name), kubernetes=found.running_kubernetes
+        )
+    yield from passthrough(
+        env, plan.upgrade_k8s(env.settings, env.spec, preview=preview), plan.LOOK_AT_API
+    )
     if not preview:
         s = env.settings
-        until_ok(
+        yield from until_ok(
             env,
             plan.health(s, env.spec, s.timeouts.health),
             timeout=s.timeouts.health,
             what=f"the cluster to be healthy on Kubernetes {env.spec.versions.kubernetes}",
             look_at=plan.LOOK_AT_HEALTH,
         )
-        env.runner.report(f"Kubernetes upgraded to {env.spec.versions.kubernetes}")
+        yield op.Report(f"Kubernetes upgraded to {env.spec.versions.kubernetes}")
 
 
-def reset(env: Env, nodes: Sequence[Node], *, yes: bool) -> None:
-
-    require_talosconfig(env)
+def reset(env: Env, nodes: Sequence[Node], *, yes: bool) -> Op[None]:
+    yield from require_talosconfig(env)
     ordered = [n for n in env.spec.workers if n in nodes] + [
         n for n in env.spec.control_planes if n in nodes
     ]
     names = ", ".join(n.name for n in ordered)
     question = f"Wipe {names} (all data, etcd included) and reboot into maintenance mode?"
-    env.runner.confirm(question, yes=yes)
+    yield op.Confirm(question, yes)
     for node in ordered:
-        env.runner.run(plan.reset_node(env.settings, node))
+        yield from op.run(plan.reset_node(env.settings, node))
 
     def forget() -> None:
         env.settings.state.forget(plan.BOOTSTRAP_FLOW)
         console.ok(f"reset {names}; they reboot into maintenance mode: run `inv talos.bootstrap`.")
 
-    env.runner.when_executed(forget)
+    yield op.Proof(forget)
 
 
-def kubeconfig(env: Env, path: str | None) -> None:
-    from pathlib import Path
-
-    require_talosconfig(env)
+def kubeconfig(env: Env, path: str | None) -> Op[None]:
+    yield from require_talosconfig(env)
     target = Path(path).expanduser() if path else env.settings.kubeconfig
-    env.runner.make_dir(MakeDir(target.parent, step="the kubeconfig"))
-    env.runner.run(plan.fetch_kubeconfig(env.settings, env.spec, target))
+    yield MakeDir(target.parent, step="the kubeconfig")
+    yield from op.run(plan.fetch_kubeconfig(env.settings, env.spec, target))
 
     def merged() -> None:
         console.ok(f"context {env.spec.cluster.name} merged into {target}")
         console.info(f"use it: export KUBECONFIG={target}  (or kubectl --kubeconfig {target})")
 
-    env.runner.when_executed(merged)
+    yield op.Proof(merged)

@@ -36,45 +36,51 @@ class Phase:
 
 
 def _config(env: ops.Env) -> None:
-    ops.secrets(env)
-    ops.config(env)
+    env.runner.converge(ops.secrets(env))
+    env.runner.converge(ops.config(env))
 
 
 def _wait_maintenance(env: ops.Env) -> None:
-    ops.wait_for_nodes(env, env.spec.nodes)
+    env.runner.converge(ops.wait_for_nodes(env, env.spec.nodes))
 
 
 def _apply(env: ops.Env) -> None:
-    ops.apply(env, env.spec.nodes)
+    env.runner.converge(ops.apply(env, env.spec.nodes))
 
 
 def _bootstrap_etcd(env: ops.Env) -> None:
     s = env.settings
-    ops.until_ok(
-        env,
-        plan.bootstrap_etcd(s, env.spec),
-        timeout=s.timeouts.bootstrap,
-        what=f"{plan.first_control_plane(env.spec).name} to install, reboot and bootstrap etcd",
-        look_at=plan.LOOK_AT_ETCD,
+    env.runner.converge(
+        ops.until_ok(
+            env,
+            plan.bootstrap_etcd(s, env.spec),
+            timeout=s.timeouts.bootstrap,
+            what=f"{plan.first_control_plane(env.spec).name} to install, reboot and bootstrap etcd",
+            look_at=plan.LOOK_AT_ETCD,
+        )
     )
 
 
 def _kubeconfig(env: ops.Env) -> None:
     s = env.settings
     env.runner.make_dir(MakeDir(s.kubeconfig.parent, step="the kubeconfig"))
-    ops.until_ok(
-        env,
-        plan.fetch_kubeconfig(s, env.spec),
-        timeout=s.timeouts.kubernetes_api,
-        what="the admin kubeconfig",
-        look_at=plan.LOOK_AT_ETCD,
+    env.runner.converge(
+        ops.until_ok(
+            env,
+            plan.fetch_kubeconfig(s, env.spec),
+            timeout=s.timeouts.kubernetes_api,
+            what="the admin kubeconfig",
+            look_at=plan.LOOK_AT_ETCD,
+        )
     )
-    ops.until_ok(
-        env,
-        plan.api_ready(s, s.timeouts.command),
-        timeout=s.timeouts.kubernetes_api,
-        what=f"the Kubernetes API at {env.spec.cluster.endpoint}",
-        look_at=plan.LOOK_AT_API,
+    env.runner.converge(
+        ops.until_ok(
+            env,
+            plan.api_ready(s, s.timeouts.command),
+            timeout=s.timeouts.kubernetes_api,
+            what=f"the Kubernetes API at {env.spec.cluster.endpoint}",
+            look_at=plan.LOOK_AT_API,
+        )
     )
     console.info(f"kubeconfig: {s.kubeconfig} (context {env.spec.cluster.name})")
 
@@ -82,12 +88,14 @@ def _kubeconfig(env: ops.Env) -> None:
 def _gateway_api_crds(env: ops.Env) -> None:
     s = env.settings
     source = facts.gateway_api_crds(s.gateway_api_crds)
-    ops.until_ok(
-        env,
-        plan.gateway_api_crds(s, source.kustomize, source.files),
-        timeout=s.timeouts.kubernetes_api,
-        what="the Gateway API CRDs to apply",
-        look_at=plan.LOOK_AT_API,
+    env.runner.converge(
+        ops.until_ok(
+            env,
+            plan.gateway_api_crds(s, source.kustomize, source.files),
+            timeout=s.timeouts.kubernetes_api,
+            what="the Gateway API CRDs to apply",
+            look_at=plan.LOOK_AT_API,
+        )
     )
 
 
@@ -102,36 +110,42 @@ def _cilium(env: ops.Env) -> None:
             f"{values.pinned}. Align them (`inv validate` reports the drift)."
         )
     if values.content is not None:
-        env.ensure_state()
+        env.runner.converge(env.ensure_state())
         env.runner.write(
             WriteFile(values.path, values.content, step="Cilium values for the upstream chart")
         )
     if s.cilium_chart is None:
         env.runner.run(plan.cilium_repo(s))
-    ops.until_ok(
-        env,
-        plan.cilium_install(s, env.spec, values.path, s.timeouts.cilium),
-        timeout=s.timeouts.cilium,
-        what=f"Cilium {env.spec.versions.cilium} to install",
-        look_at=plan.LOOK_AT_CILIUM,
+    env.runner.converge(
+        ops.until_ok(
+            env,
+            plan.cilium_install(s, env.spec, values.path, s.timeouts.cilium),
+            timeout=s.timeouts.cilium,
+            what=f"Cilium {env.spec.versions.cilium} to install",
+            look_at=plan.LOOK_AT_CILIUM,
+        )
     )
 
 
 def _nodes_ready(env: ops.Env) -> None:
     s = env.settings
-    ops.until_ok(
-        env,
-        plan.cilium_status(s, s.timeouts.cilium),
-        timeout=s.timeouts.cilium,
-        what="Cilium to be healthy",
-        look_at=plan.LOOK_AT_CILIUM,
+    env.runner.converge(
+        ops.until_ok(
+            env,
+            plan.cilium_status(s, s.timeouts.cilium),
+            timeout=s.timeouts.cilium,
+            what="Cilium to be healthy",
+            look_at=plan.LOOK_AT_CILIUM,
+        )
     )
-    ops.until_ok(
-        env,
-        plan.nodes_ready(s, s.timeouts.nodes_ready),
-        timeout=s.timeouts.nodes_ready,
-        what="every node to be Ready",
-        look_at=plan.LOOK_AT_NODES,
+    env.runner.converge(
+        ops.until_ok(
+            env,
+            plan.nodes_ready(s, s.timeouts.nodes_ready),
+            timeout=s.timeouts.nodes_ready,
+            what="every node to be Ready",
+            look_at=plan.LOOK_AT_NODES,
+        )
     )
 
 
@@ -225,5 +239,5 @@ selected = BOOTSTRAP.selected
 def run(env: ops.Env, *, from_: str | None = None, only: str | None = None) -> None:
     """``talos.bootstrap``: the versions the spec pins are checked first (the cluster does not
     run yet, so only against each other), then the phases."""
-    ops.preflight(env, support.Purpose.BOOTSTRAP, offline=True)
+    env.runner.converge(ops.preflight(env, support.Purpose.BOOTSTRAP, offline=True))
     BOOTSTRAP.run(env, from_=from_, only=only)

@@ -59,12 +59,14 @@ def _recover(snapshot: Path, env: ops.Env) -> None:
 
 def _health(env: ops.Env) -> None:
     s = env.settings
-    ops.until_ok(
-        env,
-        plan.health(s, env.spec, s.timeouts.health),
-        timeout=s.timeouts.health,
-        what="the cluster to be healthy on the restored etcd",
-        look_at=plan.LOOK_AT_HEALTH,
+    env.runner.converge(
+        ops.until_ok(
+            env,
+            plan.health(s, env.spec, s.timeouts.health),
+            timeout=s.timeouts.health,
+            what="the cluster to be healthy on the restored etcd",
+            look_at=plan.LOOK_AT_HEALTH,
+        )
     )
 
 
@@ -111,7 +113,7 @@ def find(env: ops.Env, given: str) -> snapshots.Snapshot | Path:
 def restore(
     env: ops.Env, given: str, *, yes: bool, from_: str | None = None, only: str | None = None
 ) -> None:
-    ops.require_talosconfig(env)
+    env.runner.converge(ops.require_talosconfig(env))
     found = find(env, given)
     path = found.path if isinstance(found, snapshots.Snapshot) else found
     steps = flow(path)

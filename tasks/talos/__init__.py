@@ -86,7 +86,8 @@ def bootstrap(c: Context, from_: str | None = None, only: str | None = None) -> 
     from tasks.talos import phases
 
     phases.selected(from_, only)  # bad phase names fail before the spec is even read
-    phases.run(_env(c), from_=from_, only=only)
+    env = _env(c)
+    env.runner.converge(phases.run(env, from_=from_, only=only))
 
 
 @task(help={})
@@ -201,7 +202,8 @@ def restore(
     """
     from tasks.talos import recovery
 
-    recovery.restore(_env(c), snapshot, yes=yes, from_=from_, only=only)
+    env = _env(c)
+    env.runner.converge(recovery.restore(env, snapshot, yes=yes, from_=from_, only=only))
 
 
 @task(

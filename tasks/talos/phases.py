@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from tasks.core import console
 from tasks.core import operation as op
@@ -20,6 +21,11 @@ from tasks.core.runner import MakeDir, WriteFile
 from tasks.talos import facts, ops, plan, support
 from tasks.talos.settings import Timeouts
 
+if TYPE_CHECKING:
+    from invoke.context import Context
+
+    from tasks.core.operation import Op
+
 FLOW = plan.BOOTSTRAP_FLOW
 
 
@@ -27,79 +33,72 @@ FLOW = plan.BOOTSTRAP_FLOW
 class Phase:
     name: str
     title: str
-    #: Returns False when the phase did not finish its job (not recorded, runs again next time).
-    run: Callable[[ops.Env], bool | None]
+    #: The phase's operation; answers False when the phase did not finish its job (not
+    #: recorded, runs again next time).
+    run: Callable[[ops.Env], Op[bool | None]]
     #: The phase's deadline from talos.timeouts: every command in it gets at most what is left
     #: (the runner's deadline), so no tool and no retry loop outlives its phase. None: the phase
     #: hands over to tasks with deadlines of their own.
     budget: Callable[[Timeouts], float] | None = None
 
 
-def _config(env: ops.Env) -> None:
-    env.runner.converge(ops.secrets(env))
-    env.runner.converge(ops.config(env))
+def _config(env: ops.Env) -> Op[None]:
+    yield from ops.secrets(env)
+    yield from ops.config(env)
 
 
-def _wait_maintenance(env: ops.Env) -> None:
-    env.runner.converge(ops.wait_for_nodes(env, env.spec.nodes))
+def _wait_maintenance(env: ops.Env) -> Op[None]:
+    yield from ops.wait_for_nodes(env, env.spec.nodes)
 
 
-def _apply(env: ops.Env) -> None:
-    env.runner.converge(ops.apply(env, env.spec.nodes))
+def _apply(env: ops.Env) -> Op[None]:
+    yield from ops.apply(env, env.spec.nodes)
 
 
-def _bootstrap_etcd(env: ops.Env) -> None:
+def _bootstrap_etcd(env: ops.Env) -> Op[None]:
     s = env.settings
-    env.runner.converge(
-        ops.until_ok(
-            env,
-            plan.bootstrap_etcd(s, env.spec),
-            timeout=s.timeouts.bootstrap,
-            what=f"{plan.first_control_plane(env.spec).name} to install, reboot and bootstrap etcd",
-            look_at=plan.LOOK_AT_ETCD,
-        )
+    yield from ops.until_ok(
+        env,
+        plan.bootstrap_etcd(s, env.spec),
+        timeout=s.timeouts.bootstrap,
+        what=f"{plan.first_control_plane(env.spec).name} to install, reboot and bootstrap etcd",
+        look_at=plan.LOOK_AT_ETCD,
     )
 
 
-def _kubeconfig(env: ops.Env) -> None:
+def _kubeconfig(env: ops.Env) -> Op[None]:
     s = env.settings
-    env.runner.make_dir(MakeDir(s.kubeconfig.parent, step="the kubeconfig"))
-    env.runner.converge(
-        ops.until_ok(
-            env,
-            plan.fetch_kubeconfig(s, env.spec),
-            timeout=s.timeouts.kubernetes_api,
-            what="the admin kubeconfig",
-            look_at=plan.LOOK_AT_ETCD,
-        )
+    yield MakeDir(s.kubeconfig.parent, step="the kubeconfig")
+    yield from ops.until_ok(
+        env,
+        plan.fetch_kubeconfig(s, env.spec),
+        timeout=s.timeouts.kubernetes_api,
+        what="the admin kubeconfig",
+        look_at=plan.LOOK_AT_ETCD,
     )
-    env.runner.converge(
-        ops.until_ok(
-            env,
-            plan.api_ready(s, s.timeouts.command),
-            timeout=s.timeouts.kubernetes_api,
-            what=f"the Kubernetes API at {env.spec.cluster.endpoint}",
-            look_at=plan.LOOK_AT_API,
-        )
+    yield from ops.until_ok(
+        env,
+        plan.api_ready(s, s.timeouts.command),
+        timeout=s.timeouts.kubernetes_api,
+        what=f"the Kubernetes API at {env.spec.cluster.endpoint}",
+        look_at=plan.LOOK_AT_API,
     )
     console.info(f"kubeconfig: {s.kubeconfig} (context {env.spec.cluster.name})")
 
 
-def _gateway_api_crds(env: ops.Env) -> None:
+def _gateway_api_crds(env: ops.Env) -> Op[None]:
     s = env.settings
     source = facts.gateway_api_crds(s.gateway_api_crds)
-    env.runner.converge(
-        ops.until_ok(
-            env,
-            plan.gateway_api_crds(s, source.kustomize, source.files),
-            timeout=s.timeouts.kubernetes_api,
-            what="the Gateway API CRDs to apply",
-            look_at=plan.LOOK_AT_API,
-        )
+    yield from ops.until_ok(
+        env,
+        plan.gateway_api_crds(s, source.kustomize, source.files),
+        timeout=s.timeouts.kubernetes_api,
+        what="the Gateway API CRDs to apply",
+        look_at=plan.LOOK_AT_API,
     )
 
 
-def _cilium(env: ops.Env) -> None:
+def _cilium(env: ops.Env) -> Op[None]:
     s = env.settings
     values = facts.cilium_values(s)
     wanted = env.spec.versions.cilium
@@ -110,55 +109,51 @@ def _cilium(env: ops.Env) -> None:
             f"{values.pinned}. Align them (`inv validate` reports the drift)."
         )
     if values.content is not None:
-        env.runner.converge(env.ensure_state())
-        env.runner.write(
-            WriteFile(values.path, values.content, step="Cilium values for the upstream chart")
-        )
+        yield from env.ensure_state()
+        yield WriteFile(values.path, values.content, step="Cilium values for the upstream chart")
     if s.cilium_chart is None:
-        env.runner.run(plan.cilium_repo(s))
-    env.runner.converge(
-        ops.until_ok(
-            env,
-            plan.cilium_install(s, env.spec, values.path, s.timeouts.cilium),
-            timeout=s.timeouts.cilium,
-            what=f"Cilium {env.spec.versions.cilium} to install",
-            look_at=plan.LOOK_AT_CILIUM,
-        )
+        yield from op.run(plan.cilium_repo(s))
+    yield from ops.until_ok(
+        env,
+        plan.cilium_install(s, env.spec, values.path, s.timeouts.cilium),
+        timeout=s.timeouts.cilium,
+        what=f"Cilium {env.spec.versions.cilium} to install",
+        look_at=plan.LOOK_AT_CILIUM,
     )
 
 
-def _nodes_ready(env: ops.Env) -> None:
+def _nodes_ready(env: ops.Env) -> Op[None]:
     s = env.settings
-    env.runner.converge(
-        ops.until_ok(
-            env,
-            plan.cilium_status(s, s.timeouts.cilium),
-            timeout=s.timeouts.cilium,
-            what="Cilium to be healthy",
-            look_at=plan.LOOK_AT_CILIUM,
-        )
+    yield from ops.until_ok(
+        env,
+        plan.cilium_status(s, s.timeouts.cilium),
+        timeout=s.timeouts.cilium,
+        what="Cilium to be healthy",
+        look_at=plan.LOOK_AT_CILIUM,
     )
-    env.runner.converge(
-        ops.until_ok(
-            env,
-            plan.nodes_ready(s, s.timeouts.nodes_ready),
-            timeout=s.timeouts.nodes_ready,
-            what="every node to be Ready",
-            look_at=plan.LOOK_AT_NODES,
-        )
+    yield from ops.until_ok(
+        env,
+        plan.nodes_ready(s, s.timeouts.nodes_ready),
+        timeout=s.timeouts.nodes_ready,
+        what="every node to be Ready",
+        look_at=plan.LOOK_AT_NODES,
     )
 
 
-def _gitops(env: ops.Env) -> bool:
+def _gitops(env: ops.Env) -> Op[bool]:
     if not env.settings.gitops_handover:
         console.info("the cluster is up; GitOps hand-over is off (talos.gitops_handover).")
         return False
     from tasks import gitops
 
-    # install is idempotent, so a resumed hand-over repeats it harmlessly.
-    for name, step in (("gitops.install", gitops.install), ("gitops.bootstrap", gitops.bootstrap)):
+    def hand_over(name: str, task: Callable[[Context], object]) -> Op[None]:
         console.info(f"inv {name}")
-        step(env.c)
+        # Bridge until gitops is converted: the task drives a runner of its own.
+        yield from op.fact(lambda _: task(env.c))
+
+    # install is idempotent, so a resumed hand-over repeats it harmlessly.
+    yield from hand_over("gitops.install", gitops.install)
+    yield from hand_over("gitops.bootstrap", gitops.bootstrap)
     return True
 
 
@@ -215,19 +210,16 @@ class Flow:
         """The phases a run considers (done ones are still skipped unless forced)."""
         return core_phases.selected(self.names, from_, only)
 
-    def run(self, env: ops.Env, *, from_: str | None = None, only: str | None = None) -> None:
-        env.runner.converge(
-            core_phases.run(
-                self.phases,
-                flow=self.name,
-                command=self.command,
-                state=env.settings.state,
-                # Bridge until the phases are operations: the phase drives the runner itself.
-                execute=lambda phase: op.fact(lambda _: phase.run(env)),
-                budget=lambda phase: phase.budget(env.settings.timeouts) if phase.budget else None,
-                from_=from_,
-                only=only,
-            )
+    def run(self, env: ops.Env, *, from_: str | None = None, only: str | None = None) -> Op[None]:
+        yield from core_phases.run(
+            self.phases,
+            flow=self.name,
+            command=self.command,
+            state=env.settings.state,
+            execute=lambda phase: phase.run(env),
+            budget=lambda phase: phase.budget(env.settings.timeouts) if phase.budget else None,
+            from_=from_,
+            only=only,
         )
 
 
@@ -236,8 +228,8 @@ NAMES = BOOTSTRAP.names
 selected = BOOTSTRAP.selected
 
 
-def run(env: ops.Env, *, from_: str | None = None, only: str | None = None) -> None:
+def run(env: ops.Env, *, from_: str | None = None, only: str | None = None) -> Op[None]:
     """``talos.bootstrap``: the versions the spec pins are checked first (the cluster does not
     run yet, so only against each other), then the phases."""
-    env.runner.converge(ops.preflight(env, support.Purpose.BOOTSTRAP, offline=True))
-    BOOTSTRAP.run(env, from_=from_, only=only)
+    yield from ops.preflight(env, support.Purpose.BOOTSTRAP, offline=True)
+    yield from BOOTSTRAP.run(env, from_=from_, only=only)

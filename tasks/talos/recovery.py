@@ -12,11 +12,17 @@ from __future__ import annotations
 import functools
 import re
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from tasks.core import console
+from tasks.core import operation as op
 from tasks.core.errors import UserError
 from tasks.talos import ops, plan, snapshots
 from tasks.talos.phases import Flow, Phase
+
+if TYPE_CHECKING:
+    from tasks.core.operation import Op
+    from tasks.core.runner import Runner
 
 FLOW = "talos.restore"
 _STATE = re.compile(r"^STATE\s+(\S+)", re.MULTILINE)
@@ -28,23 +34,23 @@ def service_state(output: str) -> str | None:
     return match.group(1) if match else None
 
 
-def _wipe(env: ops.Env) -> None:
+def _wipe(env: ops.Env) -> Op[None]:
     for node in env.spec.control_planes:
-        env.runner.run(plan.wipe_etcd(env.settings, node))
+        yield from op.run(plan.wipe_etcd(env.settings, node))
 
 
-def _wait_preparing(env: ops.Env) -> None:
+def _wait_preparing(env: ops.Env) -> Op[None]:
     s = env.settings
     node = plan.first_control_plane(env.spec)
 
-    def probe() -> tuple[bool, str]:
-        result = env.runner.check(plan.etcd_service(s, node, s.timeouts.command))
+    def probe(runner: Runner) -> tuple[bool, str]:
+        result = runner.check(plan.etcd_service(s, node, s.timeouts.command))
         if not result.ok:
             return False, (result.stderr or result.stdout).strip()[-300:] or "no answer"
         state = service_state(result.stdout)
         return state == "Preparing", f"etcd is {state or 'in an unknown state'}"
 
-    env.runner.wait_until(
+    yield from op.wait(
         probe,
         timeout=s.timeouts.bootstrap,
         interval=s.poll_interval,
@@ -53,20 +59,18 @@ def _wait_preparing(env: ops.Env) -> None:
     )
 
 
-def _recover(snapshot: Path, env: ops.Env) -> None:
-    env.runner.run(plan.recover_etcd(env.settings, env.spec, snapshot))
+def _recover(snapshot: Path, env: ops.Env) -> Op[None]:
+    yield from op.run(plan.recover_etcd(env.settings, env.spec, snapshot))
 
 
-def _health(env: ops.Env) -> None:
+def _health(env: ops.Env) -> Op[None]:
     s = env.settings
-    env.runner.converge(
-        ops.until_ok(
-            env,
-            plan.health(s, env.spec, s.timeouts.health),
-            timeout=s.timeouts.health,
-            what="the cluster to be healthy on the restored etcd",
-            look_at=plan.LOOK_AT_HEALTH,
-        )
+    yield from ops.until_ok(
+        env,
+        plan.health(s, env.spec, s.timeouts.health),
+        timeout=s.timeouts.health,
+        what="the cluster to be healthy on the restored etcd",
+        look_at=plan.LOOK_AT_HEALTH,
     )
 
 
@@ -112,8 +116,8 @@ def find(env: ops.Env, given: str) -> snapshots.Snapshot | Path:
 
 def restore(
     env: ops.Env, given: str, *, yes: bool, from_: str | None = None, only: str | None = None
-) -> None:
-    env.runner.converge(ops.require_talosconfig(env))
+) -> Op[None]:
+    yield from ops.require_talosconfig(env)
     found = find(env, given)
     path = found.path if isinstance(found, snapshots.Snapshot) else found
     steps = flow(path)
@@ -127,11 +131,11 @@ def restore(
                 f"the snapshot was taken on Talos {found.talos}; the spec pins {spec_talos}"
             )
     names = ", ".join(n.name for n in env.spec.control_planes)
-    env.runner.confirm(
+    yield op.Confirm(
         f"Wipe etcd on {names} and bring it back from {path.name}? Everything the cluster "
         "stored after that snapshot is lost.",
-        yes=yes,
+        yes,
     )
-    steps.run(env, from_=from_, only=only)
+    yield from steps.run(env, from_=from_, only=only)
     # Done: the next restore (another snapshot, another day) starts from the first phase.
-    env.runner.when_executed(lambda: env.settings.state.forget(FLOW))
+    yield op.Proof(lambda: env.settings.state.forget(FLOW))

@@ -30,7 +30,7 @@ def test_hands_over_to_gitops_install_then_bootstrap(
     # setattr fails when the gitops namespace lacks either task.
     monkeypatch.setattr(tasks.gitops, "install", lambda c: called.append(("install", c)))
     monkeypatch.setattr(tasks.gitops, "bootstrap", lambda c: called.append(("bootstrap", c)))
-    assert phases._gitops(env) is True
+    assert env.runner.converge(phases._gitops(env)) is True
     assert called == [("install", env.c), ("bootstrap", env.c)]
 
 
@@ -40,7 +40,8 @@ def test_handover_can_be_switched_off(
     import tasks.gitops
 
     monkeypatch.setattr(tasks.gitops, "install", lambda _: pytest.fail("must not be run"))
-    assert phases._gitops(env_for(tmp_path, spec, gitops_handover=False)) is False
+    env = env_for(tmp_path, spec, gitops_handover=False)
+    assert env.runner.converge(phases._gitops(env)) is False
 
 
 def test_a_derived_schema_dir_without_the_file_is_skipped(

@@ -534,10 +534,7 @@ def show_certs(env: Env, *, days: float, as_json: bool, renew: bool) -> Op[None]
         # Under --json stdout carries the one JSON document: the renewal's progress goes to stderr.
         with contextlib.redirect_stdout(sys.stderr) if as_json else contextlib.nullcontext():
             yield from renew_certs(env, {c.source for c in due})
-        # Read again what a real run renewed (nothing changed under --dry).
-        refreshed = yield from op.fact(
-            lambda runner: runner.when_executed(lambda: facts.certificates(runner, s, name))
-        )
+        refreshed = yield from op.read_back(lambda runner: facts.certificates(runner, s, name))
         if refreshed is not None:
             found, missing = refreshed
     if as_json:

@@ -1,6 +1,7 @@
 """``talos``: bootstrap and day-2 operations of the Talos cluster, from the dev VM.
 
-Thin tasks: options and config in; ``ops`` and ``phases`` do the work through the runner. Heavy
+Thin tasks: options and config in, then ``runner.converge`` of an operation of ``ops``,
+``phases`` or ``recovery`` (generators yielding steps; the runner does them or prints them). Heavy
 modules (pydantic, jsonschema) load inside the task bodies so ``inv --list`` stays fast.
 """
 

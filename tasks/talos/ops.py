@@ -1,6 +1,9 @@
-"""What each ``talos`` task does: facts first, then the plan, through the runner.
+"""What each ``talos`` task does, as operations (:mod:`tasks.core.operation`): facts first,
+then the steps of the plan, each yielded to the runner that converges it.
 
-Tasks in ``__init__`` only parse options; the bootstrap phases reuse these functions.
+Tasks in ``__init__`` only parse options and ``runner.converge`` these; the bootstrap and
+restore phases ``yield from`` them. Read-only probes of the runner live in :mod:`facts` and are
+read mid-way as ``op.fact`` steps; nothing here holds a runner or asks whether a run is dry.
 """
 
 from __future__ import annotations

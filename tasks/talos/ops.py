@@ -97,8 +97,7 @@ def secrets(env: Env) -> Op[None]:
     state = facts.bundle_state(s.secrets_file)
     if state is facts.Bundle.ENCRYPTED:
         console.ok(f"{s.secrets_file} exists (sops-encrypted): nothing to do.")
-        return
-        yield  # pragma: no cover - an operation, also when there is nothing to do
+        return (yield from op.just(None))
     if state is facts.Bundle.PLAINTEXT:
         raise UserError(facts.plaintext_message(s.secrets_file))
     if not SOPS_CONFIG.is_file():

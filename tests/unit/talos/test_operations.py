@@ -313,3 +313,31 @@ def test_each_bootstrap_phase_is_an_operation_run_within_its_budget(
     assert within.seconds == env.settings.timeouts.bootstrap + env.settings.timeouts.command
     [until] = play(within.operation, lambda _: OK)[0]
     assert isinstance(until, op.UntilOk) and until.command.argv[1] == "bootstrap"
+
+
+def test_poll_retries_an_operation_until_its_deadline(capsys: pytest.CaptureFixture[str]) -> None:
+    from tasks.core.waits import Clock, TimedOut
+
+    now = [0.0]
+    slept: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        slept.append(seconds)
+        now[0] += seconds
+
+    def attempt() -> op.Op[tuple[bool, str]]:
+        result = yield from op.run(Command(("talosctl", "apply-config")))
+        return False, f"refused ({result.returncode})"
+
+    clock = Clock(now=lambda: now[0], sleep=sleep)
+    steps: list[op.Step] = []
+    with pytest.raises(TimedOut, match=r"(?s)after 2.5s waiting for the node \(4 attempt.*refused"):
+        play(
+            ops.poll(attempt, timeout=2.5, interval=1, what="the node", look_at="its console",
+                     clock=clock),
+            lambda _: Result(1, "", ""),
+            steps=steps,
+        )  # fmt: skip
+    assert len(commands(steps)) == 4  # at 0, 1, 2 and the deadline 2.5
+    assert slept == [1, 1, 0.5]
+    assert capsys.readouterr().out.count("waiting for the node (up to 2.5s)") == 1

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from tasks.core import console
@@ -22,8 +23,6 @@ from tasks.talos import facts, ops, plan, support
 from tasks.talos.settings import Timeouts
 
 if TYPE_CHECKING:
-    from invoke.context import Context
-
     from tasks.core.operation import Op
 
 FLOW = plan.BOOTSTRAP_FLOW
@@ -140,20 +139,42 @@ def _nodes_ready(env: ops.Env) -> Op[None]:
     )
 
 
+#: What ``inv gitops.install`` and ``inv gitops.bootstrap`` run with when given no options
+#: (seconds): the hand-over is those two tasks, as operations.
+HANDOVER_INSTALL_TIMEOUT = 600.0
+HANDOVER_BOOTSTRAP_TIMEOUT = 1200.0
+HANDOVER_BOOTSTRAP_INTERVAL = 10.0
+
+
 def _gitops(env: ops.Env) -> Op[bool]:
     if not env.settings.gitops_handover:
         console.info("the cluster is up; GitOps hand-over is off (talos.gitops_handover).")
         return False
-    from tasks import gitops
+    from tasks.gitops import kube
+    from tasks.gitops import ops as gitops_ops
+    from tasks.secrets.keys import default_key_file
 
-    def hand_over(name: str, task: Callable[[Context], object]) -> Op[None]:
-        console.info(f"inv {name}")
-        # Bridge until gitops is converted: the task drives a runner of its own.
-        yield from op.fact(lambda _: task(env.c))
-
+    root, path = Path.cwd(), env.spec.gitops.path
+    access = yield from kube.resolve(env.c)
     # install is idempotent, so a resumed hand-over repeats it harmlessly.
-    yield from hand_over("gitops.install", gitops.install)
-    yield from hand_over("gitops.bootstrap", gitops.bootstrap)
+    console.info("inv gitops.install")
+    yield from gitops_ops.install(
+        access,
+        version=env.spec.versions.argocd_chart,
+        files=gitops_ops.values_files(root, path, gitops_ops.DEFAULT_ENV),
+        chart=None,
+        timeout=HANDOVER_INSTALL_TIMEOUT,
+    )
+    console.info("inv gitops.bootstrap")
+    yield from gitops_ops.bootstrap(
+        access,
+        root=root,
+        gitops_path=path,
+        key_file=default_key_file(),
+        clusters=gitops_ops.clusters(root, path, None),
+        timeout=HANDOVER_BOOTSTRAP_TIMEOUT,
+        interval=HANDOVER_BOOTSTRAP_INTERVAL,
+    )
     return True
 
 

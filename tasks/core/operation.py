@@ -123,6 +123,22 @@ class Wait:
 
 
 @dataclass(frozen=True)
+class Poll:
+    """Run the operation ``attempt()`` (answers done, detail) until done, every ``interval`` up
+    to ``timeout`` (``waits.until``): the first miss is said, the last try is at the deadline,
+    which raises ``TimedOut`` with its detail. Unlike :class:`Wait` the attempts run in every
+    mode (their own steps print under ``--dry``, their probes answer): an attempt may act, e.g.
+    apply a config once the node answers."""
+
+    attempt: Callable[[], Op[tuple[bool, str]]]
+    timeout: float
+    interval: float
+    what: str
+    look_at: str
+    clock: Clock | None = None
+
+
+@dataclass(frozen=True)
 class UntilOk:
     """Run ``command`` every ``interval`` until it succeeds, each try capped by what is left of
     ``timeout`` (see ``waits.until_ok``); answers the successful result."""
@@ -235,6 +251,7 @@ Step = (
     | Proof[Any]
     | ReadBack[Any]
     | Wait
+    | Poll
     | UntilOk
     | Confirm
     | Assume[Any]
@@ -305,6 +322,18 @@ def wait(
 ) -> Op[bool]:
     done: bool = yield Wait(probe, timeout, interval, what, look_at, strict, clock)
     return done
+
+
+def poll(
+    attempt: Callable[[], Op[tuple[bool, str]]],
+    *,
+    timeout: float,
+    interval: float,
+    what: str,
+    look_at: str,
+    clock: Clock | None = None,
+) -> Op[None]:
+    yield Poll(attempt, timeout, interval, what, look_at, clock)
 
 
 def until_ok(

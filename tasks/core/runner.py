@@ -292,6 +292,18 @@ class Runner:
                     strict=step.strict,
                     clock=step.clock,
                 )
+            case op.Poll(attempt, timeout, interval, what, look_at, clock):
+                from tasks.core.waits import until
+
+                return until(
+                    lambda: self.converge(attempt()),
+                    timeout=timeout,
+                    interval=interval,
+                    what=what,
+                    look_at=look_at,
+                    say=self.say,
+                    clock=clock,
+                )
             case op.UntilOk(command, timeout, interval, what, look_at, clock):
                 from tasks.core.waits import until_ok
 

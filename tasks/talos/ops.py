@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from tasks.core import console, waits
+from tasks.core import console
 from tasks.core import operation as op
 from tasks.core.errors import CommandFailed, ConfigError, UserError
 from tasks.core.runner import Command, MakeDir, Remove, Runner, WriteFile, tail
@@ -301,34 +301,6 @@ def mode_of(env: Env, node: Node) -> Op[facts.NodeMode]:
         return found
 
 
-def poll(
-    attempt: Callable[[], Op[tuple[bool, str]]],
-    *,
-    timeout: float,
-    interval: float,
-    what: str,
-    look_at: str,
-    clock: waits.Clock | None = None,
-) -> Op[None]:
-    """:func:`waits.until` for an attempt that is an operation (it may run a command, e.g.
-    apply-config once the node answers): the first miss is said, the last try is at the
-    deadline, which raises :class:`waits.TimedOut` with that try's detail."""
-    clock = clock or waits.Clock()
-    deadline = clock.now() + timeout
-    attempts = 0
-    while True:
-        attempts += 1
-        done, detail = yield from attempt()
-        if done:
-            return
-        left = deadline - clock.now()
-        if left <= 0:
-            raise waits.TimedOut(waits.timeout_message(what, timeout, attempts, detail, look_at))
-        if attempts == 1:
-            console.info(f"    waiting for {what} (up to {timeout:g}s)")
-        clock.sleep(min(interval, left))
-
-
 def wait_for_nodes(env: Env, nodes: Sequence[Node]) -> Op[dict[str, facts.Mode]]:
     """Wait until every node answers on the Talos API, in maintenance mode or configured."""
     s = env.settings
@@ -353,7 +325,7 @@ def wait_for_nodes(env: Env, nodes: Sequence[Node]) -> Op[dict[str, facts.Mode]]
         return not pending, detail
 
     names = ", ".join(n.name for n in nodes)
-    yield from poll(
+    yield from op.poll(
         probe,
         timeout=s.timeouts.maintenance,
         interval=s.poll_interval,
@@ -386,7 +358,7 @@ def apply(env: Env, nodes: Sequence[Node]) -> Op[dict[str, facts.Mode]]:
             applied.append(mode)
             return True, ""
 
-        yield from poll(
+        yield from op.poll(
             attempt,
             timeout=s.timeouts.apply,
             interval=s.poll_interval,

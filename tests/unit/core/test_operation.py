@@ -213,6 +213,40 @@ def test_a_wait_is_printed_under_dry_and_polls_in_a_real_run() -> None:
     assert len(polls) == 2
 
 
+def test_poll_runs_an_operation_until_its_deadline_in_every_mode() -> None:
+    from tasks.core.waits import Clock, TimedOut
+
+    now = [0.0]
+    slept: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        slept.append(seconds)
+        now[0] += seconds
+
+    def attempt() -> op.Op[tuple[bool, str]]:
+        result = yield from op.run(cmd("talosctl", "apply-config"))
+        return False, f"refused (dry {result.dry})"
+
+    clock = Clock(now=lambda: now[0], sleep=sleep)
+    r, said = runner(dry=True)
+    with pytest.raises(
+        TimedOut, match=r"(?s)after 2.5s waiting for the node \(4 attempt.*dry True"
+    ):
+        r.converge(
+            op.poll(
+                attempt,
+                timeout=2.5,
+                interval=1,
+                what="the node",
+                look_at="its console",
+                clock=clock,
+            )
+        )
+    assert said.count("$ talosctl apply-config") == 4  # at 0, 1, 2 and the deadline 2.5
+    assert slept == [1, 1, 0.5]
+    assert said.count("    waiting for the node (up to 2.5s)") == 1
+
+
 def test_until_ok_retries_a_command_until_it_succeeds() -> None:
     def healthy() -> op.Op[Result]:
         result = yield from op.until_ok(

@@ -16,11 +16,14 @@ from tasks.core import operation as op
 from tasks.core.config import ClusterSpec, Node
 from tasks.core.errors import Aborted, CommandFailed
 from tasks.core.runner import Command, MakeDir, Remove, Result, Runner, WriteFile
+from tasks.core.waits import TimedOut
 from tasks.talos import facts, ops, phases, recovery
 from tasks.talos.settings import Settings
 from tests.unit.talos.conftest import make_context
 
 Answer = Callable[[op.Step], Any]
+#: How many attempts a played Poll makes before it times out.
+POLL_ATTEMPTS = 5
 OK = Result(0, "", "")
 
 
@@ -43,7 +46,7 @@ def play(
 ) -> tuple[list[op.Step], Any]:
     """Drive ``operation`` like the runner: ``answer`` may return an exception to throw in at that
     step; an :class:`op.Assume` is answered as a real run (or ``dry``) would; parallel operations
-    are played one after the other, their steps listed in order."""
+    and a poll's attempts are played one after the other, their steps listed in order."""
     seen: list[op.Step] = [] if steps is None else steps
     sent: Any = None
     error: BaseException | None = None
@@ -62,6 +65,14 @@ def play(
                     sent = step.fresh
                 else:
                     error = exc
+        elif isinstance(step, op.Poll):
+            # The runner's waits.until without the clock: attempts until done, then time out.
+            for _ in range(POLL_ATTEMPTS):
+                done, detail = play(step.attempt(), answer, dry=dry, steps=seen)[1]
+                if done:
+                    break
+            else:
+                error = TimedOut(f"Timed out waiting for {step.what}: {detail}")
         elif isinstance(step, op.Parallel):
             sent = {
                 name: play(make(), answer, dry=dry, steps=seen)[1]
@@ -313,31 +324,3 @@ def test_each_bootstrap_phase_is_an_operation_run_within_its_budget(
     assert within.seconds == env.settings.timeouts.bootstrap + env.settings.timeouts.command
     [until] = play(within.operation, lambda _: OK)[0]
     assert isinstance(until, op.UntilOk) and until.command.argv[1] == "bootstrap"
-
-
-def test_poll_retries_an_operation_until_its_deadline(capsys: pytest.CaptureFixture[str]) -> None:
-    from tasks.core.waits import Clock, TimedOut
-
-    now = [0.0]
-    slept: list[float] = []
-
-    def sleep(seconds: float) -> None:
-        slept.append(seconds)
-        now[0] += seconds
-
-    def attempt() -> op.Op[tuple[bool, str]]:
-        result = yield from op.run(Command(("talosctl", "apply-config")))
-        return False, f"refused ({result.returncode})"
-
-    clock = Clock(now=lambda: now[0], sleep=sleep)
-    steps: list[op.Step] = []
-    with pytest.raises(TimedOut, match=r"(?s)after 2.5s waiting for the node \(4 attempt.*refused"):
-        play(
-            ops.poll(attempt, timeout=2.5, interval=1, what="the node", look_at="its console",
-                     clock=clock),
-            lambda _: Result(1, "", ""),
-            steps=steps,
-        )  # fmt: skip
-    assert len(commands(steps)) == 4  # at 0, 1, 2 and the deadline 2.5
-    assert slept == [1, 1, 0.5]
-    assert capsys.readouterr().out.count("waiting for the node (up to 2.5s)") == 1

@@ -21,6 +21,7 @@ from tasks.core.errors import UserError
 from tasks.core.lock import cluster_locked
 from tasks.core.runner import Runner
 from tasks.gitops import tree_tasks
+from tasks.gitops.plan import BOOTSTRAP_INTERVAL, BOOTSTRAP_TIMEOUT, INSTALL_TIMEOUT, WAIT_TIMEOUT
 
 if TYPE_CHECKING:
     from invoke.context import Context
@@ -41,7 +42,7 @@ def _port(value: object) -> int:
     help={
         "env": ENV_HELP,
         "chart": "a local argo-cd chart (.tgz or directory) instead of the argo repository",
-        "timeout": "seconds helm waits for Argo CD to be ready (default 600)",
+        "timeout": f"seconds helm waits for Argo CD to be ready (default {INSTALL_TIMEOUT})",
     }
 )
 @cluster_locked
@@ -52,7 +53,7 @@ def install(
     from tasks.core import config
     from tasks.gitops import kube, ops
 
-    seconds = taskhelp.seconds("timeout", timeout, 600)
+    seconds = taskhelp.seconds("timeout", timeout, INSTALL_TIMEOUT)
     if chart is not None and not Path(chart).exists():
         raise UserError(
             f"--chart {chart}: no such file or directory (a packaged argo-cd chart .tgz or an "
@@ -77,8 +78,8 @@ def install(
 @task(
     help={
         "env": ENV_HELP,
-        "timeout": "seconds to wait for the infrastructure layer (default 1200)",
-        "interval": "seconds between status polls (default 10)",
+        "timeout": f"seconds to wait for the infrastructure layer (default {BOOTSTRAP_TIMEOUT})",
+        "interval": f"seconds between status polls (default {BOOTSTRAP_INTERVAL})",
     }
 )
 @cluster_locked
@@ -90,8 +91,8 @@ def bootstrap(
     from tasks.gitops import kube, ops
     from tasks.secrets.keys import default_key_file
 
-    wait_for = taskhelp.seconds("timeout", timeout, 1200)
-    poll = taskhelp.seconds("interval", interval, 10)
+    wait_for = taskhelp.seconds("timeout", timeout, BOOTSTRAP_TIMEOUT)
+    poll = taskhelp.seconds("interval", interval, BOOTSTRAP_INTERVAL)
     spec = config.load(c)
     root = Path.cwd()
     clusters = ops.clusters(root, spec.gitops.path, env)
@@ -153,14 +154,14 @@ def sync(c: Context, app: str, prune: bool = False, timeout: str | None = None) 
     iterable=["app"],
     help={
         "app": "application to wait for (repeatable; default: every application)",
-        "timeout": "seconds to wait (default 600)",
+        "timeout": f"seconds to wait (default {WAIT_TIMEOUT})",
     },
 )
 def wait(c: Context, app: list[str] | None = None, timeout: str | None = None) -> None:
     """Wait until applications are Synced and Healthy (argocd app wait --core)."""
     from tasks.gitops import kube, ops
 
-    seconds = taskhelp.seconds("timeout", timeout, 600)
+    seconds = taskhelp.seconds("timeout", timeout, WAIT_TIMEOUT)
     runner = Runner.from_context(c)
     access = runner.converge(kube.resolve(c))
     runner.converge(ops.wait(access, list(app or []), seconds))

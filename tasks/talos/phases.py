@@ -139,23 +139,18 @@ def _nodes_ready(env: ops.Env) -> Op[None]:
     )
 
 
-#: What ``inv gitops.install`` and ``inv gitops.bootstrap`` run with when given no options
-#: (seconds): the hand-over is those two tasks, as operations.
-HANDOVER_INSTALL_TIMEOUT = 600.0
-HANDOVER_BOOTSTRAP_TIMEOUT = 1200.0
-HANDOVER_BOOTSTRAP_INTERVAL = 10.0
-
-
 def _gitops(env: ops.Env) -> Op[bool]:
     if not env.settings.gitops_handover:
         console.info("the cluster is up; GitOps hand-over is off (talos.gitops_handover).")
         return False
     from tasks.gitops import kube
     from tasks.gitops import ops as gitops_ops
+    from tasks.gitops import plan as gitops_plan
     from tasks.secrets.keys import default_key_file
 
     root, path = Path.cwd(), env.spec.gitops.path
     access = yield from kube.resolve(env.c)
+    # The hand-over is `inv gitops.install` and `inv gitops.bootstrap` with their defaults.
     # install is idempotent, so a resumed hand-over repeats it harmlessly.
     console.info("inv gitops.install")
     yield from gitops_ops.install(
@@ -163,7 +158,7 @@ def _gitops(env: ops.Env) -> Op[bool]:
         version=env.spec.versions.argocd_chart,
         files=gitops_ops.values_files(root, path, gitops_ops.DEFAULT_ENV),
         chart=None,
-        timeout=HANDOVER_INSTALL_TIMEOUT,
+        timeout=gitops_plan.INSTALL_TIMEOUT,
     )
     console.info("inv gitops.bootstrap")
     yield from gitops_ops.bootstrap(
@@ -172,8 +167,8 @@ def _gitops(env: ops.Env) -> Op[bool]:
         gitops_path=path,
         key_file=default_key_file(),
         clusters=gitops_ops.clusters(root, path, None),
-        timeout=HANDOVER_BOOTSTRAP_TIMEOUT,
-        interval=HANDOVER_BOOTSTRAP_INTERVAL,
+        timeout=gitops_plan.BOOTSTRAP_TIMEOUT,
+        interval=gitops_plan.BOOTSTRAP_INTERVAL,
     )
     return True
 

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from invoke.context import Context
 
     from tasks.validate.engine import Workspace
+    from tasks.validate.replay import Verdicts
 
 FAMILY_NAMES = "cluster, manifests, values, talos, policies, secrets, workflows, dockerfiles, yaml"
 
@@ -50,17 +51,9 @@ def validate(
     """
     from pathlib import Path
 
-    from tasks.validate.engine import Workspace, available, fewer_collections
+    from tasks.validate.replay import Verdicts
 
-    names = available()
-    families = [f.strip() for f in only.split(",") if f.strip()] if only else names
-    unknown = [f for f in families if f not in names]
-    if unknown or not families:
-        raise UserError(
-            f"--only: unknown check family {', '.join(unknown) or '(none given)'}; "
-            f"choose from {', '.join(names)}",
-            code=2,
-        )
+    requested = [f.strip() for f in only.split(",") if f.strip()] if only else None
     root = Path.cwd().resolve()
     paths = [*(path or []), *getattr(c, "remainder", "").split()]
     selected: list[str] = []
@@ -73,15 +66,48 @@ def validate(
             selected.append(absolute.relative_to(root).as_posix())
         except ValueError:
             raise UserError(f"{raw}: outside the repository ({root})", code=2) from None
+    verdicts = Verdicts(c, root, {"only": requested, "paths": selected, "json": json})
+    key = verdicts.key() if verdicts.enabled and not refresh_schemas else None
+    stored = verdicts.get(key) if key is not None else None
+    if stored is not None:
+        # Nothing a family reads changed since a run printed this: its report stands.
+        output, problems = stored
+        sys.stdout.write(output)
+        if problems:
+            raise UserError(f"validation failed: {problems} problem(s)")
+        return
+
+    from tasks.validate.engine import Workspace, available, fewer_collections
+
+    names = available()
+    families = names if requested is None else requested
+    unknown = [f for f in families if f not in names]
+    if unknown or not families:
+        raise UserError(
+            f"--only: unknown check family {', '.join(unknown) or '(none given)'}; "
+            f"choose from {', '.join(names)}",
+            code=2,
+        )
     ws = Workspace(c, root=root, paths=selected)
     with fewer_collections():
-        _fetch_and_run(ws, families, refresh_schemas=refresh_schemas, json=json)
+        _fetch_and_run(
+            ws,
+            families,
+            refresh_schemas=refresh_schemas,
+            json=json,
+            verdicts=verdicts if key is not None else None,
+        )
 
 
 def _fetch_and_run(
-    ws: Workspace, families: list[str], *, refresh_schemas: bool, json: bool
+    ws: Workspace,
+    families: list[str],
+    *,
+    refresh_schemas: bool,
+    json: bool,
+    verdicts: Verdicts | None = None,
 ) -> None:
-    from tasks.validate.engine import report, run
+    from tasks.validate.engine import format_report, run
 
     if refresh_schemas:
         from tasks.validate.refresh import refresh
@@ -93,7 +119,12 @@ def _fetch_and_run(
 
         for line in fetch_missing(ws):
             print(f"note: {line}", file=sys.stderr if json else sys.stdout)
+    if verdicts is not None:
+        verdicts.begin()  # the inputs as the families read them (a fetch may have added some)
     result = run(ws, families)
-    report(result, as_json=json)
+    output = format_report(result, as_json=json)
+    sys.stdout.write(output)
+    if verdicts is not None:
+        verdicts.put(output, len(result.problems))
     if result.problems:
         raise UserError(f"validation failed: {len(result.problems)} problem(s)")

@@ -318,30 +318,31 @@ def _run(ws: Workspace, names: list[str]) -> Result:
 
 
 def report(result: Result, *, as_json: bool) -> None:
+    sys.stdout.write(format_report(result, as_json=as_json))
+
+
+def format_report(result: Result, *, as_json: bool) -> str:
+    """The report as printed: findings grouped by file, notes, totals (or one JSON document)."""
     if as_json:
-        print(
-            jsonlib.dumps(
-                {
-                    "files": len(result.files),
-                    "documents": result.documents,
-                    "problems": [p.as_dict() for p in result.problems],
-                    "notes": result.notes,
-                },
-                indent=2,
-            )
-        )
-        return
+        document = {
+            "files": len(result.files),
+            "documents": result.documents,
+            "problems": [p.as_dict() for p in result.problems],
+            "notes": result.notes,
+        }
+        return jsonlib.dumps(document, indent=2) + "\n"
+    lines: list[str] = []
     current = None
     for p in result.problems:
         if p.path != current:
             if current is not None:
-                print()
+                lines.append("")
             current = p.path
-        print(p)
+        lines.append(str(p))
     if result.problems:
-        print()
-    for note in result.notes:
-        print(f"note: {note}")
-    print(
+        lines.append("")
+    lines += [f"note: {note}" for note in result.notes]
+    lines.append(
         f"{len(result.files)} files, {result.documents} documents, {len(result.problems)} problems"
     )
+    return "\n".join(lines) + "\n"

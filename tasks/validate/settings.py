@@ -24,6 +24,8 @@ Keys (all optional):
 - ``workers``: threads for external tools and Kustomize renders (default: CPU count, at least 2)
 - ``fetch_missing``: fetch a pinned schema the cache lacks before validating (default true; the
   cache is then enough offline); ``false``/``0`` never touches the network
+- ``replay``: print the stored report of a run whose every input is unchanged instead of
+  validating again (default true; ``replay.py`` lists what the fingerprint covers)
 """
 
 from __future__ import annotations
@@ -158,6 +160,8 @@ class ValidateConfig:
     #: 0: the CPU count, at least 2.
     workers: int = 0
     fetch_missing: bool = True
+    #: Replay the report of an unchanged repository (``replay.py``).
+    replay: bool = True
 
 
 #: Keys whose default is a mapping or a list: Invoke maps no ``INVOKE_*`` variable onto those, so

@@ -5,15 +5,19 @@ from __future__ import annotations
 import http.server
 import json
 import os
+import shutil
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from functools import partial
 from pathlib import Path
 from typing import Protocol
 
 import pytest
+
+from tasks.validate import replay
 
 REPO = Path(__file__).resolve().parents[3]
 MINE = "cluster,manifests,values,talos,policies,secrets,workflows,dockerfiles,yaml"
@@ -79,6 +83,41 @@ def test_problems_print_path_line_object_check_and_exit_one(
     assert "1 problems" in res.stdout
     assert "validation failed: 1 problem(s)" in res.stderr
     assert "Traceback" not in res.stderr
+
+
+def test_an_unchanged_repository_replays_its_report_and_an_edit_rechecks(
+    base_tree: Path, inv: ValidateInv, tmp_path: Path
+) -> None:
+    cache = tmp_path / "cache"
+    env = {"INVOKE_VALIDATE_CACHE_DIR": str(cache)}
+    time.sleep(replay.RACY_NS / 1e9 + 0.1)  # the copy is older than the racy window
+    first = inv(base_tree, "validate", "--only", "manifests,policies", env=env)
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert len(list((cache / "runs").glob("*.json"))) == 1
+    # A replay renders nothing: the render cache, removed, stays removed.
+    shutil.rmtree(cache / "kustomize")
+    again = inv(base_tree, "validate", "--only", "manifests,policies", env=env)
+    assert (again.returncode, again.stdout) == (0, first.stdout)
+    assert not (cache / "kustomize").exists()
+    # An edit is validated, and its problems replay with the same exit code.
+    _break_route(base_tree)
+    broken = inv(base_tree, "validate", "--only", "manifests,policies", env=env)
+    assert broken.returncode == 1
+    assert "[policy/route-backend] backendRef Service demo/nothing does not exist" in broken.stdout
+    assert (cache / "kustomize").is_dir()
+    time.sleep(replay.RACY_NS / 1e9 + 0.1)
+    stored = inv(base_tree, "validate", "--only", "manifests,policies", env=env)
+    replayed = inv(base_tree, "validate", "--only", "manifests,policies", env=env)
+    for res in (stored, replayed):
+        assert (res.returncode, res.stdout) == (1, broken.stdout)
+        assert "validation failed: 1 problem(s)" in res.stderr
+    assert len(list((cache / "runs").glob("*.json"))) == 2
+    # Switched off, every run validates.
+    off = inv(
+        base_tree, "validate", "--only", "policies", env={**env, "INVOKE_VALIDATE_REPLAY": "0"}
+    )
+    assert off.returncode == 1
+    assert len(list((cache / "runs").glob("*.json"))) == 2
 
 
 def test_json_has_the_same_fields(base_tree: Path, inv: ValidateInv) -> None:

@@ -30,6 +30,10 @@ def schema_errors(
     """
     from jsonschema.exceptions import best_match
 
+    from tasks.validate.fastcheck import is_valid
+
+    if is_valid(validator, data):
+        return  # proven valid by jsonschema's own rules, without building its error objects
     for error in validator.iter_errors(data):
         err = error
         if err.validator in ("oneOf", "anyOf") and err.context:

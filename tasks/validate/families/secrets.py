@@ -237,10 +237,17 @@ def _scan_private_keys(ws: Workspace, result: Result) -> None:
     from tasks.core.paths import irregularity
 
     base = ws.root / "deploy"
+    # The YAML files the tree read are scanned in memory (a large tree's files, read once).
+    read = {rel: f.text for rel, f in ws.tree.files.items() if len(f.text) <= TEXT_LIMIT // 4}
     for dirpath, dirnames, filenames in os.walk(base):
         dirnames[:] = [d for d in dirnames if d not in (".git",)]
         for name in filenames:
             full = Path(dirpath) / name
+            known = read.get(ws.rel(full))
+            if known is not None:
+                if "PRIVATE KEY-----" in known or "AGE-SECRET-KEY-" in known:
+                    _report_private_keys(ws, full, known, result)
+                continue
             if irregularity(full) is not None:
                 continue  # reported by the tree as io/not-regular; a FIFO would block the read
             try:
@@ -248,17 +255,19 @@ def _scan_private_keys(ws: Workspace, result: Result) -> None:
                     data = fh.read(TEXT_LIMIT)
             except OSError:
                 continue
-            if b"PRIVATE KEY-----" not in data and b"AGE-SECRET-KEY-" not in data:
-                continue
-            text = data.decode("utf-8", errors="replace")
-            for number, line in enumerate(text.splitlines(), start=1):
-                if PRIVATE_KEY.search(line):
-                    result.add(
-                        ws.rel(full),
-                        number,
-                        "secrets/private-key",
-                        "a private key in git: keep keys outside the repository (or sops-encrypt)",
-                    )
+            if b"PRIVATE KEY-----" in data or b"AGE-SECRET-KEY-" in data:
+                _report_private_keys(ws, full, data.decode("utf-8", errors="replace"), result)
+
+
+def _report_private_keys(ws: Workspace, full: Path, text: str, result: Result) -> None:
+    for number, line in enumerate(text.splitlines(), start=1):
+        if PRIVATE_KEY.search(line):
+            result.add(
+                ws.rel(full),
+                number,
+                "secrets/private-key",
+                "a private key in git: keep keys outside the repository (or sops-encrypt)",
+            )
 
 
 register_family("secrets", check_secrets, "no plaintext Secret or secret-looking value in git")

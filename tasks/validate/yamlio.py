@@ -45,6 +45,82 @@ _Constructor.add_constructor(
 )
 
 
+_STR = "tag:yaml.org,2002:str"
+_MAP = "tag:yaml.org,2002:map"
+_SEQ = "tag:yaml.org,2002:seq"
+#: Scalars built by the constructor's own methods (so values are exactly PyYAML's).
+_SCALARS: dict[str, Any] = {
+    f"tag:yaml.org,2002:{name}": _Constructor.yaml_constructors[f"tag:yaml.org,2002:{name}"]
+    for name in ("int", "float", "bool", "null", "timestamp")
+}
+#: Implicit tags of short plain scalars already resolved: keys and values repeat across files.
+_TAGS: dict[tuple[str, Any], str] = {}
+
+
+class _Composer(_Loader):  # type: ignore[misc]
+    """libyaml's composer, resolving each distinct short scalar's implicit tag once (the
+    resolver has no path resolvers, so a tag depends on the value alone)."""
+
+    def resolve(self, kind: Any, value: Any, implicit: Any) -> Any:
+        if kind is not yaml.ScalarNode or len(value) > 64:
+            return super().resolve(kind, value, implicit)
+        key = (value, implicit)
+        tag = _TAGS.get(key)
+        if tag is None:
+            tag = _TAGS[key] = super().resolve(kind, value, implicit)
+        return tag
+
+
+class _Unusual(Exception):
+    """A node :func:`_build` leaves to PyYAML's constructor (merge keys, other tags, cycles)."""
+
+
+def _build(constructor: _Constructor, node: Any, building: set[int], done: dict[int, Any]) -> Any:
+    """The value of ``node`` as ``constructor.construct_document`` builds it, in one recursive
+    walk instead of PyYAML's generator machinery (about twice as fast); anchors share values."""
+    kind = type(node)
+    tag = node.tag
+    if kind is yaml.ScalarNode:
+        if tag == _STR:
+            return node.value
+        method = _SCALARS.get(tag)
+        if method is None:
+            raise _Unusual
+        return method(constructor, node)
+    key = id(node)
+    if key in done:
+        return done[key]
+    if key in building:
+        raise _Unusual  # a recursive structure
+    building.add(key)
+    value: Any
+    if kind is yaml.SequenceNode and tag == _SEQ:
+        value = [_build(constructor, item, building, done) for item in node.value]
+    elif kind is yaml.MappingNode and tag == _MAP:
+        value = {}
+        plain = True
+        for key_node, value_node in node.value:
+            if type(key_node) is not yaml.ScalarNode:
+                raise _Unusual
+            if key_node.tag != _STR:
+                if key_node.tag not in _SCALARS:
+                    raise _Unusual  # merge (<<), value (=) and other keys
+                plain = False
+            value[_build(constructor, key_node, building, done)] = _build(
+                constructor, value_node, building, done
+            )
+        # The duplicate rule of _Constructor.construct_mapping (distinct plain keys have none).
+        if not plain or len(value) != len(node.value):
+            names = [k.value for k, _ in node.value]
+            if len(set(names)) != len(names):
+                constructor._record_duplicates(node)
+    else:
+        raise _Unusual
+    building.discard(key)
+    done[key] = value
+    return value
+
+
 @dataclass
 class Loaded:
     """The documents of one file: (data, node, first line) each, plus what went wrong."""
@@ -59,10 +135,15 @@ def load_all(text: str) -> Loaded:
     out = Loaded()
     constructor = _Constructor()
     try:
-        for node in yaml.compose_all(text, Loader=_Loader):
+        for node in yaml.compose_all(text, Loader=_Composer):
             if node is None:
                 continue
-            data = constructor.construct_document(node)
+            recorded = len(constructor.duplicates)
+            try:
+                data = _build(constructor, node, set(), {})
+            except Exception:  # PyYAML's constructor decides (and words the errors)
+                del constructor.duplicates[recorded:]
+                data = constructor.construct_document(node)
             if data is None:
                 continue
             out.docs.append((data, node, node.start_mark.line + 1))

@@ -40,3 +40,36 @@ def test_line_of_walks_mappings_and_sequences_and_falls_back_to_parent() -> None
     assert line_of(node, ["spec", "containers", 0, "missing"]) == 3
     assert line_of(node, ["spec", "containers", 7]) == 2
     assert line_of(None, ["a"]) is None
+
+
+def test_values_are_pyyamls_on_every_path_of_the_fast_constructor() -> None:
+    import yaml
+
+    from tasks.validate.yamlio import _Constructor
+
+    texts = [
+        "a: &x {b: 1}\nc: *x\n",  # anchors share one value
+        "base: &b {a: 1}\nitem:\n  <<: *b\n  c: 2\n",  # merge keys: PyYAML's constructor
+        "a: !!binary aGk=\n",
+        "s: !!set {x, y}\n",
+        "a: &a [*a]\n",  # a recursive structure
+        "=: 1\n",
+        "t: 2020-01-01\nf: 1.5\nn: ~\nb: yes\no: 0o17\nh: 0x1f\ni: -3\ne: 1e3\ns: '1'\n",
+        "- 1\n- [2, {a: b}]\n---\nplain string\n---\n42\n",
+        "1: a\n'1': b\ntrue: c\n",
+    ]
+    for text in texts:
+        expected = []
+        for node in yaml.compose_all(text, Loader=yaml.CSafeLoader):
+            expected.append(_Constructor().construct_document(node))
+        got = [data for data, _, _ in load_all(text).docs]
+        assert repr(got) == repr(expected), text
+    shared = load_all("a: &x {b: 1}\nc: *x\n").docs[0][0]
+    assert shared["a"] is shared["c"]
+
+
+def test_duplicates_are_found_whatever_the_key_tags() -> None:
+    # The same text twice is a duplicate even when the values differ in type (PyYAML keeps one).
+    assert load_all("1: a\n'1': b\n").duplicates == [(2, "1")]
+    assert load_all("a:\n  x: 1\n  y: 2\n  x: 3\n").duplicates == [(4, "x")]
+    assert load_all("1: a\n0x1: b\n").duplicates == []

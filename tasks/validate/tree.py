@@ -397,14 +397,16 @@ def _remote_in_closure(tree: Tree, directory: str, seen: set[str]) -> list[tuple
 
 def _referenced_paths(root: Path, k: Kustomization) -> Iterator[str]:
     """Local paths named anywhere in a kustomization (resources, patches, generators...)."""
-    base = root / k.dir
+    top = str(root)
+    base = f"{top}/{k.dir}"
     for value in strings(k.data):
         if "://" in value or value.startswith("git@") or "\n" in value or len(value) > 512:
             continue
-        candidate = os.path.normpath(base / value.split("?")[0])
-        path = Path(candidate)
-        if path.exists():
-            yield _rel(root, path)
+        local = value.split("?")[0]
+        candidate = os.path.normpath(local if local.startswith("/") else f"{base}/{local}")
+        if _exists(candidate):
+            inside = candidate.startswith(top + os.sep)
+            yield candidate[len(top) + 1 :] if inside else Path(candidate).as_posix()
 
 
 def referenced_files(tree: Tree) -> set[str]:
@@ -430,15 +432,22 @@ def strings(node: Any) -> Iterator[str]:
             yield from strings(value)
 
 
+def _exists(path: str) -> bool:
+    # os.path on strings: building Path objects costs more than the stat itself on a large tree.
+    return os.path.exists(path)  # noqa: PTH110
+
+
 def _files_under(root: Path, rel: str) -> Iterator[str]:
-    path = root / rel
-    if path.is_file():
+    path = rel if rel.startswith("/") else f"{root}/{rel}"
+    if os.path.isfile(path):  # noqa: PTH113 -- as in _exists
         yield rel
         return
     for dirpath, dirnames, filenames in os.walk(path):
         dirnames[:] = [d for d in dirnames if not d.startswith(".")]
+        # os.walk joins onto ``path``: the relative directory is ``rel`` plus what follows.
+        below = rel + dirpath[len(path) :]
         for name in filenames:
-            yield _rel(root, Path(dirpath) / name)
+            yield f"{below}/{name}"
 
 
 def _closure(

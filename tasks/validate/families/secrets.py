@@ -239,15 +239,17 @@ def _scan_private_keys(ws: Workspace, result: Result) -> None:
     base = ws.root / "deploy"
     # The YAML files the tree read are scanned in memory (a large tree's files, read once).
     read = {rel: f.text for rel, f in ws.tree.files.items() if len(f.text) <= TEXT_LIMIT // 4}
+    top = str(base)
     for dirpath, dirnames, filenames in os.walk(base):
         dirnames[:] = [d for d in dirnames if d not in (".git",)]
+        directory = "deploy" + dirpath[len(top) :]
         for name in filenames:
-            full = Path(dirpath) / name
-            known = read.get(ws.rel(full))
+            known = read.get(f"{directory}/{name}")
             if known is not None:
                 if "PRIVATE KEY-----" in known or "AGE-SECRET-KEY-" in known:
-                    _report_private_keys(ws, full, known, result)
+                    _report_private_keys(ws, Path(dirpath) / name, known, result)
                 continue
+            full = Path(dirpath) / name
             if irregularity(full) is not None:
                 continue  # reported by the tree as io/not-regular; a FIFO would block the read
             try:

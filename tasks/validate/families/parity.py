@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 import shutil
 import tempfile
+import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -176,6 +177,7 @@ class _Renderer:
         self.ws = ws
         self.gitops_path = gitops_path
         self._tmp: tempfile.TemporaryDirectory[str] | None = None
+        self._lock = threading.Lock()
         self.notes: list[str] = []
 
     def close(self) -> None:
@@ -183,16 +185,44 @@ class _Renderer:
             self._tmp.cleanup()
 
     def copy_for(self, env: str) -> Path:
-        if self._tmp is None:
-            self._tmp = tempfile.TemporaryDirectory(prefix="parity-")
-        dest = Path(self._tmp.name) / env
-        if not dest.exists():
-            shutil.copytree(
-                self.ws.root / self.gitops_path,
-                dest / self.gitops_path,
-                ignore=shutil.ignore_patterns(".*"),
-            )
-        return dest
+        with self._lock:  # the first build that misses the cache makes it, the others wait
+            if self._tmp is None:
+                self._tmp = tempfile.TemporaryDirectory(prefix="parity-")
+            dest = Path(self._tmp.name) / env
+            if not dest.exists():
+                shutil.copytree(
+                    self.ws.root / self.gitops_path,
+                    dest / self.gitops_path,
+                    ignore=shutil.ignore_patterns(".*"),
+                )
+            return dest
+
+    def cached(self, src_path: str, components: list[str]) -> Path | None:
+        """Where the render of ``src_path`` with ``components`` is cached: keyed by kubectl and
+        every file the build and its components read (their closures in ``inv validate``'s
+        tree), so after an edit only the builds that read the file are rendered again."""
+        import hashlib
+        import posixpath
+
+        from tasks.validate.toolcache import tool_identity
+
+        cache_dir = self.ws.settings.cache_dir
+        tree = self.ws.tree
+        files: set[str] = set()
+        for directory in [src_path, *(posixpath.join(src_path, c) for c in components)]:
+            k = tree.kustomizations.get(posixpath.normpath(directory))
+            if k is None or cache_dir is None:
+                return None  # rendered without a cache (kubectl says what is wrong)
+            files |= k.closure
+        kubectl = tool_identity("kubectl")
+        digest = hashlib.sha256(f"{_CACHE_VERSION}\0{kubectl}\0{src_path}\0{components}".encode())
+        for rel in sorted(files):
+            try:
+                data = (self.ws.root / rel).read_bytes()
+            except OSError:
+                data = b"\0unreadable"
+            digest.update(rel.encode() + b"\0" + hashlib.sha256(data).digest())
+        return cache_dir / "parity-builds" / f"{digest.hexdigest()}.yaml"
 
     def base(self, src_path: str) -> list[Any] | None:
         tree = self.ws.tree
@@ -203,8 +233,9 @@ class _Renderer:
             return None
         return [d.data for d in docs if isinstance(d.data, dict)]
 
-    def build(self, root: Path, src_path: str) -> list[Any]:
-        from tasks.core import yamldata
+    def build(self, root: Path, src_path: str) -> str | None:
+        """The rendered YAML of ``src_path`` in ``root`` (a copy with its components added);
+        None when kubectl did not run (``--dry`` without kubectl)."""
         from tasks.core.runner import Command
 
         res = self.ws.runner.check(
@@ -217,11 +248,11 @@ class _Renderer:
             )
         )
         if not res.observed:
-            return []
+            return None
         if res.returncode != 0:
             last = (res.stderr.strip().splitlines() or [f"exit code {res.returncode}"])[-1]
             raise ParityError(f"{src_path}: kubectl kustomize failed: {last}")
-        return [d for d in yamldata.fast_load_all(res.stdout) if isinstance(d, dict)]
+        return res.stdout
 
 
 def render_env(ws: Workspace, env: str, gitops_path: str, renderer: _Renderer) -> EnvTree:
@@ -258,12 +289,24 @@ def render_env(ws: Workspace, env: str, gitops_path: str, renderer: _Renderer) -
             )
             out.uncompared.add(key[0])
             return key, None
-        assert copy is not None
-        _with_components(copy, path, components)
-        return key, renderer.build(copy, path)
+        from tasks.core import yamldata
+        from tasks.validate.toolcache import write_atomic
 
-    # One copy per environment, made before the threads that edit and build in it.
-    copy = renderer.copy_for(env) if any(components for _, _, components in builds) else None
+        cached = renderer.cached(path, components)
+        try:
+            text = cached.read_text(encoding="utf-8") if cached is not None else None
+        except OSError:
+            text = None
+        if text is None:
+            # One copy per environment, made by the first build that needs it.
+            copy = renderer.copy_for(env)
+            _with_components(copy, path, components)
+            text = renderer.build(copy, path)
+            if text is None:
+                return key, []
+            if cached is not None:
+                write_atomic(cached, text)  # an empty render too (a build that removes all)
+        return key, [d for d in yamldata.fast_load_all(text) if isinstance(d, dict)]
 
     with ThreadPoolExecutor(max_workers=max(1, ws.settings.workers)) as pool:
         for key, docs in pool.map(build, builds):

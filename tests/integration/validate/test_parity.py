@@ -20,16 +20,20 @@ def test_todays_tree_differs_only_by_its_contracts(real_deploy: Path, validate: 
     assert [str(p) for p in result.problems] == []
 
 
-def test_an_app_manifest_changed_only_for_aks_fails_with_object_and_field(
-    real_deploy: Path, validate: Any
-) -> None:
-    env = real_deploy / "deploy/services/company/env/aks/kustomization.yaml"
+def _five_replicas_on_aks(root: Path) -> None:
+    env = root / "deploy/services/company/env/aks/kustomization.yaml"
     env.write_text(
         env.read_text()
         + "patches:\n"
         + "  - target:\n      kind: Rollout\n    patch: |-\n"
         + "      - op: replace\n        path: /spec/replicas\n        value: 5\n"
     )
+
+
+def test_an_app_manifest_changed_only_for_aks_fails_with_object_and_field(
+    real_deploy: Path, validate: Any
+) -> None:
+    _five_replicas_on_aks(real_deploy)
     result = validate(real_deploy, ["parity"])
     assert problems(result) == [
         ("parity/uncovered", "deploy/services/company", "Rollout propertea/company-app")
@@ -168,3 +172,33 @@ def test_an_unchanged_tree_reuses_the_verdict_and_an_edit_does_not(
     ]
     assert len(list((cache / "parity").glob("*.json"))) == 2
     assert entry.exists()
+
+
+def test_after_an_edit_only_the_builds_reading_it_are_rendered_again(
+    real_deploy: Path, validate: Any, tmp_path: Path, monkeypatch: Any
+) -> None:
+    from tasks.validate.families import parity
+
+    cache = tmp_path / "cache"
+    rendered: list[str] = []
+    real = parity._Renderer.build
+    monkeypatch.setattr(
+        parity._Renderer,
+        "build",
+        lambda self, root, src: rendered.append(src) or real(self, root, src),
+    )
+    assert validate(real_deploy, ["parity"], cache_dir=cache).problems == []
+    assert len(rendered) > 3
+    rendered.clear()
+    _five_replicas_on_aks(real_deploy)
+    edited = validate(real_deploy, ["parity"], cache_dir=cache)
+    assert rendered == ["deploy/services/company"]
+    assert problems(edited) == [
+        ("parity/uncovered", "deploy/services/company", "Rollout propertea/company-app")
+    ]
+    # A shared component is read by every build that uses it.
+    rendered.clear()
+    shared = real_deploy / "deploy/services/components/env-aks/kustomization.yaml"
+    shared.write_text(shared.read_text() + "\n")
+    validate(real_deploy, ["parity"], cache_dir=cache)
+    assert len(rendered) > 1

@@ -4,12 +4,13 @@ The key is a fingerprint of everything a family can read, taken without importin
 every file of the repository and of the ``tasks`` package (path, size, mtime, ctime, inode, mode;
 VCS, virtualenv and tool caches left out, but nothing under ``deploy/`` or ``.github/``), the
 schema directories and fetched schemas outside it, the cluster spec when it lives elsewhere, the
-sops key file, the Invoke config, the environment, the tools a family runs (path, size, mtime)
-and the Python installation; plus the command line (families, paths, ``--json``). Any change
-gives a new key (the make rule: cheap, never stale); a hit prints the stored report and exits as
-that run did. A verdict is stored only when the fingerprint is the same after the run as before
-it, so a file edited while validating is validated again next time. ``validate.replay: false``
-(``INVOKE_VALIDATE_REPLAY=0``) always validates.
+sops key file, the linters' configuration in the home directory, the Invoke config, the
+environment, the tools a family runs (path, size, mtime) and the Python installation; plus the
+command line (families, paths, ``--json``). Any change gives a new key (the make rule: cheap,
+never stale); a hit prints the stored report and exits as that run did. A verdict is stored only
+when the fingerprint is the same after the run as before it and nothing changed in the 2 s
+before it (``RACY_NS``), so a file edited while or just before validating is validated again
+next time. ``validate.replay: false`` (``INVOKE_VALIDATE_REPLAY=0``) always validates.
 """
 
 from __future__ import annotations
@@ -213,6 +214,18 @@ def _python(inputs: _Inputs, root: Path) -> None:
         inputs.add(f"sys.path={entry}", st)
 
 
+def _user_configs() -> list[Path]:
+    """Configuration the linters read from the user's home when the repository has none."""
+    home = Path(os.environ.get("HOME") or "~").expanduser()
+    config = Path(os.environ.get("XDG_CONFIG_HOME") or home / ".config")
+    return [
+        config / "hadolint.yaml",
+        home / ".hadolint.yaml",
+        home / ".hadolint" / "hadolint.yaml",
+        config / "yamllint",
+    ]
+
+
 def fingerprint(root: Path, command: dict[str, Any], config: dict[str, Any]) -> tuple[str, int]:
     """The key of a run (the hash of every input a family reads and of the command line), and
     the newest change time (ns) among the files it covers."""
@@ -220,7 +233,7 @@ def fingerprint(root: Path, command: dict[str, Any], config: dict[str, Any]) -> 
 
     validate = config.get("validate") or {}
     cache = cache_dir_of(config)
-    outside: list[Path] = [cache / "schemas", default_key_file()]
+    outside: list[Path] = [cache / "schemas", default_key_file(), *_user_configs()]
     for key in ("shared_schemas", "schema_dir", "talos_schema_dir", "values_schemas"):
         outside += _paths_of(_raw(validate, key))
     spec = (config.get("cluster") or {}).get("file") or os.environ.get("INVOKE_CLUSTER_FILE")

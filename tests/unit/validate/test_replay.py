@@ -48,9 +48,19 @@ def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Path]:
     kubectl = tools / "kubectl"
     kubectl.write_text("#!/bin/sh\n")
     kubectl.chmod(0o755)
+    config = tmp_path / "config"
+    config.mkdir()
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(config))
     monkeypatch.setenv("SOPS_AGE_KEY_FILE", str(key))
     monkeypatch.setenv("PATH", f"{tools}{os.pathsep}{os.environ.get('PATH', '')}")
-    return {"root": root, "shared": shared, "cache": cache, "key": key, "kubectl": kubectl}
+    return {
+        "root": root,
+        "shared": shared,
+        "cache": cache,
+        "key": key,
+        "kubectl": kubectl,
+        "config": config,
+    }
 
 
 def config_of(world: dict[str, Path]) -> dict[str, Any]:
@@ -101,6 +111,7 @@ CHANGES: dict[str, Callable[[dict[str, Path]], None]] = {
     "sops key file": lambda w: edit(w["key"], "KEY-1", "KEY-2"),
     "sops key mode": lambda w: w["key"].chmod(0o644),
     "kubectl replaced": lambda w: w["kubectl"].write_text("#!/bin/sh\n# v2\n"),
+    "a linter's user configuration": lambda w: (w["config"] / "hadolint.yaml").write_text("x"),
 }
 
 

@@ -321,7 +321,9 @@ def main() -> None:
                 if identical or args.no_peers:
                     continue
                 if size > args.peers_up_to:
-                    peers.append(f"{name}: floors and peers skipped (--peers-up-to {size})")
+                    peers.append(
+                        f"{name}: floors and peers skipped (pass --peers-up-to {size} to run them)"
+                    )
                     continue
                 peers += compare(root, cache, shared, args.workers, name=name, cold=cold)
         if peers:

@@ -18,8 +18,6 @@ from tasks.core.errors import UserError
 from tasks.core.steps import tail
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
-
     from tasks.core.operation import Op
     from tasks.core.runner import Result
     from tasks.core.steps import Command
@@ -83,10 +81,11 @@ def show(command: Command) -> Op[Fact]:
     """Run a ``show``; missing is a fact, any other failure an error naming the command."""
     result = yield from op.probe(command)
     if result.observed and not result.ok and not not_found(result):
-        mask: Callable[[str], str] = yield from op.fact(lambda runner: runner.mask)
+        shown = yield from op.masked(command.display())
+        stderr = yield from op.masked(result.stderr)
         raise UserError(
-            f"{command.step}: `{mask(command.display())}` exited with "
-            f"{result.returncode}:\n{tail(mask(result.stderr))}\n{LOGIN_HINT}"
+            f"{command.step}: `{shown}` exited with "
+            f"{result.returncode}:\n{tail(stderr)}\n{LOGIN_HINT}"
         )
     return read(command, result)
 

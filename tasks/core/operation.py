@@ -76,6 +76,14 @@ class Say:
 
 
 @dataclass(frozen=True)
+class Mask:
+    """``text`` with every registered secret masked: for an error an operation raises, which is
+    printed outside the runner. Answers the masked text."""
+
+    text: str
+
+
+@dataclass(frozen=True)
 class Secret:
     """Values to mask from here on (a password read mid-way, a decrypted bundle)."""
 
@@ -247,6 +255,7 @@ Step = (
     | PlanNote
     | Say
     | Secret
+    | Mask
     | Act[Any]
     | Proof[Any]
     | ReadBack[Any]
@@ -292,6 +301,11 @@ def probe(command: Command) -> Op[Result]:
 
 def capture(command: Command) -> Op[str]:
     out: str = yield Capture(command)
+    return out
+
+
+def masked(text: str) -> Op[str]:
+    out: str = yield Mask(text)
     return out
 
 

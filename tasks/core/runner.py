@@ -275,6 +275,8 @@ class Runner:
                 return self.say(line)
             case op.Secret(values):
                 return self.add_secret(*values)
+            case op.Mask(text):
+                return self.mask(text)
             case op.Act(line, action):
                 return self.act(line, action)
             case op.Proof(action):

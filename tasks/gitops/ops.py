@@ -288,18 +288,13 @@ def diff(kube: Kube, apps: list[str]) -> Op[list[str]]:
             yield op.Say(f"--- {app}: drift")
             yield op.Say(result.stdout.rstrip())
             continue
-        detail = yield from _masked(tail(result.stderr or result.stdout))
+        detail = yield from op.masked(tail(result.stderr or result.stdout))
         raise CommandFailed(
             f"argocd app diff {app} failed (exit {result.returncode}):\n{detail}",
             returncode=result.returncode,
-            stderr=(yield from _masked(result.stderr)),
+            stderr=(yield from op.masked(result.stderr)),
         )
     return drifted
-
-
-def _masked(text: str) -> Op[str]:
-    """``text`` masked like everything the runner prints (an error is printed outside it)."""
-    return (yield from op.fact(lambda runner: runner.mask(text)))
 
 
 def drift(kube: Kube, apps: list[str]) -> Op[None]:

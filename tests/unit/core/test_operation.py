@@ -163,6 +163,8 @@ def test_facts_and_nested_operations_answer_their_values() -> None:
         value = yield from op.within(30, "phase inner", inner())
         yield op.Secret(("hunter2-password",))
         yield op.Say("password hunter2-password")
+        error = yield from op.masked("refused hunter2-password and s3cret-value")
+        assert error == "refused *** and ***"
         return value + (0 if tools else 1)
 
     r, said = runner(dry=True)

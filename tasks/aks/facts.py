@@ -71,10 +71,13 @@ def parse(stdout: str, what: str) -> Any:
 
 def read(command: Command, result: Result) -> Fact:
     """What a ``show`` said: its JSON, missing (az's not-found answers), or nothing observed.
-    Any other failure is not a fact: see :func:`show`."""
-    if not result.observed or not_found(result):
-        return Fact(None, observed=result.observed)
-    return Fact(parse(result.stdout, command.step), observed=True)
+    Any other failure is not a fact: see :func:`show`. The exit code decides first: az exits 0
+    with warnings on stderr that may read like not-found, and what it showed exists."""
+    if not result.observed:
+        return Fact(None, observed=False)
+    if result.ok:
+        return Fact(parse(result.stdout, command.step), observed=True)
+    return Fact(None, observed=True)
 
 
 def show(command: Command) -> Op[Fact]:

@@ -181,3 +181,12 @@ def test_a_missing_identity_stops_the_bootstrap_before_helm(tmp_path: Path) -> N
     )
     assert "--only external-secrets" in raised.value.text
     assert not [s for s in planned if isinstance(s, Command)]
+
+
+def test_a_show_that_succeeds_with_a_warning_on_stderr_finds_the_resource() -> None:
+    # az exits 0 and may warn on stderr in words that also mean not-found elsewhere.
+    warned = Result(0, '{"name": "propertea-kv"}', "WARNING: extension x is not installed\n")
+    _, found = op.drive(facts.show(plan.aks_show(SPEC)), subscription({"aks show": warned}))
+    assert found == facts.Fact({"name": "propertea-kv"}, observed=True) and found.exists
+    _, missing = op.drive(facts.show(plan.aks_show(SPEC)), subscription({}))
+    assert missing == facts.Fact(None, observed=True) and not missing.exists

@@ -17,8 +17,9 @@ observed yet (no cluster) an :class:`Assume`. A runner's exception (a failed com
 Ctrl-C) is raised inside the operation at its ``yield``, so ``try``/``finally`` work as written.
 
 The typed helpers (``answer = yield from probe(cmd)``) give each answer its type; bare ``yield
-step`` suits steps whose answer is not needed. Tests drive an operation without a runner by
-sending answers themselves (see ``tests/unit/core/test_operation.py``).
+step`` suits steps whose answer is not needed. Tests run an operation without a runner:
+:func:`drive` sends each step's answer; ``tests/play.py`` also plays nested operations and
+throws errors in, as the runner does.
 """
 
 from __future__ import annotations
@@ -402,7 +403,8 @@ def just(value: T) -> Op[T]:
 
 
 def drive(operation: Op[T], answer: Callable[[Step], Any]) -> tuple[list[Step], T]:
-    """Run ``operation`` without a runner: ``answer(step)`` answers each step. Returns the steps
+    """Run ``operation`` without a runner: ``answer(step)`` answers each step (nested operations
+    are ``answer``'s to play; ``tests/play.py`` plays them as the runner does). Returns the steps
     in order and the operation's value. For tests and for reading a plan as data."""
     steps: list[Step] = []
     sent: Any = None

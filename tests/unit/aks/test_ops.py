@@ -18,6 +18,7 @@ from tasks.core.errors import CommandFailed, UserError
 from tasks.core.runner import Result, Runner
 from tasks.core.state import ClusterState
 from tasks.core.steps import Command, MakeDir, Remove, WriteFile
+from tests.play import play
 from tests.unit.aks.test_az_flags import SPEC
 
 NOT_FOUND = Result(3, "", "ERROR: (ResourceNotFound) not found.\n")
@@ -154,28 +155,9 @@ def test_an_unexpected_az_failure_names_the_command_with_secrets_masked() -> Non
 
 def test_a_missing_identity_stops_the_bootstrap_before_helm(tmp_path: Path) -> None:
     env = env_in(tmp_path)
-
     planned: list[op.Step] = []
-
-    def converge(operation: op.Op[Any]) -> Any:
-        """Like Runner.converge: an answer that raises is raised inside the operation."""
-        answer, error = None, None
-        while True:
-            try:
-                step = operation.send(answer) if error is None else operation.throw(error)
-            except StopIteration as done:
-                return done.value
-            planned.append(step)
-            try:
-                if isinstance(step, op.Within):
-                    answer, error = converge(step.operation), None
-                else:
-                    answer, error = subscription({})(step), None
-            except UserError as exc:
-                answer, error = None, exc
-
     with pytest.raises(UserError) as raised:
-        converge(phases.run(env, only="external-secrets"))
+        play(phases.run(env, only="external-secrets"), subscription({}), steps=planned)
     assert "propertea-external-secrets does not exist: run `inv aks.up` first" in (
         raised.value.text
     )

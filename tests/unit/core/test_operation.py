@@ -10,6 +10,7 @@ import pytest
 from tasks.core import operation as op
 from tasks.core.errors import Aborted, UserError
 from tasks.core.runner import Command, MakeDir, Remove, Result, Runner, WriteFile, cmd
+from tests.play import play
 
 
 def runner(*, dry: bool) -> tuple[Runner, list[str]]:
@@ -271,3 +272,47 @@ def test_commands_answer_results_and_just_answers_without_steps() -> None:
     r, said = runner(dry=True)
     assert r.converge(plan()) == [Result(0, "", "", dry=True)]
     assert said == ["$ helm version"]
+
+
+def test_play_runs_an_operation_as_the_runner_would_without_one() -> None:
+    from tasks.core.waits import TimedOut
+
+    class NoNode(UserError):
+        pass
+
+    def unreachable() -> str:
+        raise NoNode("no node answers")
+
+    def attempt() -> op.Op[tuple[bool, str]]:
+        result = yield from op.run(cmd("talosctl", "apply-config"))
+        return result.ok, result.stderr
+
+    def bring_up() -> op.Op[str]:
+        mode = yield from op.assume(unreachable, fresh="maintenance", unobservable=NoNode)
+        try:
+            yield cmd("talosctl", "bootstrap")
+        except UserError:
+            mode += ", bootstrap refused"
+        done = yield from op.within(60, "phase", op.parallel({"n1": lambda: just_one(mode)}))
+        yield from op.poll(attempt, timeout=5, interval=1, what="the node", look_at="console")
+        return done["n1"]
+
+    def just_one(mode: str) -> op.Op[str]:
+        yield op.Say(mode)
+        return mode
+
+    def answer(step: op.Step) -> Any:
+        if isinstance(step, Command) and step.argv[1] == "bootstrap":
+            return UserError("refused")  # thrown in at that step
+        return Result(1, "", "not yet") if isinstance(step, Command) else None
+
+    with pytest.raises(NoNode):
+        play(bring_up(), answer)  # a real run observes, and fails
+    with pytest.raises(TimedOut, match="the node: not yet"):
+        play(bring_up(), answer, dry=True)
+    steps, value = play(
+        bring_up(), lambda s: Result(0, "", "") if isinstance(s, Command) else None, dry=True
+    )
+    assert value == "maintenance"
+    kinds = [type(s).__name__ for s in steps]
+    assert kinds == ["Assume", "Command", "Within", "Parallel", "Say", "Poll", "Command"]

@@ -16,14 +16,12 @@ from tasks.core import operation as op
 from tasks.core.config import ClusterSpec, Node
 from tasks.core.errors import Aborted, CommandFailed
 from tasks.core.runner import Command, MakeDir, Remove, Result, Runner, WriteFile
-from tasks.core.waits import TimedOut
 from tasks.talos import facts, ops, phases, recovery
 from tasks.talos.settings import Settings
+from tests.play import play as play_like_the_runner
 from tests.unit.talos.conftest import make_context
 
 Answer = Callable[[op.Step], Any]
-#: How many attempts a played Poll makes before it times out.
-POLL_ATTEMPTS = 5
 OK = Result(0, "", "")
 
 
@@ -44,46 +42,9 @@ def play(
     dry: bool = False,
     steps: list[op.Step] | None = None,
 ) -> tuple[list[op.Step], Any]:
-    """Drive ``operation`` like the runner: ``answer`` may return an exception to throw in at that
-    step; an :class:`op.Assume` is answered as a real run (or ``dry``) would; parallel operations
-    and a poll's attempts are played one after the other, their steps listed in order."""
-    seen: list[op.Step] = [] if steps is None else steps
-    sent: Any = None
-    error: BaseException | None = None
-    while True:
-        try:
-            step = operation.throw(error) if error is not None else operation.send(sent)
-        except StopIteration as done:
-            return seen, done.value
-        seen.append(step)
-        sent, error = None, None
-        if isinstance(step, op.Assume):
-            try:
-                sent = step.observe()
-            except step.unobservable as exc:
-                if dry:
-                    sent = step.fresh
-                else:
-                    error = exc
-        elif isinstance(step, op.Poll):
-            # The runner's waits.until without the clock: attempts until done, then time out.
-            for _ in range(POLL_ATTEMPTS):
-                done, detail = play(step.attempt(), answer, dry=dry, steps=seen)[1]
-                if done:
-                    break
-            else:
-                error = TimedOut(f"Timed out waiting for {step.what}: {detail}")
-        elif isinstance(step, op.Parallel):
-            sent = {
-                name: play(make(), answer, dry=dry, steps=seen)[1]
-                for name, make in step.operations.items()
-            }
-        else:
-            reply = answer(step)
-            if isinstance(reply, BaseException):
-                error = reply
-            else:
-                sent = reply
+    """Drive ``operation`` like the runner (``tests.play``): ``answer`` may return an exception to
+    throw in at that step."""
+    return play_like_the_runner(operation, answer, dry=dry, steps=steps)
 
 
 def commands(steps: list[op.Step]) -> list[tuple[str, ...]]:
@@ -305,11 +266,12 @@ def test_restore_confirms_then_wipes_waits_recovers_and_checks(
     steps, _ = play(recovery.restore(env, str(snapshot), yes=True), lambda _: OK)
     kinds = [type(s).__name__ for s in steps]
     assert kinds.index("Confirm") < kinds.index("Within")
-    inner = [s.operation for s in steps if isinstance(s, op.Within)]
-    assert len(inner) == len(recovery.flow(snapshot).phases)
-    planned = [play(phase, lambda _: OK)[0] for phase in inner]
-    assert [type(p[0]).__name__ for p in planned] == ["Command", "Wait", "Command", "UntilOk"]
-    recover = planned[2][0]
+    # Each phase is played in place: its first step follows the Within that holds it.
+    starts = [i for i, s in enumerate(steps) if isinstance(s, op.Within)]
+    assert len(starts) == len(recovery.flow(snapshot).phases)
+    firsts = [steps[i + 1] for i in starts]
+    assert [type(s).__name__ for s in firsts] == ["Command", "Wait", "Command", "UntilOk"]
+    recover = firsts[2]
     assert isinstance(recover, Command) and recover.argv[1] == "bootstrap"
     assert recover.argv[recover.argv.index("--recover-from") + 1] == str(snapshot)
 
@@ -322,5 +284,5 @@ def test_each_bootstrap_phase_is_an_operation_run_within_its_budget(
     [within] = [s for s in steps if isinstance(s, op.Within)]
     assert within.what == "phase bootstrap-etcd"
     assert within.seconds == env.settings.timeouts.bootstrap + env.settings.timeouts.command
-    [until] = play(within.operation, lambda _: OK)[0]
+    until = steps[steps.index(within) + 1]  # the phase, played in place
     assert isinstance(until, op.UntilOk) and until.command.argv[1] == "bootstrap"

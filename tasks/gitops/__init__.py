@@ -21,7 +21,12 @@ from tasks.core.errors import UserError
 from tasks.core.lock import cluster_locked
 from tasks.core.runner import Runner
 from tasks.gitops import tree_tasks
-from tasks.gitops.plan import BOOTSTRAP_INTERVAL, BOOTSTRAP_TIMEOUT, INSTALL_TIMEOUT, WAIT_TIMEOUT
+from tasks.gitops.defaults import (
+    BOOTSTRAP_INTERVAL,
+    BOOTSTRAP_TIMEOUT,
+    INSTALL_TIMEOUT,
+    WAIT_TIMEOUT,
+)
 
 if TYPE_CHECKING:
     from invoke.context import Context

@@ -11,13 +11,6 @@ from pathlib import Path
 from tasks.core.runner import Command, Retry
 from tasks.gitops.kube import ARGOCD_NAMESPACE, Kube
 
-#: What ``gitops.install``, ``gitops.bootstrap`` and ``gitops.wait`` wait when given no option
-#: (seconds); ``talos.bootstrap``'s hand-over runs the first two with these.
-INSTALL_TIMEOUT = 600
-BOOTSTRAP_TIMEOUT = 1200
-BOOTSTRAP_INTERVAL = 10
-WAIT_TIMEOUT = 600
-
 RELEASE = "argocd"
 REPO_NAME = "argo"
 DEFAULT_REPO_URL = "https://argoproj.github.io/argo-helm"

@@ -143,9 +143,9 @@ def _gitops(env: ops.Env) -> Op[bool]:
     if not env.settings.gitops_handover:
         console.info("the cluster is up; GitOps hand-over is off (talos.gitops_handover).")
         return False
+    from tasks.gitops import defaults as gitops_defaults
     from tasks.gitops import kube
     from tasks.gitops import ops as gitops_ops
-    from tasks.gitops import plan as gitops_plan
     from tasks.secrets.keys import default_key_file
 
     root, path = Path.cwd(), env.spec.gitops.path
@@ -158,7 +158,7 @@ def _gitops(env: ops.Env) -> Op[bool]:
         version=env.spec.versions.argocd_chart,
         files=gitops_ops.values_files(root, path, gitops_ops.DEFAULT_ENV),
         chart=None,
-        timeout=gitops_plan.INSTALL_TIMEOUT,
+        timeout=gitops_defaults.INSTALL_TIMEOUT,
     )
     console.info("inv gitops.bootstrap")
     yield from gitops_ops.bootstrap(
@@ -167,8 +167,8 @@ def _gitops(env: ops.Env) -> Op[bool]:
         gitops_path=path,
         key_file=default_key_file(),
         clusters=gitops_ops.clusters(root, path, None),
-        timeout=gitops_plan.BOOTSTRAP_TIMEOUT,
-        interval=gitops_plan.BOOTSTRAP_INTERVAL,
+        timeout=gitops_defaults.BOOTSTRAP_TIMEOUT,
+        interval=gitops_defaults.BOOTSTRAP_INTERVAL,
     )
     return True
 

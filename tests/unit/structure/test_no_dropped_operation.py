@@ -6,13 +6,8 @@ it imports or defines."""
 from __future__ import annotations
 
 import ast
-from pathlib import Path
 
-TASKS = Path(__file__).resolve().parents[3] / "tasks"
-
-
-def _module(path: Path) -> str:
-    return ".".join(path.relative_to(TASKS.parent).with_suffix("").parts).removesuffix(".__init__")
+from tests.unit.structure.test_import_cycles import TASKS, modules
 
 
 def _is_generator(fn: ast.FunctionDef) -> bool:
@@ -64,7 +59,7 @@ def dropped_calls(module: str, tree: ast.Module, generators: set[str]) -> list[s
 
 
 def _trees() -> dict[str, ast.Module]:
-    return {_module(path): ast.parse(path.read_text(), str(path)) for path in TASKS.rglob("*.py")}
+    return {name: ast.parse(path.read_text(), str(path)) for name, path in modules(TASKS).items()}
 
 
 def test_no_operation_is_called_and_dropped() -> None:

@@ -280,7 +280,16 @@ def _velero_credentials(env: Env, backups_id: str) -> Op[None]:
     if not (yield from _missing_secrets(spec, VELERO_ENTRIES, "Velero")):
         return
     created = yield from op.run(plan.velero_principal_create(spec, backups_id))
-    principal = facts.parse(created.stdout, "az ad sp create-for-rbac") if created.observed else {}
+    try:
+        principal = (
+            facts.parse(created.stdout, "az ad sp create-for-rbac") if created.observed else {}
+        )
+    except UserError:
+        # Its output holds the new password: never quoted back in an error.
+        raise UserError(
+            "az ad sp create-for-rbac printed something that is not JSON (not shown: it holds a "
+            "password); nothing was stored. Run `inv aks.up` again."
+        ) from None
     if not isinstance(principal, dict):
         principal = {}
     password = str(principal.get("password") or "")

@@ -172,3 +172,19 @@ def test_a_show_that_succeeds_with_a_warning_on_stderr_finds_the_resource() -> N
     assert found == facts.Fact({"name": "propertea-kv"}, observed=True) and found.exists
     _, missing = op.drive(facts.show(plan.aks_show(SPEC)), subscription({}))
     assert missing == facts.Fact(None, observed=True) and not missing.exists
+
+
+def test_velero_credentials_that_are_not_json_are_never_quoted_back(tmp_path: Path) -> None:
+    # Every Key Vault entry is missing (a show of anything not in the world is not found).
+    leaked = Result(0, "Password: pw-Velero-s3cret-123 (copy it now)\n", "")
+    steps: list[op.Step] = []
+    answer = subscription({"ad sp create-for-rbac": leaked})
+
+    def recording(step: op.Step) -> Any:
+        steps.append(step)
+        return answer(step)
+
+    with pytest.raises(UserError, match="not JSON") as raised:
+        op.drive(ops._velero_credentials(env_in(tmp_path), "/subscriptions/x/rg"), recording)
+    assert "pw-Velero" not in raised.value.text
+    assert not [s for s in steps if isinstance(s, WriteFile)]

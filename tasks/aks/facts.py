@@ -59,14 +59,17 @@ def not_found(result: Result) -> bool:
     return result.returncode == NOT_FOUND_EXIT or bool(_NOT_FOUND.search(result.stderr))
 
 
-def parse(stdout: str, what: str) -> Any:
+def parse(stdout: str, what: str, *, secret: bool = False) -> Any:
+    """az's JSON answer. ``secret``: the output holds a credential (a key, a new password), so
+    an answer that is not JSON is never quoted back in the error."""
     text = stdout.strip()
     if not text:
         return {}
     try:
         return json.loads(text)
     except json.JSONDecodeError:
-        raise UserError(f"{what}: az printed something that is not JSON: {tail(text, 3)}") from None
+        shown = "(not shown: it holds a secret)" if secret else tail(text, 3)
+        raise UserError(f"{what}: az printed something that is not JSON: {shown}") from None
 
 
 def read(command: Command, result: Result) -> Fact:

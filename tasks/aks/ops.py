@@ -265,7 +265,9 @@ def _pg_backup_secrets(env: Env) -> Op[None]:
         if key.observed and not key.ok:
             raise UserError(f"Cannot read the key of {spec.storage.account}: {key.stderr.strip()}")
         value = (
-            str(facts.parse(key.stdout, "storage account keys list") or "") if key.observed else ""
+            str(facts.parse(key.stdout, "storage account keys list", secret=True) or "")
+            if key.observed
+            else ""
         )
         yield op.Secret((value,))
         values[PG_KEY_ENTRY] = value
@@ -280,16 +282,11 @@ def _velero_credentials(env: Env, backups_id: str) -> Op[None]:
     if not (yield from _missing_secrets(spec, VELERO_ENTRIES, "Velero")):
         return
     created = yield from op.run(plan.velero_principal_create(spec, backups_id))
-    try:
-        principal = (
-            facts.parse(created.stdout, "az ad sp create-for-rbac") if created.observed else {}
-        )
-    except UserError:
-        # Its output holds the new password: never quoted back in an error.
-        raise UserError(
-            "az ad sp create-for-rbac printed something that is not JSON (not shown: it holds a "
-            "password); nothing was stored. Run `inv aks.up` again."
-        ) from None
+    principal = (
+        facts.parse(created.stdout, "az ad sp create-for-rbac", secret=True)
+        if created.observed
+        else {}
+    )
     if not isinstance(principal, dict):
         principal = {}
     password = str(principal.get("password") or "")

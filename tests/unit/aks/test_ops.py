@@ -188,3 +188,13 @@ def test_velero_credentials_that_are_not_json_are_never_quoted_back(tmp_path: Pa
         op.drive(ops._velero_credentials(env_in(tmp_path), "/subscriptions/x/rg"), recording)
     assert "pw-Velero" not in raised.value.text
     assert not [s for s in steps if isinstance(s, WriteFile)]
+
+
+def test_a_storage_key_that_is_not_json_is_never_quoted_back(tmp_path: Path) -> None:
+    leaked = Result(0, "key1 abcDEF-storage-s3cret==\n", "")
+    with pytest.raises(UserError, match="not JSON: \\(not shown") as raised:
+        op.drive(
+            ops._pg_backup_secrets(env_in(tmp_path)),
+            subscription({"storage account keys list": leaked}),
+        )
+    assert "abcDEF" not in raised.value.text

@@ -60,18 +60,21 @@ def _source(root: Path) -> str:
     return repository_url(root) or ""
 
 
-def _meta(runner: Runner, component: Component, version: str | None) -> ImageTags:
+def _metas(
+    runner: Runner, components: list[Component], version: str | None
+) -> dict[str, ImageTags]:
+    """Each component's tags and labels; the commit and the source are read once for all."""
     from tasks.images.plan import ImageTags, normalize_version
     from tasks.release import facts
 
     root = _root()
     # A read-only probe: it runs under --dry too, unless git itself is missing.
     sha = facts.full_sha(runner, root) or "0000000"
-    return ImageTags(
-        version=normalize_version(version or component.version),
-        sha=sha,
-        source=_source(root),
-    )
+    source = _source(root)
+    return {
+        x.name: ImageTags(version=normalize_version(version or x.version), sha=sha, source=source)
+        for x in components
+    }
 
 
 @task(name="list", help={"json": "print JSON instead of a table"})
@@ -109,8 +112,9 @@ def tags(
     runner = Runner.from_context(c)
     registry = _registry(c)
     out: dict[str, Any] = {}
+    metas = _metas(runner, components, version)
     for x in components:
-        meta = _meta(runner, x, version)
+        meta = metas[x.name]
         out[x.name] = {
             "image": registry.ref(x.image),
             "tags": meta.tags,
@@ -132,7 +136,7 @@ def _build(c: Context, names: list[str] | None, version: str | None, *, push: bo
 
     components = _chosen(names, version)
     runner = Runner.from_context(c)
-    metas = {x.name: _meta(runner, x, version) for x in components}
+    metas = _metas(runner, components, version)
     runner.converge(ops.build(_root(), components, metas, _registry(c), push=push))
 
 
